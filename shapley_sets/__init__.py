@@ -1,0 +1,29 @@
+"""shapley_sets: exact Shapley values of set-level rewards, for GRPO.
+
+Split a set's reward among its candidates by their exact Shapley values in
+the set's cooperative game, fast, for whole batches of ragged sets, and turn
+them into GRPO advantages (:mod:`shapley_sets.grpo`).
+
+    >>> import shapley_sets as ss
+    >>> ss.shapley(ss.BestOf(), [0.9, 0.1]).round(2).tolist()
+    [0.85, 0.05]
+"""
+
+from ._api import exact_shapley, reference_shapley, shapley, value
+from ._version import __version__
+from .engines import MAX_REFERENCE_K, register_engine, registered_engines
+from .utilities import BestOf, LinearCombination, Utility
+
+__all__ = [
+    "__version__",
+    "MAX_REFERENCE_K",
+    "BestOf",
+    "LinearCombination",
+    "Utility",
+    "exact_shapley",
+    "reference_shapley",
+    "register_engine",
+    "registered_engines",
+    "shapley",
+    "value",
+]

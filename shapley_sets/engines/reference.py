@@ -1,0 +1,157 @@
+"""The reference engine: exact Shapley values of any set function by
+enumerating its 2^K coalitions (MATH.md §2-3). Exponential, exact, and the
+ground truth every fast engine is tested against."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+from scipy.special import gammaln
+
+from .._validation import as_float_array, check_finite
+
+__all__ = [
+    "MAX_REFERENCE_K",
+    "shapley_weights",
+    "exact_shapley_table",
+    "reference_from_prepared",
+]
+
+#: Largest K the reference engine accepts: a value table of 2^25 float64 is
+#: 256 MiB per set, and the O(K 2^K) sweep takes seconds.
+MAX_REFERENCE_K = 25
+
+# Coalitions evaluated per call of ``coalition_values`` are bounded so that the
+# boolean membership array stays around 16 M entries whatever the batch.
+_MEMBER_BUDGET = 1 << 24
+
+
+def shapley_weights(k: int) -> np.ndarray:
+    """Size weights ``w_K(s) = s! (K-s-1)! / K! = 1 / (K C(K-1, s))``, s = 0..K-1.
+
+    Computed through log-gamma (never factorials), so they are finite and
+    accurate to a few ulps for every K the engine accepts.
+
+    Examples:
+        >>> from shapley_sets.engines.reference import shapley_weights
+        >>> shapley_weights(3).tolist()
+        [0.3333333333333333, 0.16666666666666666, 0.3333333333333333]
+    """
+    if k < 1:
+        return np.zeros(0)
+    s = np.arange(k, dtype=np.float64)
+    return np.exp(gammaln(s + 1) + gammaln(k - s) - gammaln(k + 1))
+
+
+def _table_bytes_message(n_sets: int, k: int) -> str:
+    need = n_sets * (1 << k) * 8
+    return (
+        f"K = {k} candidates exceeds the reference engine's cap of "
+        f"{MAX_REFERENCE_K}: enumerating 2^{k} coalitions for {n_sets} set(s) would "
+        f"need {need / 2**30:.3g} GiB for the value table alone"
+    )
+
+
+@njit(cache=True)
+def _coalition_sizes(k):
+    sizes = np.zeros(1 << k, dtype=np.int64)
+    for m in range(1, 1 << k):
+        sizes[m] = sizes[m >> 1] + (m & 1)
+    return sizes
+
+
+@njit(cache=True, parallel=True)
+def _exact_shapley_kernel(table, weights, sizes, out):
+    n, n_coal = table.shape
+    k = out.shape[1]
+    for s in prange(n):
+        t = table[s]
+        for i in range(k):
+            bit = 1 << i
+            acc = 0.0
+            # Walk the coalitions without bit i in blocks: the low bits run
+            # 0..bit-1, the high part skips every block that contains i.
+            for hi in range(0, n_coal, bit << 1):
+                for m in range(hi, hi + bit):
+                    acc += weights[sizes[m]] * (t[m | bit] - t[m])
+            out[s, i] = acc
+
+
+def exact_shapley_table(table) -> np.ndarray:
+    """Shapley values of every set function given by a value table.
+
+    Args:
+        table: array ``(..., 2**K)``; ``table[..., m] = U(S)`` where bit j of
+            ``m`` is set iff candidate j is in S. Leading axes are a batch.
+            Integer and float32 tables are upcast to float64.
+
+    Returns:
+        float64 array ``(..., K)``: ``phi[..., i]`` is candidate i's Shapley
+        value. ``phi.sum(-1) == table[..., -1] - table[..., 0]`` (efficiency).
+
+    Raises:
+        TypeError: the table is not a real numeric array.
+        ValueError: its last axis is not a power of two, K exceeds
+            ``MAX_REFERENCE_K`` (checked before anything is copied), or it
+            holds NaN or infinity.
+
+    Examples:
+        >>> import shapley_sets as ss
+        >>> # U(∅)=0, U({0})=1, U({1})=2, U({0,1})=4
+        >>> ss.exact_shapley([0.0, 1.0, 2.0, 4.0]).tolist()
+        [1.5, 2.5]
+    """
+    raw = table
+    if not hasattr(raw, "dtype") or not hasattr(raw, "shape"):
+        raw = np.asarray(raw)
+    shape = tuple(raw.shape)
+    if len(shape) == 0:
+        raise ValueError("table must have at least one axis (coalitions on the last axis)")
+    length = shape[-1]
+    if length < 1 or length & (length - 1):
+        raise ValueError(
+            f"table's last axis must have length 2**K (one value per coalition), got {length}"
+        )
+    k = length.bit_length() - 1
+    n_sets = int(np.prod(shape[:-1], dtype=np.int64))
+    if k > MAX_REFERENCE_K:
+        raise ValueError(_table_bytes_message(n_sets, k))
+    arr = as_float_array(raw, "table")
+    check_finite(arr, "table", core_ndim=1)
+    flat = np.ascontiguousarray(arr.reshape(n_sets, length))
+    out = np.zeros((n_sets, k), dtype=np.float64)
+    if n_sets and k:
+        _exact_shapley_kernel(flat, shapley_weights(k), _coalition_sizes(k), out)
+    return out.reshape(shape[:-1] + (k,))
+
+
+def _all_coalitions(start: int, stop: int, k: int) -> np.ndarray:
+    codes = np.arange(start, stop, dtype=np.int64)
+    return ((codes[:, None] >> np.arange(k, dtype=np.int64)) & 1).astype(bool)
+
+
+def coalition_table(u, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Value table ``batch + (2**K,)`` of ``u`` restricted to the present candidates."""
+    k = x.shape[-1]
+    batch = mask.shape[:-1]
+    n_sets = max(1, int(np.prod(batch, dtype=np.int64)))
+    table = np.empty(batch + (1 << k,), dtype=np.float64)
+    step = max(1, _MEMBER_BUDGET // (n_sets * max(k, 1)))
+    for start in range(0, 1 << k, step):
+        stop = min(1 << k, start + step)
+        # Absent candidates are dropped from every coalition: they become null
+        # players, whose Shapley value is 0 and who change nobody else's.
+        members = _all_coalitions(start, stop, k) & mask[..., None, :]
+        table[..., start:stop] = u.coalition_values(x, members)
+    return table
+
+
+def reference_from_prepared(u, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Reference Shapley values of validated input (see ``ss.reference_shapley``)."""
+    k = x.shape[-1]
+    n_sets = int(np.prod(mask.shape[:-1], dtype=np.int64))
+    if k > MAX_REFERENCE_K:
+        raise ValueError(_table_bytes_message(n_sets, k))
+    table = coalition_table(u, x, mask)
+    check_finite(table, f"coalition values of {type(u).__name__}", core_ndim=1)
+    return exact_shapley_table(table)

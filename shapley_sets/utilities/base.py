@@ -1,0 +1,137 @@
+"""The utility protocol: what a set is worth.
+
+A utility is a small immutable object that can evaluate the set function U on
+any coalition of any set in a batch. That one method is all the reference
+engine needs, so every utility - built in or written by a user - can always be
+checked against brute force. Fast exact engines are registered separately
+(:mod:`shapley_sets.engines.registry`) and looked up by the utility's type.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+__all__ = ["Utility", "LinearCombination"]
+
+
+class Utility:
+    """Base class of permutation-invariant set utilities.
+
+    Subclasses implement :meth:`coalition_values`; they may override
+    :meth:`check_input` to reject inputs outside the utility's domain (for
+    example probabilities outside [0, 1]).
+
+    Attributes:
+        core_ndim: number of trailing axes of ``x`` that describe one set; 1
+            for scores ``(..., K)``, 2 for per-user-type scores ``(..., M, K)``.
+            The candidate axis is always the last one.
+
+    Utilities with the same kind of input compose linearly, and so do their
+    Shapley values (the additivity axiom)::
+
+        >>> import shapley_sets as ss
+        >>> u = ss.BestOf() + 0.5 * ss.BestOf(floor=1.0)
+        >>> ss.shapley(u, [3.0, 1.0]).round(3).tolist()
+        [3.5, 0.5]
+    """
+
+    core_ndim: ClassVar[int] = 1
+
+    def coalition_values(self, x: np.ndarray, members: np.ndarray) -> np.ndarray:
+        """U of many coalitions of every set of a batch.
+
+        Args:
+            x: validated float64 input of shape ``batch + core`` (for scores,
+                ``(..., K)``).
+            members: bool array broadcastable to ``batch + (C, K)``;
+                ``members[..., c, j]`` is True iff candidate j belongs to
+                coalition c.
+
+        Returns:
+            float64 array ``batch + (C,)`` of coalition values.
+        """
+        raise NotImplementedError
+
+    def check_input(self, x: np.ndarray) -> None:
+        """Raise ``ValueError`` if the finite float64 input ``x`` is outside the
+        utility's domain. The default accepts every finite input."""
+
+    # -- composition -------------------------------------------------------
+    def __add__(self, other):
+        if not isinstance(other, Utility):
+            return NotImplemented
+        return LinearCombination.of((1.0, self), (1.0, other))
+
+    def __sub__(self, other):
+        if not isinstance(other, Utility):
+            return NotImplemented
+        return LinearCombination.of((1.0, self), (-1.0, other))
+
+    def __mul__(self, coef):
+        if isinstance(coef, bool) or not isinstance(coef, numbers.Real):
+            return NotImplemented
+        coef = float(coef)
+        if not np.isfinite(coef):
+            raise ValueError(f"a utility can only be scaled by a finite number, got {coef}")
+        return LinearCombination.of((coef, self))
+
+    __rmul__ = __mul__
+
+    def __neg__(self):
+        return LinearCombination.of((-1.0, self))
+
+
+@dataclass(frozen=True)
+class LinearCombination(Utility):
+    """``Σ coef_t · U_t`` for utilities that share one kind of input.
+
+    Built by ``u + v``, ``u - v``, ``a * u``; nested combinations are
+    flattened. Its Shapley values are the same combination of the terms'
+    Shapley values, each computed by its own fastest exact engine.
+
+    Examples:
+        >>> import shapley_sets as ss
+        >>> u = 2 * ss.BestOf() - ss.BestOf(floor=1.0)
+        >>> u.terms[0][0], u.terms[1][0]
+        (2.0, -1.0)
+        >>> float(ss.value(u, [3.0, 0.5]))
+        3.0
+    """
+
+    terms: tuple
+
+    @staticmethod
+    def of(*pairs) -> "LinearCombination":
+        flat = []
+        for coef, u in pairs:
+            if isinstance(u, LinearCombination):
+                flat.extend((coef * c, t) for c, t in u.terms)
+            else:
+                flat.append((float(coef), u))
+        ndims = {u.core_ndim for _, u in flat}
+        if len(ndims) > 1:
+            names = ", ".join(type(u).__name__ for _, u in flat)
+            raise TypeError(
+                f"cannot combine utilities with different inputs ({names}): "
+                "their inputs have different numbers of per-set axes"
+            )
+        return LinearCombination(tuple(flat))
+
+    @property
+    def core_ndim(self) -> int:  # type: ignore[override]
+        return self.terms[0][1].core_ndim
+
+    def coalition_values(self, x, members):
+        total = None
+        for coef, u in self.terms:
+            part = coef * u.coalition_values(x, members)
+            total = part if total is None else total + part
+        return total
+
+    def check_input(self, x):
+        for _, u in self.terms:
+            u.check_input(x)
