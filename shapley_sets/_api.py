@@ -65,11 +65,11 @@ def shapley(u, x, *, mask=None) -> np.ndarray:
         >>> import shapley_sets as ss
         >>> x = np.array([[0.9, 0.2, 0.8], [0.1, 0.1, 0.0]])
         >>> ss.shapley(ss.BestOf(), x).round(4)
-        array([[0.55  , 0.0667, 0.45  ],
+        array([[0.4667, 0.0667, 0.3667],
                [0.05  , 0.05  , 0.    ]])
         >>> ss.shapley(ss.BestOf(), x, mask=[True, True, False]).round(4)
-        array([[0.8, 0.1, 0. ],
-               [0.05, 0.05, 0. ]])
+        array([[0.8 , 0.1 , 0.  ],
+               [0.05, 0.05, 0.  ]])
     """
     arr, mask = _prepare(u, x, mask)
     return _checked_result(compute_shapley(u, arr, mask), u)

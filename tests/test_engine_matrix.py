@@ -1,0 +1,81 @@
+"""Every registered fast engine against the reference engine, and the axioms.
+
+An engine joins this matrix by being registered (``ss.register_engine``) and
+having hypothesis cases (``shapley_sets.testing.cases.register_cases``).
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+import shapley_sets as ss
+from shapley_sets.testing import assert_axioms
+from shapley_sets.testing.cases import CASES, utility_cases
+
+ENGINES = ss.registered_engines()
+IDS = [e.utility_type.__name__ for e in ENGINES]
+
+
+def assert_close_to_reference(u, x, mask, rtol=1e-12):
+    fast = ss.shapley(u, x, mask=mask)
+    ref = ss.reference_shapley(u, x, mask=mask)
+    # Relative to the set's scale: the largest |U(S)| bounds every value.
+    scale = np.abs(ref).max(axis=-1, keepdims=True)
+    scale = np.maximum(scale, np.abs(ss.value(u, x, mask=mask))[..., None])
+    scale = np.where(scale > 0, scale, 1.0)
+    tol = rtol * scale * max(1, x.shape[-1])
+    err = np.abs(fast - ref)
+    assert np.all(err <= tol), f"max error {err.max()} above tolerance; fast={fast}, ref={ref}"
+
+
+def test_every_engine_has_cases():
+    missing = [e.utility_type.__name__ for e in ENGINES if e.utility_type not in CASES]
+    assert not missing, f"registered engines without hypothesis cases: {missing}"
+
+
+@pytest.mark.parametrize("engine", ENGINES, ids=IDS)
+def test_engine_matches_reference(engine):
+    @given(utility_cases(engine.utility_type, max_k=10))
+    def check(case):
+        u, x, mask = case
+        assert_close_to_reference(u, x, mask)
+
+    check()
+
+
+@pytest.mark.parametrize("engine", ENGINES, ids=IDS)
+def test_engine_satisfies_axioms(engine):
+    @given(utility_cases(engine.utility_type, max_k=7))
+    def check(case):
+        u, x, mask = case
+        assert_axioms(ss.shapley, u, x, mask=mask, rtol=1e-9)
+
+    check()
+
+
+@pytest.mark.parametrize("engine", ENGINES, ids=IDS)
+def test_absent_candidates_get_exactly_zero(engine):
+    @given(utility_cases(engine.utility_type, max_k=10))
+    def check(case):
+        u, x, mask = case
+        if mask is None:
+            return
+        phi = ss.shapley(u, x, mask=mask)
+        assert np.all(phi[~np.broadcast_to(mask, phi.shape)] == 0.0)
+
+    check()
+
+
+@pytest.mark.parametrize("engine", ENGINES, ids=IDS)
+def test_engine_does_not_modify_inputs(engine):
+    @given(utility_cases(engine.utility_type, max_k=6))
+    def check(case):
+        u, x, mask = case
+        x_before = x.copy()
+        mask_before = None if mask is None else mask.copy()
+        ss.shapley(u, x, mask=mask)
+        np.testing.assert_array_equal(x, x_before)
+        if mask is not None:
+            np.testing.assert_array_equal(mask, mask_before)
+
+    check()
