@@ -12,7 +12,9 @@ import importlib
 from .._version import __version__
 
 # name -> (module under shapley_sets.cli, one-line help)
-SUBCOMMANDS: dict[str, tuple[str, str]] = {}
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "bench": ("bench", "time the exact engines against GRPO normalisation, numpy and the reference engine"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
