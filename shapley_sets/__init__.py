@@ -13,6 +13,7 @@ from ._api import exact_shapley, reference_shapley, shapley, value
 from ._version import __version__
 from .engines import MAX_REFERENCE_K, register_engine, registered_engines
 from .utilities import BestOf, LinearCombination, Utility
+from . import grpo
 
 __all__ = [
     "__version__",

@@ -1,0 +1,435 @@
+"""GRPO advantages from set rewards and Shapley values (MATH.md §7).
+
+Every function takes numpy arrays or torch tensors (CPU or CUDA) and answers
+in the caller's type: numpy in gives float64 numpy out; a tensor anywhere in
+the arguments gives a float32 tensor on that tensor's device, outside any
+autograd graph. Group statistics are vectorised (``np.bincount``), so the
+cost is O(N·K) with no Python loop over responses or groups.
+
+Conventions (verified against the installed sources of verl 0.9.1
+``compute_grpo_outcome_advantage`` and TRL 1.16 ``GRPOTrainer``):
+
+- std is unbiased (``ddof=1``), as ``torch.std``;
+- ``A = (R - mean) / (std + eps)``; ``scale="none"`` is ``R - mean`` (Dr.GRPO,
+  verl ``norm_adv_by_std_in_grpo=False``, TRL ``scale_rewards="none"``);
+  ``scale="batch"`` keeps the group mean and divides by the std of every
+  reward of the batch (TRL ``scale_rewards="batch"``);
+- NaN rewards are missing: they take no part in any mean or std and get
+  advantage 0 (TRL's treatment of unscorable completions);
+- a group with a single (non-missing) reward follows ``singleton``:
+  ``"reward"`` takes mean 0 and std 1, so its advantage is R / (1 + eps)
+  (verl); ``"zero"`` gives it advantage 0 (TRL).
+
+:data:`PRESETS` holds each framework's convention: ``**PRESETS["trl"]``.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .._api import shapley
+from .._validation import as_float_array, check_finite, prepare_mask
+from ..adapters.arrays import like, to_numpy
+from ._checks import check_choice, check_options, rewards_1d
+from ._groups import Groups, group_stats, resolve_groups
+from ._kernels import gather_token_advantages
+
+__all__ = [
+    "PRESETS",
+    "set_advantages",
+    "candidate_advantages",
+    "completion_advantages",
+    "token_advantages",
+]
+
+#: Keyword arguments that reproduce each framework's own GRPO advantages
+#: (to float32 rounding) when passed as ``**PRESETS[name]``; pick ``scale``
+#: to match the trainer's setting (verl ``norm_adv_by_std_in_grpo=False`` and
+#: TRL ``scale_rewards="none"`` are ``scale="none"``).
+PRESETS = {
+    "verl": {"eps": 1e-6, "ddof": 1, "singleton": "reward"},
+    "trl": {"eps": 1e-4, "ddof": 1, "singleton": "zero"},
+}
+
+TAUS = ("within", "set", "none")
+_EMPTY_KEEP = np.ones((1, 1), dtype=np.bool_)
+
+
+def _set_advantages(r: np.ndarray, groups: Groups, scale, eps, ddof, singleton):
+    """Advantages and the per-response σ they were divided by (1 for "none")."""
+    valid = ~np.isnan(r)
+    count, mean, std = group_stats(r, valid, groups, ddof)
+    single = count == 1
+    if singleton == "reward":
+        mean[single] = 0.0
+        std[single] = 1.0
+    if scale == "group":
+        sigma = std[groups.index]
+    elif scale == "batch":
+        n_valid = int(valid.sum())
+        if n_valid > ddof:
+            vals = r[valid]
+            batch_std = float(np.sqrt(((vals - vals.mean()) ** 2).sum() / (n_valid - ddof)))
+        else:
+            # One valid reward in the whole batch: it is a singleton group, so
+            # its advantage is 0 ("zero") or R / (1 + eps) ("reward").
+            batch_std = 1.0
+        sigma = np.full(r.shape, batch_std)
+    else:
+        sigma = np.ones(r.shape)
+    with np.errstate(invalid="ignore"):
+        centred = r - mean[groups.index]
+        adv = centred if scale == "none" else centred / (sigma + eps)
+    drop = ~valid
+    if singleton == "zero":
+        drop |= single[groups.index]
+    adv[drop] = 0.0
+    sigma = np.where(np.isnan(sigma), 1.0, sigma)
+    return adv, sigma
+
+
+def set_advantages(rewards, groups, *, scale="group", eps=1e-6, ddof=1, singleton="reward"):
+    """Plain GRPO advantages of N responses: the baseline (β = 0).
+
+    ``A_i = (R_i - mean_g R) / (σ + eps)`` with the mean over response i's
+    prompt group g and σ the group std (``scale="group"``), the std of the
+    whole batch (``"batch"``), or no division at all (``"none"``).
+
+    Args:
+        rewards: (N,) rewards, numpy array or torch tensor. NaN marks a
+            missing reward: it is left out of every mean and std and its
+            advantage is 0.
+        groups: an int G (contiguous groups of G responses; N must be a
+            multiple of G) or N labels of any hashable kind (verl's uid
+            strings, ints, a numpy object array), in any order.
+        scale: "group" | "batch" | "none".
+        eps: added to σ before dividing; > 0. verl uses 1e-6, TRL 1e-4.
+        ddof: 1 (unbiased std, as ``torch.std``) or 0.
+        singleton: a group with one non-missing reward gets mean 0 and std 1
+            with ``"reward"`` (verl; advantage R / (1 + eps); with
+            ``scale="batch"`` it is divided by the batch std like the rest)
+            or advantage 0 with ``"zero"`` (TRL). See :data:`PRESETS`.
+            With ``scale="batch"`` and a single non-missing reward in the
+            whole batch, the batch std is taken as 1.
+
+    Returns:
+        (N,) float64 numpy array, or a float32 tensor on the input's device.
+
+    Raises:
+        ValueError: wrong shapes, infinite rewards, a group size that does
+            not divide N, unknown ``scale``/``singleton``, ``eps <= 0``.
+        TypeError: non-numeric rewards, unhashable labels.
+
+    Examples:
+        >>> import shapley_sets as ss
+        >>> ss.grpo.set_advantages([1.0, 0.0, 0.0, 0.0], 2).round(4)
+        array([ 0.7071, -0.7071,  0.    ,  0.    ])
+        >>> ss.grpo.set_advantages([1.0, 3.0, 2.0], ["b", "a", "b"], scale="none")
+        array([-0.5,  3. ,  0.5])
+        >>> ss.grpo.set_advantages([1.0, 3.0, 2.0], ["b", "a", "b"], **ss.grpo.PRESETS["trl"])
+        array([-0.7070...,  0.    ,  0.7070...])
+    """
+    scale, eps, ddof, singleton = check_options(scale, eps, ddof, singleton)
+    r = rewards_1d(rewards, "rewards")
+    g = resolve_groups(groups, r.shape[0])
+    adv, _ = _set_advantages(r, g, scale, eps, ddof, singleton)
+    return like(adv, rewards)
+
+
+def _empty_values(empty_value, n: int) -> np.ndarray:
+    arr = as_float_array(to_numpy(empty_value), "empty_value", min_ndim=0)
+    if arr.ndim == 0:
+        arr = np.full(n, float(arr))
+    if arr.shape != (n,):
+        raise ValueError(
+            f"empty_value must be a number or have shape ({n},) (U(∅) per response), got {arr.shape}"
+        )
+    check_finite(arr, "empty_value", core_ndim=0)
+    return arr
+
+
+def _check_efficiency(R, phi_sum, abs_sum, empty, live_rows, rtol):
+    gap = np.abs(phi_sum + empty - R)
+    tol = rtol * np.maximum.reduce([np.ones_like(R), np.abs(R), abs_sum + np.abs(empty)])
+    bad = live_rows & (gap > tol)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"response {i}: its Shapley values sum to {phi_sum[i]:.10g} and U(∅) = "
+            f"{empty[i]:.10g}, which does not add up to its set reward {R[i]:.10g} "
+            "(efficiency: Σφ + U(∅) = R). Pass the set rewards and Shapley values "
+            "of the same utility, the right empty_value, and the same mask; or set "
+            "efficiency_rtol=None to skip this check"
+        )
+
+
+def candidate_advantages(
+    set_rewards,
+    shapley_values,
+    groups,
+    *,
+    beta=1.0,
+    tau="within",
+    empty_value=0.0,
+    mask=None,
+    scale="group",
+    eps=1e-6,
+    ddof=1,
+    singleton="reward",
+    efficiency_rtol=1e-4,
+):
+    """Layout A: advantages of the K candidates inside each of N responses.
+
+    With ``A_g`` the set advantage of response g (:func:`set_advantages`),
+    ``K_g`` its number of present candidates and ``U(∅)`` = ``empty_value``::
+
+        r_{g,k} = K_g · φ_{g,k} + U(∅)        mean over k equals R_g
+        d_{g,k} = r_{g,k} - R_g               sums to 0 over the set
+        A_{g,k} = A_g + β · d_{g,k} / (τ + eps)
+
+    so β = 0 gives every present candidate its set's advantage, and for every
+    β the present candidates of a set average to ``A_g``.
+
+    Args:
+        set_rewards: (N,) set rewards R_g = U(S_g); NaN = missing (the whole
+            row of advantages is 0).
+        shapley_values: (N, K) Shapley values, e.g. ``ss.shapley(u, x)``.
+            Entries of absent candidates are ignored (they may be NaN).
+        groups: int group size or N labels, as in :func:`set_advantages`.
+        beta: weight ≥ 0 of the within-set term.
+        tau: scale of the within-set term: ``"within"`` (std of all d of the
+            prompt group's present candidates; stays finite when every set
+            of the group earns the same reward), ``"set"`` (the σ that A_g
+            is divided by; 1 with ``scale="none"``), or ``"none"`` (τ = 1).
+            τ is taken as 1 where it is undefined (a group with at most
+            ``ddof`` present candidates, whose d are all 0).
+        empty_value: U(∅), a number or (N,) per response.
+        mask: optional bool (N, K) or broadcastable; True = candidate present.
+            Absent candidates get 0.
+        scale, eps, ddof, singleton: as in :func:`set_advantages`.
+        efficiency_rtol: Σ_k φ_{g,k} + U(∅) must equal R_g within this
+            relative tolerance (of max(1, |R_g|, Σ|φ_{g,k}| + |U(∅)|)),
+            else a ``ValueError`` names the response; None skips the check.
+
+    Returns:
+        (N, K) float64 numpy array, or a float32 tensor on the inputs' device.
+
+    Raises:
+        ValueError: shapes, negative or non-finite ``beta``, unknown
+            ``tau``, non-finite Shapley values of present candidates, or
+            Shapley values that do not add up to the set rewards.
+        TypeError: non-numeric input, a non-boolean mask.
+
+    Examples:
+        >>> import numpy as np
+        >>> import shapley_sets as ss
+        >>> x = np.array([[0.9, 0.2, 0.8], [0.3, 0.1, 0.2]])
+        >>> R, phi = ss.value(ss.BestOf(), x), ss.shapley(ss.BestOf(), x)
+        >>> A = ss.grpo.candidate_advantages(R, phi, 2)
+        >>> A.round(3)
+        array([[ 1.896, -0.957,  1.182],
+               [-0.113, -1.182, -0.826]])
+        >>> np.allclose(A.mean(axis=1), ss.grpo.set_advantages(R, 2))
+        True
+        >>> ss.grpo.candidate_advantages(R, phi, 2, beta=0.0).round(3)
+        array([[ 0.707,  0.707,  0.707],
+               [-0.707, -0.707, -0.707]])
+    """
+    scale, eps, ddof, singleton = check_options(scale, eps, ddof, singleton)
+    check_choice(tau, "tau", TAUS)
+    if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not np.isfinite(beta) or beta < 0:
+        raise ValueError(f"beta must be a finite number >= 0, got {beta!r}")
+    R = rewards_1d(set_rewards, "set_rewards")
+    n = R.shape[0]
+    phi = as_float_array(to_numpy(shapley_values), "shapley_values", min_ndim=2)
+    if phi.ndim != 2 or phi.shape[0] != n:
+        raise ValueError(
+            f"shapley_values must have shape (N, K) with N = {n} (len(set_rewards)), got {phi.shape}"
+        )
+    present = prepare_mask(None if mask is None else to_numpy(mask), phi.shape)
+    empty = _empty_values(empty_value, n)
+    g = resolve_groups(groups, n)
+
+    valid_set = ~np.isnan(R)
+    live = present & valid_set[:, None]
+    bad = live & ~np.isfinite(phi)
+    if bad.any():
+        i, k = np.argwhere(bad)[0]
+        raise ValueError(
+            f"shapley_values must be finite for present candidates; found {phi[i, k]} "
+            f"at response {i}, candidate {k}"
+        )
+    phi_live = np.where(live, phi, 0.0)
+    k_g = present.sum(axis=1)
+    if efficiency_rtol is not None:
+        _check_efficiency(
+            R, phi_live.sum(axis=1), np.abs(phi_live).sum(axis=1), empty,
+            valid_set & (k_g > 0), float(efficiency_rtol),
+        )
+
+    a_set, sigma = _set_advantages(R, g, scale, eps, ddof, singleton)
+    with np.errstate(invalid="ignore"):
+        d = np.where(live, k_g[:, None] * phi_live + empty[:, None] - R[:, None], 0.0)
+    if tau == "within":
+        k = phi.shape[1]
+        flat = Groups(np.repeat(g.index, k), g.n_groups)
+        _, _, std_d = group_stats(d.ravel(), live.ravel(), flat, ddof)
+        tau_row = np.where(np.isnan(std_d), 1.0, std_d)[g.index]
+    elif tau == "set":
+        tau_row = sigma
+    else:
+        tau_row = np.ones(n)
+    out = a_set[:, None] + (float(beta) / (tau_row + eps))[:, None] * d
+    out[~live] = 0.0
+    return like(out, set_rewards, shapley_values, mask)
+
+
+def completion_advantages(
+    utility, x, groups, *, eps=1e-6, ddof=1, scale="group", singleton="reward"
+):
+    """Layout B: the completions of a prompt group are the candidates of one set.
+
+    For a group of G completions, ``φ_g`` is completion g's Shapley value in
+    ``U(group)``, ``r_g = G · φ_g + U(∅)`` (the group's mean r is U of the
+    whole group) and ``A_g = (r_g - mean r) / (std r + eps)``. Groups may
+    differ in size; all of them go through one batched ``ss.shapley`` call
+    (padded to the largest group, with a mask).
+
+    Args:
+        utility: a set utility, e.g. ``ss.BestOf()``.
+        x: one input per completion along axis 0: shape (N,) for utilities
+            of scores (``core_ndim == 1``), (N, M) for utilities whose set
+            input is (M, K) such as ``ss.ExpectedBest`` (row i is completion
+            i's column).
+        groups: int group size or N labels, as in :func:`set_advantages`.
+        eps, ddof, scale, singleton: as in :func:`set_advantages`, applied to r.
+
+    Returns:
+        (N,) float64 numpy array, or a float32 tensor on ``x``'s device.
+
+    Raises:
+        ValueError: shapes, non-finite x, input outside the utility's domain
+            (named as "candidate i" = completion i), bad options.
+        TypeError: ``utility`` is not a utility, non-numeric x.
+
+    Examples:
+        >>> import shapley_sets as ss
+        >>> # Two prompts, three completions each; the user keeps the best one.
+        >>> ss.grpo.completion_advantages(ss.BestOf(), [0.9, 0.8, 0.1, 0.5, 0.5, 0.5], 3).round(4)
+        array([ 0.7759,  0.3527, -1.1286,  0.    ,  0.    ,  0.    ])
+    """
+    scale, eps, ddof, singleton = check_options(scale, eps, ddof, singleton)
+    if not hasattr(utility, "coalition_values"):
+        raise TypeError(
+            "utility must be a set utility (e.g. ss.BestOf()), got " f"{type(utility).__name__}"
+        )
+    core_ndim = int(getattr(utility, "core_ndim", 1))
+    arr = as_float_array(to_numpy(x), "x")
+    if arr.ndim != core_ndim:
+        want = {1: "shape (N,)", 2: "shape (N, M)"}.get(core_ndim, f"{core_ndim} axes")
+        raise ValueError(
+            f"x must have {want} for {type(utility).__name__} (one input per completion "
+            f"along axis 0), got shape {arr.shape}"
+        )
+    # As one set of N candidates, x's checks name "candidate i" = completion i.
+    as_set = np.moveaxis(arr, 0, -1)
+    check_finite(as_set, "x", core_ndim)
+    check = getattr(utility, "check_input", None)
+    if check is not None:
+        check(as_set)
+    n = arr.shape[0]
+    g = resolve_groups(groups, n)
+    if n == 0:
+        return like(np.zeros(0), x)
+
+    sizes = g.sizes
+    width = int(sizes.max())
+    order = np.argsort(g.index, kind="stable")
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    slot = np.empty(n, dtype=np.intp)
+    slot[order] = np.arange(n) - np.repeat(starts, sizes)
+    # Padding repeats each group's first completion, so padded inputs stay in
+    # the utility's domain; the mask keeps them out of every coalition.
+    first = order[starts]
+    rows = np.repeat(first[:, None], width, axis=1)
+    rows[g.index, slot] = np.arange(n)
+    present = np.zeros((g.n_groups, width), dtype=bool)
+    present[g.index, slot] = True
+    batch = np.ascontiguousarray(np.moveaxis(arr[rows], 1, -1))
+
+    phi = shapley(utility, batch, mask=present)
+    none = np.zeros((g.n_groups, 1, width), dtype=bool)
+    empty = np.asarray(utility.coalition_values(batch, none), dtype=np.float64)[:, 0]
+    r = sizes[g.index] * phi[g.index, slot] + empty[g.index]
+    adv, _ = _set_advantages(r, g, scale, eps, ddof, singleton)
+    return like(adv, x)
+
+
+def token_advantages(candidate_adv, set_adv, candidate_ids, response_mask=None):
+    """Per-token advantages: each token gets its candidate's advantage.
+
+    Args:
+        candidate_adv: (N, K) candidate advantages (:func:`candidate_advantages`).
+        set_adv: (N,) set advantages (:func:`set_advantages`), given to tokens
+            of no candidate (preamble, separators, end of sequence).
+        candidate_ids: (N, T) integers in [-1, K): the candidate each token
+            belongs to, -1 for none.
+        response_mask: optional (N, T) bool/0-1 mask; tokens where it is
+            False/0 (padding) get advantage 0 and their ids are not read.
+
+    Returns:
+        (N, T) float64 numpy array, or a float32 tensor on the inputs' device.
+
+    Raises:
+        ValueError: shapes, or an id outside [-1, K) (naming the response
+            and the token position).
+        TypeError: non-integer ids.
+
+    Examples:
+        >>> import numpy as np
+        >>> import shapley_sets as ss
+        >>> cand = np.array([[1.0, -1.0]])
+        >>> ids = np.array([[-1, 0, 0, -1, 1, 1, -1, 7]])
+        >>> ss.grpo.token_advantages(cand, [0.5], ids, ids != 7)
+        array([[ 0.5,  1. ,  1. ,  0.5, -1. , -1. ,  0.5,  0. ]])
+    """
+    cand = as_float_array(to_numpy(candidate_adv), "candidate_adv", min_ndim=2)
+    if cand.ndim != 2:
+        raise ValueError(f"candidate_adv must have shape (N, K), got {cand.shape}")
+    n, k = cand.shape
+    sa = as_float_array(to_numpy(set_adv), "set_adv")
+    if sa.shape != (n,):
+        raise ValueError(f"set_adv must have shape ({n},) to match candidate_adv {cand.shape}, got {sa.shape}")
+    ids = to_numpy(candidate_ids)
+    if ids.dtype.kind not in "iu":
+        raise TypeError(f"candidate_ids must be an integer array, got dtype {ids.dtype}")
+    if ids.dtype == np.uint64 and ids.size and int(ids.max()) > np.iinfo(np.int64).max:
+        i, t = np.unravel_index(int(ids.argmax()), ids.shape)
+        raise ValueError(f"candidate_ids must lie in [-1, {k}); found {ids[i, t]} at response {i}, token {t}")
+    if ids.ndim != 2 or ids.shape[0] != n:
+        raise ValueError(f"candidate_ids must have shape ({n}, T), got {ids.shape}")
+    keep = _EMPTY_KEEP
+    if response_mask is not None:
+        m = to_numpy(response_mask)
+        if m.shape != ids.shape:
+            raise ValueError(
+                f"response_mask must have the shape of candidate_ids {ids.shape}, got {m.shape}"
+            )
+        if m.dtype.kind not in "biuf":
+            raise TypeError(f"response_mask must be boolean or 0/1, got dtype {m.dtype}")
+        keep = np.ascontiguousarray(m if m.dtype == np.bool_ else m != 0)
+    ids64 = np.ascontiguousarray(ids, dtype=np.int64)
+    out = np.empty(ids.shape)
+    bad = gather_token_advantages(
+        np.ascontiguousarray(cand), np.ascontiguousarray(sa), ids64, keep,
+        response_mask is not None, out,
+    )
+    if bad >= 0:
+        i, t = divmod(bad, ids.shape[1])
+        raise ValueError(
+            f"candidate_ids must lie in [-1, {k}) (-1 = token of no candidate, K = {k}); "
+            f"found {ids64[i, t]} at response {i}, token {t}"
+        )
+    return like(out, candidate_adv, set_adv, candidate_ids, response_mask)

@@ -1,0 +1,137 @@
+"""shapley_sets.grpo with torch tensors: caller's type back, float32, same
+device, no gradient tracking, and the same numbers as the numpy path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import shapley_sets as ss  # noqa: E402
+from shapley_sets.adapters.arrays import is_tensor, like, to_numpy  # noqa: E402
+from shapley_sets.grpo import (  # noqa: E402
+    PRESETS,
+    candidate_advantages,
+    completion_advantages,
+    grpo_passk_advantages,
+    passk_training_advantages,
+    set_advantages,
+    token_advantages,
+)
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def layout_a(seed, n=16, k=5):
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, k))
+    mask = rng.random((n, k)) < 0.8
+    mask[:, 0] = True
+    return ss.value(ss.BestOf(), x, mask=mask), ss.shapley(ss.BestOf(), x, mask=mask), mask
+
+
+def check_tensor(out, device, want):
+    assert is_tensor(out)
+    assert out.dtype == torch.float32
+    assert out.device.type == torch.device(device).type
+    assert not out.requires_grad
+    np.testing.assert_allclose(out.cpu().numpy(), want, rtol=1e-6, atol=1e-6)
+
+
+def test_adapter_helpers():
+    t = torch.arange(3.0, requires_grad=True)
+    assert is_tensor(t) and not is_tensor(t.detach().numpy())
+    assert to_numpy(t).dtype == np.float32
+    assert to_numpy(t.to(torch.bfloat16)).dtype == np.float32
+    back = like(np.array([1.5, 2.5]), [0.0], t)
+    assert back.dtype == torch.float32 and not back.requires_grad
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_set_advantages_round_trip(device):
+    rng = np.random.default_rng(0)
+    r = rng.normal(size=24)
+    r[5] = np.nan
+    labels = rng.integers(0, 4, size=24)
+    t = torch.tensor(r, dtype=torch.float32, device=device, requires_grad=True)
+    for kwargs in (PRESETS["verl"], dict(PRESETS["trl"], scale="batch")):
+        out = set_advantages(t, torch.as_tensor(labels, device=device), **kwargs)
+        check_tensor(out, device, set_advantages(r.astype(np.float32), labels, **kwargs))
+    assert t.grad is None
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_candidate_and_token_round_trip(device):
+    R, phi, mask = layout_a(1)
+    tR = torch.tensor(R, device=device)
+    tphi = torch.tensor(phi, device=device, requires_grad=True)
+    tmask = torch.tensor(mask, device=device)
+    A = candidate_advantages(tR, tphi, 4, mask=tmask, beta=0.5)
+    want = candidate_advantages(R, phi, 4, mask=mask, beta=0.5)
+    check_tensor(A, device, want)
+    sa = set_advantages(tR, 4)
+    rng = np.random.default_rng(2)
+    ids = torch.tensor(rng.integers(-1, 5, size=(16, 40)), device=device)
+    rmask = torch.tensor(rng.random((16, 40)) < 0.9, device=device)
+    tok = token_advantages(A, sa, ids, rmask)
+    check_tensor(
+        tok, device,
+        token_advantages(want, set_advantages(R, 4), ids.cpu().numpy(), rmask.cpu().numpy()),
+    )
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_completion_and_peers_round_trip(device):
+    rng = np.random.default_rng(3)
+    x = rng.random(12)
+    t = torch.tensor(x, device=device)
+    check_tensor(completion_advantages(ss.BestOf(), t, 4), device, completion_advantages(ss.BestOf(), x, 4))
+    check_tensor(grpo_passk_advantages(t, 4), device, grpo_passk_advantages(x, 4))
+    b = (x > 0.5).astype(np.float64)
+    check_tensor(
+        passk_training_advantages(torch.tensor(b, device=device), 6, 2), device,
+        passk_training_advantages(b, 6, 2),
+    )
+
+
+def test_numpy_in_numpy_out_even_with_torch_loaded():
+    R, phi, mask = layout_a(4)
+    out = candidate_advantages(R, phi, 4, mask=mask)
+    assert isinstance(out, np.ndarray) and out.dtype == np.float64
+
+
+def test_inputs_not_modified_and_no_grad():
+    R, phi, mask = layout_a(5)
+    tR = torch.tensor(R, dtype=torch.float32, requires_grad=True)
+    before = tR.detach().clone()
+    out = candidate_advantages(tR, torch.tensor(phi), 4, mask=torch.tensor(mask), efficiency_rtol=1e-4)
+    assert torch.equal(tR.detach(), before)
+    assert out.grad_fn is None
+
+
+def test_torch_bad_ids_message():
+    with pytest.raises(ValueError, match="response 0, token 1"):
+        token_advantages(torch.zeros(1, 2), torch.zeros(1), torch.tensor([[0, 2]]))
+
+
+def test_matches_verl_formula_in_float32():
+    # verl's compute_grpo_outcome_advantage, restated in torch float32:
+    # per uid, torch.mean / torch.std (unbiased), a singleton gets mean 0, std 1.
+    rng = np.random.default_rng(6)
+    scores = torch.tensor(rng.normal(size=20), dtype=torch.float32)
+    index = np.array([f"u{i}" for i in rng.integers(0, 5, size=19)] + ["solo"], dtype=object)
+    want = scores.clone()
+    for uid in set(index):
+        rows = np.flatnonzero(index == uid)
+        s = scores[rows]
+        mean, std = (torch.tensor(0.0), torch.tensor(1.0)) if len(rows) == 1 else (s.mean(), s.std())
+        want[rows] = (s - mean) / (std + 1e-6)
+    got = set_advantages(scores, index, **PRESETS["verl"])
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_device_kept():
+    t = torch.rand(8, device="cuda")
+    assert set_advantages(t, 4).device.type == "cuda"
