@@ -497,3 +497,42 @@ def test_grpo_does_not_import_torch():
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ------------------------------------------------------ property-based
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 25),
+    k=st.integers(1, 6),
+    n_groups=st.integers(1, 6),
+    beta=st.floats(0, 10),
+    tau=st.sampled_from(["within", "set", "none"]),
+    scale=st.sampled_from(["group", "batch", "none"]),
+    singleton=st.sampled_from(["reward", "zero"]),
+)
+def test_candidate_invariants_property(seed, n, k, n_groups, beta, tau, scale, singleton):
+    rng = np.random.default_rng(seed)
+    labels = list(rng.integers(0, n_groups, size=n))
+    x = rng.random((n, k)) * rng.choice([1.0, 1e-3, 1e3])
+    mask = rng.random((n, k)) < 0.7
+    R = ss.value(ss.BestOf(), x, mask=mask)
+    R[rng.random(n) < 0.1] = np.nan
+    phi = ss.shapley(ss.BestOf(), x, mask=mask)
+    opts = dict(tau=tau, scale=scale, singleton=singleton, mask=mask)
+    A = candidate_advantages(R, phi, labels, beta=beta, **opts)
+    a_set = set_advantages(R, labels, scale=scale, singleton=singleton)
+    assert np.isfinite(A).all()
+    live = mask & ~np.isnan(R)[:, None]
+    assert (A[~live] == 0).all()
+    rows = live.any(1)
+    scale_ref = np.maximum(1.0, np.abs(A).max())
+    np.testing.assert_allclose(
+        A[rows].sum(1) / live[rows].sum(1), a_set[rows], atol=1e-9 * scale_ref
+    )
+    np.testing.assert_array_equal(
+        candidate_advantages(R, phi, labels, beta=0.0, **opts), np.where(live, a_set[:, None], 0.0)
+    )
