@@ -159,7 +159,7 @@ def smoke_report():
 
 def test_smoke_report_structure(smoke_report):
     sections = {s.key: s for s in smoke_report["sections"]}
-    assert list(sections) == list(SECTIONS)
+    assert list(sections) == list(SECTIONS) + ["targets"]
     for key, section in sections.items():
         column_keys = {c.key for c in section.columns}
         for row in section.rows:
@@ -176,11 +176,15 @@ def test_smoke_report_structure(smoke_report):
     assert all(set(benchmarked_names) <= set(r) for r in sections["k-sweep"].rows)
     assert [r["batch"] for r in sections["batch-sweep"].rows] == list(config.batch_sizes)
     assert smoke_report["machine"]["numba_threads"] >= 1
+    # The summary gathers the issue targets of the utilities that ran.
+    targets = [r["what"] for r in sections["targets"].rows]
+    assert "BestOf() / GRPO norm" in targets and "BestOf() vs numpy" in targets
+    assert all(r["meets"] in ("yes", "no") for r in sections["targets"].rows)
 
 
 def test_smoke_report_formats(smoke_report):
     data = json.loads(report_to_json(smoke_report))
-    assert [s["key"] for s in data["sections"]] == list(SECTIONS)
+    assert [s["key"] for s in data["sections"]] == list(SECTIONS) + ["targets"]
     assert data["sections"][1]["rows"][0]["_timings"]["shapley"]["number"] >= 1
     text = format_report(smoke_report)
     assert "== Reference engine, one best-of set ==" in text and "numba threads" in text
@@ -225,7 +229,7 @@ def test_cli_json(capsys):
     code = main(["bench", "--smoke", "--json", "--quiet", "--only", "reference,throughput", "--only", "bestof"])
     assert code == 0
     data = json.loads(capsys.readouterr().out)
-    assert [s["key"] for s in data["sections"]] == ["reference", "throughput"]
+    assert [s["key"] for s in data["sections"]] == ["reference", "throughput", "targets"]
     assert [r["utility"] for r in data["sections"][1]["rows"]] == ["BestOf()"]
 
 

@@ -116,6 +116,8 @@ def format_report(report: dict, style: str = "text") -> str:
     md = style == "markdown"
     out = []
     machine_lines = _machine_lines(report["machine"], report["config"])
+    if report.get("command"):
+        machine_lines.insert(0, f"command: {report['command']}")
     if md:
         out += ["### Machine", ""] + [f"- {line}" for line in machine_lines]
     else:

@@ -73,6 +73,23 @@ def _config(args):
     return dataclasses.replace(config, **changes)
 
 
+def _command(args) -> str:
+    """The command line that reproduces this run (output options left out)."""
+    words = ["shapley-sets", "bench"]
+    if args.quick:
+        words.append("--quick")
+    if args.smoke:
+        words.append("--smoke")
+    for item in args.only or []:
+        words += ["--only", item]
+    for flag in ("repeat", "threads"):
+        if getattr(args, flag) is not None:
+            words += [f"--{flag}", str(getattr(args, flag))]
+    if args.seed:
+        words += ["--seed", str(args.seed)]
+    return " ".join(words)
+
+
 def run(args) -> int:
     """Run the benchmarks and print the report; exit status 2 on bad options."""
     from ..bench import format_report, report_to_json, run_benchmarks
@@ -105,6 +122,7 @@ def run(args) -> int:
     except ValueError as err:
         print(f"shapley-sets bench: error: {err}", file=sys.stderr)
         return 2
+    report["command"] = _command(args)
     if args.json:
         print(report_to_json(report))
     else:
