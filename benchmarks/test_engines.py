@@ -14,6 +14,9 @@ import shapley_sets as ss
 from shapley_sets.bench import WORKLOADS, benchmarked, naive
 from shapley_sets.engines.reference import coalition_table
 
+# Without the plugin there is no `benchmark` fixture: skip rather than error.
+pytest.importorskip("pytest_benchmark", reason="pip install -e '.[bench]' (pytest-benchmark)")
+
 N_SETS, K = 65_536, 16
 
 #: Every utility type that has a workload, whether or not its engine exists

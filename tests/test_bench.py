@@ -202,6 +202,8 @@ def test_unknown_names_are_rejected():
         run_benchmarks(dataclasses.replace(BenchConfig.smoke(), sections=("nope",)))
     with pytest.raises(ValueError, match="utility"):
         run_benchmarks(dataclasses.replace(BenchConfig.smoke(), utilities=("Nope",)))
+    with pytest.raises(ValueError, match="statistic"):
+        run_benchmarks(dataclasses.replace(BenchConfig.smoke(), statistic="mean"))
 
 
 def test_shapiq_section_with_a_stand_in(monkeypatch):
@@ -234,9 +236,11 @@ def test_cli_json(capsys):
 
 
 def test_cli_markdown_and_progress(capsys):
-    assert main(["bench", "--smoke", "--markdown", "--only", "reference", "--repeat", "2"]) == 0
+    assert main(["bench", "--smoke", "--markdown", "--only", "reference", "--repeat", "2", "--best"]) == 0
     captured = capsys.readouterr()
     assert captured.out.startswith("### Machine")
+    assert "command: shapley-sets bench --smoke --only reference --best --repeat 2" in captured.out
+    assert "fastest samples" in captured.out
     assert "| K |" in captured.out
     assert "[bench] reference K=4" in captured.err
 

@@ -71,10 +71,14 @@ def _table(section) -> tuple[list[str], list[list[str]], list[bool]]:
     return headers, body, right
 
 
+_STATISTIC = {"median": "medians", "best": "fastest samples"}
+
+
 def _machine_lines(machine: dict, config: dict) -> list[str]:
     return [
         f"date: {machine['date']}; preset: {config['preset']}, repeat {config['repeat']} "
-        f"(medians; slow calls {config['slow_repeat']}), min sample {config['min_time']} s",
+        f"(slow calls {config['slow_repeat']}), {_STATISTIC[config.get('statistic', 'median')]}, "
+        f"min sample {config['min_time']} s",
         f"machine: {machine['processor']}, {machine['cpu_count']} CPUs "
         f"({machine['usable_cpus']} usable), numba threads {machine['numba_threads']}"
         + (f" ({machine['numba_threading_layer']})" if machine.get("numba_threading_layer") else "")
