@@ -13,6 +13,7 @@ from .._version import __version__
 
 # name -> (module under shapley_sets.cli, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("demo", "train a toy recommender with GRPO, ShapE-GRPO and grpo_passk and compare them"),
     "bench": ("bench", "time the exact engines against GRPO normalisation, numpy and the reference engine"),
 }
 
