@@ -13,12 +13,17 @@ from ._api import exact_shapley, reference_shapley, shapley, value
 from ._version import __version__
 from .engines import MAX_REFERENCE_K, register_engine, registered_engines
 from .utilities import BestOf, LinearCombination, Utility
+from .utilities import Additive, AnySuccess, ExpectedBest, Pairwise
 from . import grpo
 
 __all__ = [
     "__version__",
     "MAX_REFERENCE_K",
     "BestOf",
+    "Additive",
+    "AnySuccess",
+    "ExpectedBest",
+    "Pairwise",
     "LinearCombination",
     "Utility",
     "exact_shapley",

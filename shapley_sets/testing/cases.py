@@ -75,6 +75,83 @@ def _combination_cases(max_k: int = 8):
     return build()
 
 
+# -- structured utilities (MATH.md §5-6) --------------------------------------
+from ..utilities import Additive, AnySuccess, ExpectedBest, Pairwise  # noqa: E402
+from .strategies import batch_shapes, probabilities  # noqa: E402
+
+
+def _flush_subnormals(a):
+    # The reference's weighted sums round subnormal values by whole units of
+    # the smallest float, beyond any relative tolerance: keep them out.
+    return np.where(np.abs(a) < 1e-290, 0.0, a)
+
+
+@register_cases(AnySuccess)
+def _any_success_cases(max_k: int = 8):
+    return probabilities(k=st.integers(1, max_k)).map(_flush_subnormals).flatmap(
+        lambda p: _with_mask(AnySuccess(), p)
+    )
+
+
+@register_cases(Additive)
+def _additive_cases(max_k: int = 8):
+    return scores(k=st.integers(1, max_k)).map(_flush_subnormals).flatmap(
+        lambda x: _with_mask(Additive(), x)
+    )
+
+
+@st.composite
+def expected_best_inputs(draw, max_k: int = 8, max_types: int = 4):
+    """``(ExpectedBest, x)`` with x of shape ``batch + (M, K)``; weights None,
+    zeros or positive; floors shared or per type, often equal to a score."""
+    k = draw(st.integers(1, max_k))
+    m = draw(st.integers(1, max_types))
+    batch = tuple(draw(batch_shapes(max_dims=2, max_side=3)))
+    x = draw(scores(k=k, batch_shape=st.just(batch + (m,))))
+    weight = st.one_of(st.sampled_from([0.0, 0.25, 1.0, 3.0]), st.floats(0.0, 10.0))
+    weights = draw(st.one_of(st.none(), st.lists(weight, min_size=m, max_size=m)))
+    floor = st.one_of(st.just(0.0), st.sampled_from(sorted(set(x.ravel().tolist()))),
+                      finite_floats)
+    floors = draw(st.one_of(floor, st.lists(floor, min_size=m, max_size=m)))
+    return ExpectedBest(weights, floors), x
+
+
+@register_cases(ExpectedBest)
+def _expected_best_cases(max_k: int = 8):
+    return expected_best_inputs(max_k).flatmap(lambda ux: _with_mask(*ux))
+
+
+@st.composite
+def symmetric_matrices(draw, k: int, batch_shape=()):
+    """Symmetric float64 matrices ``batch_shape + (K, K)`` from a small pool
+    (ties, zeros, negative entries) at one drawn scale."""
+    scale = draw(st.sampled_from([1.0, 2.0 ** -20, 1e3, 1e-8]))
+    pool = np.asarray(draw(st.lists(st.floats(-1.0, 1.0), min_size=1, max_size=4))) * scale
+    shape = tuple(batch_shape) + (k, k)
+    n = int(np.prod(shape, dtype=np.int64))
+    picks = draw(st.lists(st.integers(0, len(pool) - 1), min_size=n, max_size=n))
+    a = pool[np.asarray(picks, dtype=np.int64)].reshape(shape)
+    upper = np.triu(a, 1)
+    return _flush_subnormals(upper + np.swapaxes(upper, -1, -2) + a * np.eye(k))
+
+
+@st.composite
+def pairwise_inputs(draw, max_k: int = 8):
+    """``(Pairwise, q)``: one shared (K, K) matrix or one per set."""
+    k = draw(st.integers(1, max_k))
+    batch = tuple(draw(batch_shapes(max_dims=2, max_side=3)))
+    q = _flush_subnormals(draw(scores(k=k, batch_shape=st.just(batch), magnitudes=(1.0, 1e3, 1e-8))))
+    per_set = draw(st.booleans())
+    d = draw(symmetric_matrices(k, batch if per_set else ()))
+    lam = draw(st.one_of(st.sampled_from([1.0, 0.5, 0.0, -1.0]), st.floats(-3.0, 3.0)))
+    return Pairwise(d, lam), q
+
+
+@register_cases(Pairwise)
+def _pairwise_cases(max_k: int = 8):
+    return pairwise_inputs(max_k).flatmap(lambda uq: _with_mask(*uq))
+
+
 def utility_cases(utility_type, max_k: int = 8):
     """The registered strategy of ``(u, x, mask)`` cases for ``utility_type``.
 

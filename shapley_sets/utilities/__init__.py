@@ -2,5 +2,9 @@
 
 from .base import LinearCombination, Utility
 from .best_of import BestOf
+from .additive import Additive
+from .any_success import AnySuccess
+from .expected_best import ExpectedBest
+from .pairwise import Pairwise
 
-__all__ = ["Utility", "LinearCombination", "BestOf"]
+__all__ = ["Utility", "LinearCombination", "BestOf", "Additive", "AnySuccess", "ExpectedBest", "Pairwise"]

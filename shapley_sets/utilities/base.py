@@ -135,3 +135,10 @@ class LinearCombination(Utility):
     def check_input(self, x):
         for _, u in self.terms:
             u.check_input(x)
+
+    def permuted(self, perm) -> "LinearCombination":
+        """The combination with candidates relabelled by ``perm`` in every term
+        that depends on candidate labels (e.g. ``Pairwise``'s matrix)."""
+        return LinearCombination(tuple(
+            (coef, u.permuted(perm) if hasattr(u, "permuted") else u) for coef, u in self.terms
+        ))
