@@ -1,0 +1,8 @@
+"""Trainer integrations: :mod:`shapley_sets.integrations.verl` and :mod:`shapley_sets.integrations.trl`.
+
+Nothing is imported here: each submodule imports its framework (and torch)
+at module level, so ``import shapley_sets.integrations`` stays light and only
+``import shapley_sets.integrations.verl`` (or ``.trl``) loads a trainer.
+"""
+
+__all__ = ["verl", "trl"]
