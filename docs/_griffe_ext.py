@@ -21,7 +21,7 @@ import griffe
 _ROLE = re.compile(r":(?:py:)?(?:func|class|meth|mod|attr|data|obj|exc|const):`(~?)([^`]+)`")
 _LITERAL_BLOCK = re.compile(r"(\S)::[ \t]*$", re.MULTILINE)
 _ARGS_TITLE = re.compile(r"^(\s*)(Args|Arguments|Parameters):\s*$")
-_GROUPED_ENTRY = re.compile(r"^(\s+)(\w+(?:\s*,\s*\w+)+)(\s*\([^)]*\))?:(\s.*|)$")
+_GROUPED_ENTRY = re.compile(r"^(\s+)(\*{0,2}\w+(?:\s*,\s*\*{0,2}\w+)+)(\s*\([^)]*\))?:(\s.*|)$")
 
 
 def _indent(line: str) -> int:
@@ -59,6 +59,14 @@ def _split_grouped_params(text: str) -> str:
 
 
 def _runtime_doc(obj) -> str | None:
+    # Only where the source assigns the docstring: importing a module can be
+    # heavy (the trainer integrations import their trainer).
+    try:
+        source = obj.module.filepath.read_text(encoding="utf-8")
+    except (AttributeError, OSError):
+        return None
+    if not re.search(rf"\b{re.escape(obj.name)}\.__doc__\s*=", source):
+        return None
     try:
         module = importlib.import_module(obj.module.path)
         value = module
