@@ -1,0 +1,127 @@
+"""shapley_sets.integrations.trl: real TRL GRPOTrainer steps on a tiny local model (CPU, offline)."""
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("WANDB_DISABLED", "true")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+pytest.importorskip("trl", reason="trl is not installed (pip install 'shapley-sets[trl]')")
+torch = pytest.importorskip("torch", reason="torch is not installed")
+
+import shapley_sets as ss  # noqa: E402
+from datasets import Dataset  # noqa: E402
+from shapley_sets.integrations.trl import CandidateReward, ShapleyGRPOTrainer  # noqa: E402
+from tokenizers import Tokenizer, models, pre_tokenizers  # noqa: E402
+from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast  # noqa: E402
+from trl import GRPOConfig  # noqa: E402
+
+WORDS = ["<pad>", "<eos>", "<unk>", "user", ":"] + [f"w{i}" for i in range(59)]
+G = 4
+
+
+def _tokenizer():
+    tok = Tokenizer(models.WordLevel(vocab={w: i for i, w in enumerate(WORDS)}, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="<eos>",
+                                   unk_token="<unk>", padding_side="left")
+
+
+def _model(seed):
+    torch.manual_seed(seed)
+    cfg = LlamaConfig(vocab_size=len(WORDS), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64,
+                      pad_token_id=0, eos_token_id=1, bos_token_id=None, tie_word_embeddings=False)
+    model = LlamaForCausalLM(cfg)
+    model.generation_config.pad_token_id = 0
+    model.generation_config.eos_token_id = 1
+    return model
+
+
+def _score(token_id):
+    return (token_id % 7) / 6.0  # a score in [0, 1] per token, with ties and zeros
+
+
+def reward_mean(completion_ids, **kwargs):
+    return [float(np.mean([_score(t) for t in ids])) if ids else 0.0 for ids in completion_ids]
+
+
+def _train(tmp_path, reward_funcs, scale_rewards="group", seed=0, **kw):
+    args = GRPOConfig(output_dir=str(tmp_path), max_steps=1, per_device_train_batch_size=8, num_generations=G,
+                      max_completion_length=6, use_cpu=True, bf16=False, fp16=False, report_to="none",
+                      save_strategy="no", dataloader_num_workers=0, temperature=1.0, beta=0.0, seed=seed,
+                      scale_rewards=scale_rewards, logging_steps=1)
+    ds = Dataset.from_dict({"prompt": [f"user : w{i} w{i + 1}" for i in range(8)]})
+    trainer = ShapleyGRPOTrainer(model=_model(seed), reward_funcs=reward_funcs, args=args, train_dataset=ds,
+                                 processing_class=_tokenizer(), **kw)
+    out = trainer.train()
+    assert np.isfinite(out.training_loss)
+    return trainer
+
+
+@pytest.mark.parametrize("scale", ["group", "batch", "none"])
+def test_grpo_layout_reproduces_trls_own_advantages(tmp_path, scale):
+    trainer = _train(tmp_path, reward_mean, scale_rewards=scale, layout="grpo")
+    ours, theirs = trainer.last_advantages, trainer.last_trl_advantages
+    assert ours.shape == theirs.shape == (8,)
+    assert theirs.abs().max() > 0  # the rewards differ, so the comparison means something
+    torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-5)
+
+
+def test_completions_layout_is_completion_advantages_of_the_gathered_rewards(tmp_path):
+    trainer = _train(tmp_path, reward_mean, layout="completions", utility=ss.BestOf())
+    rewards = trainer._gathered_rewards[:, 0].double().numpy()
+    expected = ss.grpo.completion_advantages(ss.BestOf(), rewards, G, **ss.grpo.PRESETS["trl"])
+    np.testing.assert_allclose(trainer.last_advantages.numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def _tokens_as_candidates(prompt, completion, completion_ids, **row):
+    # Candidate = each non-EOS token of the completion; the EOS token belongs to no candidate.
+    content = [t for t in completion_ids if t != 1]
+    return [_score(t) for t in content], [k if t != 1 else -1 for k, t in enumerate(completion_ids)]
+
+
+def test_candidates_layout_gives_token_advantages(tmp_path):
+    reward = CandidateReward(ss.BestOf(), _tokens_as_candidates)
+    trainer = _train(tmp_path, [reward], layout="candidates", beta=0.5)
+    adv = trainer.last_advantages
+    assert adv.ndim == 2 and adv.shape[0] == 8
+    records = reward.last
+    x = np.zeros((8, 6))
+    mask = np.zeros((8, 6), dtype=bool)
+    ids = np.full((8, adv.shape[1]), -1)
+    for i, (s, tok) in enumerate(records):
+        x[i, : len(s)], mask[i, : len(s)] = s, True
+        ids[i, : len(tok)] = tok
+    R = ss.value(ss.BestOf(), x, mask=mask)
+    cand = ss.grpo.candidate_advantages(R, ss.shapley(ss.BestOf(), x, mask=mask), G, beta=0.5, mask=mask,
+                                        **ss.grpo.PRESETS["trl"])
+    sa = ss.grpo.set_advantages(R, G, **ss.grpo.PRESETS["trl"])
+    lengths = [len(tok) for _, tok in records]
+    rmask = np.arange(adv.shape[1])[None, :] < np.array(lengths)[:, None]
+    expected = ss.grpo.token_advantages(cand, sa, ids, rmask)
+    np.testing.assert_allclose(adv.numpy(), expected, rtol=1e-5, atol=1e-5)
+    # β = 0 would give every token TRL's own advantage of its completion.
+    torch.testing.assert_close(torch.from_numpy(sa.astype(np.float32)), trainer.last_trl_advantages,
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_candidates_layout_beta_zero_is_trls_advantage_on_every_token(tmp_path):
+    reward = CandidateReward(ss.AnySuccess(), _tokens_as_candidates)
+    trainer = _train(tmp_path, [reward], layout="candidates", beta=0.0, seed=1)
+    adv, theirs = trainer.last_advantages, trainer.last_trl_advantages
+    lengths = torch.tensor([len(tok) for _, tok in reward.last])
+    valid = torch.arange(adv.shape[1])[None, :] < lengths[:, None]
+    torch.testing.assert_close(adv, theirs[:, None] * valid, rtol=1e-5, atol=1e-5)
+
+
+def test_configuration_errors(tmp_path):
+    with pytest.raises(ValueError, match="needs a set utility"):
+        _train(tmp_path, reward_mean, layout="completions")
+    with pytest.raises(ValueError, match="exactly one CandidateReward"):
+        _train(tmp_path, reward_mean, layout="candidates")
+    with pytest.raises(ValueError, match="layout must be one of"):
+        _train(tmp_path, reward_mean, layout="tokens")
