@@ -119,7 +119,6 @@ def _any_success_kernel(p, mask, nodes, weights, start, out):
         scratch = np.empty((4, k))
         index = np.empty(k, dtype=np.int64)
         for s in range(task * SETS_PER_TASK, min(n, (task + 1) * SETS_PER_TASK)):
-            # per-set work compiled outside the parallel region runs faster
             _any_success_set(p[s], mask[s], nodes, weights, start, out[s], scratch, index)
 
 

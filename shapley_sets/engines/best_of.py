@@ -12,9 +12,9 @@ from .registry import register_engine
 __all__ = ["airport_add", "best_of_kernel", "best_of_shapley"]
 
 
-# Up to this many candidates, placing each gain at its rank (counted by a
-# branch-free O(K²) loop the compiler vectorises) beats a comparison sort: in
-# the expected-best engine at K = 16 about 1.7x faster than insertion sort.
+# Up to this many candidates each gain is placed at its rank, counted by a
+# branch-free O(K²) loop: at K = 64 about 1.9x faster than the general sort
+# (which allocates), and within timing noise of insertion sort for K <= 32.
 _RANK_SORT_MAX = 64
 
 

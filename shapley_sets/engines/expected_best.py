@@ -32,8 +32,6 @@ def _expected_best_kernel(x, mask, floors, weights, out):
         gains = np.empty(2 * k)
         order = np.empty(2 * k, dtype=np.int64)
         for s in range(task * SETS_PER_TASK, min(n, (task + 1) * SETS_PER_TASK)):
-            # the per-set work lives in its own function: compiled outside
-            # the parallel region it runs about 1.7x faster
             _expected_best_set(x[s], mask[s], floors, weights, out[s], gains, order)
 
 
