@@ -14,6 +14,7 @@ from ._version import __version__
 from .engines import MAX_REFERENCE_K, register_engine, registered_engines
 from .utilities import BestOf, LinearCombination, Utility
 from .utilities import Additive, AnySuccess, ExpectedBest, Pairwise
+from .utilities import RankWeighted, TopK
 from . import grpo
 
 __all__ = [
@@ -24,6 +25,8 @@ __all__ = [
     "AnySuccess",
     "ExpectedBest",
     "Pairwise",
+    "RankWeighted",
+    "TopK",
     "LinearCombination",
     "Utility",
     "exact_shapley",

@@ -152,6 +152,72 @@ def _pairwise_cases(max_k: int = 8):
     return pairwise_inputs(max_k).flatmap(lambda uq: _with_mask(*uq))
 
 
+# -- rank-weighted family (MATH.md §4) -----------------------------------------
+from ..utilities import RankWeighted, TopK  # noqa: E402
+
+# Weights that mix signs and sizes but stay moderate, so that coalition values
+# are not cancellations of much larger terms (the reference engine rounds
+# those too).
+_rank_weights = st.one_of(
+    st.sampled_from([0.0, 1.0, -1.0, 0.5, 2.0]), st.floats(-3.0, 3.0, allow_nan=False)
+)
+
+
+@st.composite
+def _rank_weighted_utilities(draw, k: int):
+    """A RankWeighted for sets of up to ``k`` candidates: a preset, an array
+    (unused entries sometimes NaN, since they must never be read) or a
+    callable, with negative weights."""
+    kind = draw(st.sampled_from(["preset", "array", "callable", "formula"]))
+    if kind == "preset":
+        m = draw(st.integers(1, k + 1))
+        return draw(st.sampled_from([
+            RankWeighted.top_m_sum(m), RankWeighted.top_m_mean(m), RankWeighted.mean(),
+            RankWeighted.worst_of(), RankWeighted.discounted(),
+            RankWeighted.discounted(lambda pos: 1.0 / pos),
+            RankWeighted.discounted(np.asarray(draw(st.lists(_rank_weights, min_size=k, max_size=k + 2)))),
+        ]))
+    size = k + 1 + draw(st.integers(0, 2))
+    table = np.asarray(draw(st.lists(_rank_weights, min_size=size * size, max_size=size * size)))
+    table = table.reshape(size, size)
+    if draw(st.booleans()):
+        table[np.triu_indices(size, 1)] = np.nan
+        table[0, :] = np.nan
+        table[:, 0] = np.inf
+    if kind == "array":
+        return RankWeighted(table)
+    if kind == "callable":
+        return RankWeighted(lambda s, pos: table[s, pos])
+    a, b, c = (draw(_rank_weights) for _ in range(3))
+    return RankWeighted(lambda s, pos: a + b * pos / s + c * (pos == s))
+
+
+def _normal_scores(max_k: int):
+    # Subnormal scores are flushed to 0: there the reference engine's own
+    # rounding is absolute (w_K(s) * 5e-324 rounds to 0), so a relative
+    # comparison would blame an exact fast engine.
+    return scores(k=st.integers(1, max_k)).map(
+        lambda x: np.where(np.abs(x) < np.finfo(np.float64).tiny, 0.0, x)
+    )
+
+
+@register_cases(RankWeighted)
+def _rank_weighted_cases(max_k: int = 8):
+    @st.composite
+    def build(draw):
+        x = draw(_normal_scores(max_k))
+        return draw(_with_mask(draw(_rank_weighted_utilities(x.shape[-1])), x))
+
+    return build()
+
+
+@register_cases(TopK)
+def _top_k_cases(max_k: int = 8):
+    return st.tuples(st.integers(1, max_k + 1).map(TopK), _normal_scores(max_k)).flatmap(
+        lambda ux: _with_mask(*ux)
+    )
+
+
 def utility_cases(utility_type, max_k: int = 8):
     """The registered strategy of ``(u, x, mask)`` cases for ``utility_type``.
 

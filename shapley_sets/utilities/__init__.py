@@ -6,5 +6,6 @@ from .additive import Additive
 from .any_success import AnySuccess
 from .expected_best import ExpectedBest
 from .pairwise import Pairwise
+from .rank_weighted import RankWeighted, TopK
 
-__all__ = ["Utility", "LinearCombination", "BestOf", "Additive", "AnySuccess", "ExpectedBest", "Pairwise"]
+__all__ = ["Utility", "LinearCombination", "BestOf", "Additive", "AnySuccess", "ExpectedBest", "Pairwise", "RankWeighted", "TopK"]

@@ -42,6 +42,34 @@ class BestOf(Utility):
             raise ValueError(f"floor must be finite, got {floor}")
         object.__setattr__(self, "floor", float(floor))
 
+    def as_rank_weighted(self):
+        """Best-of as a member of the rank-weighted family (MATH.md §4).
+
+        ``BestOf(floor=b)`` is ``RankWeighted.top_m_sum(1)`` (``w(s, k) = 1``
+        if k = 1) applied to the gains ``max(x - b, 0)``, plus the constant
+        ``b``, which changes no Shapley value. So it is literally a
+        rank-weighted utility of ``x`` only when ``b = 0`` and the scores are
+        non-negative; otherwise pass the gains. The airport closed form
+        remains the registered engine of ``BestOf`` itself.
+
+        Returns:
+            ``RankWeighted.top_m_sum(1)``; ``ss.shapley(u, x)`` equals
+            ``ss.shapley(u.as_rank_weighted(), np.maximum(x - u.floor, 0))``.
+
+        Examples:
+            >>> import numpy as np
+            >>> import shapley_sets as ss
+            >>> u = ss.BestOf(floor=1.0)
+            >>> x = np.array([0.5, 3.0, 2.0])
+            >>> u.as_rank_weighted()
+            RankWeighted.top_m_sum(1)
+            >>> np.allclose(ss.shapley(u, x), ss.shapley(u.as_rank_weighted(), np.maximum(x - u.floor, 0)))
+            True
+        """
+        from .rank_weighted import RankWeighted
+
+        return RankWeighted.top_m_sum(1)
+
     def coalition_values(self, x, members):
         members = np.asarray(members, dtype=bool)
         picked = np.where(members, x[..., None, :], -np.inf).max(axis=-1, initial=-np.inf)

@@ -1,0 +1,271 @@
+"""Rank-weighted utilities in O(K log K) per set: the step decomposition
+(MATH.md §4).
+
+Sorted decreasingly, a set's scores are a sum of steps
+``Δ_j · (1, …, 1, 0, …, 0)`` (j ones); a rank-weighted utility is linear in
+the sorted scores, so a candidate's Shapley value is the same sum of its
+values in the step games. In step game j there are two kinds of player (in
+the top j or not), so its Shapley values are two numbers, ``P_top[j]`` and
+``P_bot[j]``, that depend only on (K, weights): tables built once and cached.
+Each set then costs a sort and two prefix sums.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+from numba import njit, prange
+
+from ..utilities.rank_weighted import RankWeighted, TopK, _TopMSum
+from ._kernels import SETS_PER_TASK, sort_ascending_into
+from .registry import register_engine
+
+__all__ = ["rank_weighted_shapley", "step_tables", "top_k_shapley"]
+
+# Hypergeometric terms below this fraction of the mode's are dropped: the
+# tail they would add is under 1e-26 of the sum, far below float64 rounding,
+# and skipping it makes the table build several times faster at large K.
+_TAIL = 1e-30
+
+_TABLE_CACHE: OrderedDict = OrderedDict()
+_TABLE_CACHE_SIZE = 256
+
+
+@njit(cache=True)
+def _hypergeometric_mean(cum, n_pop, n_succ, draws, shift):
+    """E[cum[draws + 1, a + shift] - cum[draws, a]], a ~ Hypergeom(n_pop, n_succ, draws).
+
+    The pmf is walked outwards from its mode by its ratio recurrence,
+    starting from 1 and normalised by the total at the end: no factorials,
+    no log-gamma, no overflow at any K.
+    """
+    n_fail = n_pop - n_succ
+    lo = max(0, draws - n_fail)
+    hi = min(draws, n_succ)
+    mode = (draws + 1) * (n_succ + 1) // (n_pop + 2)
+    mode = min(max(mode, lo), hi)
+    total = 1.0
+    acc = cum[draws + 1, mode + shift] - cum[draws, mode]
+    p = 1.0
+    for a in range(mode, hi):
+        p *= ((n_succ - a) * (draws - a)) / ((a + 1.0) * (n_fail - draws + a + 1))
+        if p < _TAIL:
+            break
+        total += p
+        acc += p * (cum[draws + 1, a + 1 + shift] - cum[draws, a + 1])
+    p = 1.0
+    for a in range(mode, lo, -1):
+        p *= (a * (n_fail - draws + a)) / ((n_succ - a + 1.0) * (draws - a + 1))
+        if p < _TAIL:
+            break
+        total += p
+        acc += p * (cum[draws + 1, a - 1 + shift] - cum[draws, a - 1])
+    return acc / total
+
+
+@njit(cache=True, parallel=True)
+def _step_tables_kernel(cum, k, p_top, p_bot):
+    # Each j is computed by the same sequential code whatever the thread
+    # count, so the tables are bit-identical for any number of threads.
+    for j in prange(1, k + 1):
+        top = 0.0
+        bot = 0.0
+        for s in range(k):
+            top += _hypergeometric_mean(cum, k - 1, j - 1, s, 1)
+            if j < k:
+                bot += _hypergeometric_mean(cum, k - 1, j, s, 0)
+        p_top[j] = top / k
+        p_bot[j] = bot / k
+
+
+def step_tables(u: RankWeighted, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The step-game Shapley tables ``(P_top, P_bot)`` of ``u`` for sets of K.
+
+    ``P_top[j]`` (``P_bot[j]``) is the Shapley value, in the step game
+    ``U_j(S) = W(|S|, |S ∩ {1..j}|)``, ``W(s, a) = Σ_{k <= a} w(s, k)``, of a
+    candidate inside (outside) the top j; index 0 is unused and
+    ``P_bot[K] = 0``. Built in O(K³) from size-stratified hypergeometric
+    means (MATH.md §4), cached per (u, K) in a bounded cache.
+
+    Args:
+        u: a :class:`~shapley_sets.RankWeighted` utility.
+        k: the number of present candidates, an int >= 1.
+
+    Returns:
+        Two read-only float64 arrays of length ``k + 1``.
+
+    Raises:
+        ValueError, TypeError: the weights cannot be evaluated up to K (see
+            :class:`~shapley_sets.RankWeighted`).
+
+    Examples:
+        >>> import shapley_sets as ss
+        >>> from shapley_sets.engines.rank_weighted import step_tables
+        >>> top, bot = step_tables(ss.RankWeighted.mean(), 2)
+        >>> top.tolist(), bot.tolist()
+        ([0.0, 0.75, 0.5], [0.0, -0.25, 0.0])
+    """
+    key = (u, int(k))
+    cached = _TABLE_CACHE.get(key)
+    if cached is not None:
+        _TABLE_CACHE.move_to_end(key)
+        return cached
+    tables = _build_step_tables(u.weight_table(k), int(k))
+    _TABLE_CACHE[key] = tables
+    while len(_TABLE_CACHE) > _TABLE_CACHE_SIZE:
+        _TABLE_CACHE.popitem(last=False)
+    return tables
+
+
+def _build_step_tables(weights: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    # cum[s, a] = W(s, a); the zero upper triangle makes it W(s, min(a, s)),
+    # and one spare column lets the kernel read cum[s + 1, a + 1] unchecked.
+    cum = np.zeros((k + 1, k + 2))
+    cum[:, : k + 1] = np.cumsum(weights[: k + 1, : k + 1], axis=1)
+    cum[:, k + 1] = cum[:, k]
+    p_top = np.zeros(k + 1)
+    p_bot = np.zeros(k + 1)
+    if k >= 1:
+        _step_tables_kernel(cum, k, p_top, p_bot)
+    p_top.flags.writeable = False
+    p_bot.flags.writeable = False
+    return p_top, p_bot
+
+
+@njit(cache=True)
+def _needed_sizes(mask):
+    """``needed[c]`` is True iff some set has exactly c present candidates."""
+    n, k = mask.shape
+    needed = np.zeros(k + 1, dtype=np.bool_)
+    for s in range(n):
+        c = 0
+        for j in range(k):
+            c += mask[s, j]
+        needed[c] = True
+    return needed
+
+
+@njit(cache=True)
+def _gather(x_row, mask_row, values, columns):
+    count = 0
+    for j in range(x_row.shape[0]):
+        if mask_row[j]:
+            values[count] = x_row[j]
+            columns[count] = j
+            count += 1
+    return count
+
+
+@njit(cache=True, parallel=True)
+def _rank_weighted_kernel(x, mask, p_top, p_bot, offsets, out):
+    n, k = x.shape
+    n_tasks = (n + SETS_PER_TASK - 1) // SETS_PER_TASK
+    for task in prange(n_tasks):
+        values = np.empty(k)
+        columns = np.empty(k, dtype=np.int64)
+        ordered = np.empty(k)
+        rank_of = np.empty(k, dtype=np.int64)
+        for s in range(task * SETS_PER_TASK, min(n, (task + 1) * SETS_PER_TASK)):
+            for j in range(k):
+                out[s, j] = 0.0
+            count = _gather(x[s], mask[s], values, columns)
+            if count == 0:
+                continue
+            sort_ascending_into(values, count, ordered, rank_of)
+            base = offsets[count]
+            # Ascending rank r is decreasing position p = count - r; the step
+            # below position p is Δ_p = x_p - x_{p+1}, with x_{count+1} = 0.
+            # First the steps above each candidate (it is outside their top)...
+            below_sum = 0.0
+            for r in range(count - 1, -1, -1):
+                p = count - r
+                out[s, columns[rank_of[r]]] = below_sum
+                step = ordered[r] - (ordered[r - 1] if r > 0 else 0.0)
+                below_sum += step * p_bot[base + p]
+            # ...then the steps at and below it (it is inside their top).
+            above_sum = 0.0
+            for r in range(count):
+                p = count - r
+                step = ordered[r] - (ordered[r - 1] if r > 0 else 0.0)
+                above_sum += step * p_top[base + p]
+                out[s, columns[rank_of[r]]] += above_sum
+
+
+@njit(cache=True, parallel=True)
+def _top_m_kernel(x, mask, m, out):
+    n, k = x.shape
+    n_tasks = (n + SETS_PER_TASK - 1) // SETS_PER_TASK
+    for task in prange(n_tasks):
+        values = np.empty(k)
+        columns = np.empty(k, dtype=np.int64)
+        ordered = np.empty(k)
+        rank_of = np.empty(k, dtype=np.int64)
+        for s in range(task * SETS_PER_TASK, min(n, (task + 1) * SETS_PER_TASK)):
+            for j in range(k):
+                out[s, j] = 0.0
+            count = _gather(x[s], mask[s], values, columns)
+            sort_ascending_into(values, count, ordered, rank_of)
+            # φ_(p) = Σ_{q >= p} min(m, q)/q · Δ_q: the step below position q
+            # is shared by the q candidates above it, m of which it counts for.
+            share = 0.0
+            for r in range(count):
+                q = count - r
+                step = ordered[r] - (ordered[r - 1] if r > 0 else 0.0)
+                if q <= m:
+                    share += step
+                else:
+                    share += step / q * m
+                out[s, columns[rank_of[r]]] = share
+
+
+def _as_2d(x, mask):
+    k = x.shape[-1]
+    return np.ascontiguousarray(x.reshape(-1, k)), mask.reshape(-1, k)
+
+
+def top_m_sum_shapley(m: int, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Shapley values of the top-m sum (closed form, no table)."""
+    x2d, mask2d = _as_2d(x, mask)
+    out = np.empty(x2d.shape)
+    if x2d.size:
+        _top_m_kernel(x2d, mask2d, int(m), out)
+    return out.reshape(x.shape)
+
+
+@register_engine(TopK, name="top-k sum (closed form)", complexity="O(K log K)")
+def top_k_shapley(u: TopK, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    return top_m_sum_shapley(u.k, x, mask)
+
+
+@register_engine(RankWeighted, name="rank-weighted (step tables)", complexity="O(K log K) + O(K³) per (K, weights), cached")
+def rank_weighted_shapley(u: RankWeighted, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    if type(u.weights) is _TopMSum:
+        return top_m_sum_shapley(u.weights.m, x, mask)
+    x2d, mask2d = _as_2d(x, mask)
+    n, k = x2d.shape
+    out = np.empty(x2d.shape)
+    if out.size == 0:
+        return out.reshape(x.shape)
+    if mask2d.all():
+        sizes = [k]
+    else:
+        sizes = [int(c) for c in np.flatnonzero(_needed_sizes(mask2d)) if c > 0]
+    if not sizes:
+        out.fill(0.0)
+        return out.reshape(x.shape)
+    u.weight_table(max(sizes))  # evaluate the weights once, for the largest set
+    offsets = np.full(k + 1, -1, dtype=np.int64)
+    if len(sizes) == 1:
+        p_top, p_bot = step_tables(u, sizes[0])
+        offsets[sizes[0]] = 0
+    else:
+        tables = [step_tables(u, c) for c in sizes]
+        p_top = np.concatenate([t for t, _ in tables])
+        p_bot = np.concatenate([b for _, b in tables])
+        start = 0
+        for c in sizes:
+            offsets[c] = start
+            start += c + 1
+    _rank_weighted_kernel(x2d, mask2d, p_top, p_bot, offsets, out)
+    return out.reshape(x.shape)
