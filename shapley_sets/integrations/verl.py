@@ -61,6 +61,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import torch
+from numba import njit
 from verl.trainer.ppo import core_algos
 
 import shapley_sets as ss
@@ -203,6 +204,39 @@ def encode_token_rewards(shapley_values, candidate_ids, response_mask=None):
     return torch.from_numpy(out)
 
 
+@njit(cache=True)
+def _is_mark(v):
+    # A mark is any nonzero value or -0.0 (a candidate whose value is exactly 0).
+    return v != 0.0 or np.signbit(v)
+
+
+@njit(cache=True)
+def _count_marks(r, valid, use_valid, counts):
+    n, t = r.shape
+    for i in range(n):
+        c = 0
+        for j in range(t):
+            if (not use_valid or valid[i, j]) and _is_mark(r[i, j]):
+                c += 1
+        counts[i] = c
+
+
+@njit(cache=True)
+def _decode_marks(r, valid, use_valid, counts, ids, phi):
+    n, t = r.shape
+    for i in range(n):
+        c = 0
+        for j in range(t):
+            ok = not use_valid or valid[i, j]
+            if not ok or c >= counts[i]:
+                ids[i, j] = -1
+            else:
+                ids[i, j] = c
+                if _is_mark(r[i, j]):
+                    phi[i, c] = r[i, j] + 0.0  # -0.0 marks become 0.0
+                    c += 1
+
+
 def decode_token_rewards(token_level_rewards, response_mask=None):
     """Read candidates back from a tensor written by :func:`encode_token_rewards`.
 
@@ -223,21 +257,20 @@ def decode_token_rewards(token_level_rewards, response_mask=None):
     r = to_numpy(token_level_rewards)
     if r.ndim != 2:
         raise ValueError(f"token_level_rewards must have shape (N, T), got {r.shape}")
-    marks = (r != 0) | np.signbit(r)
-    if response_mask is not None:
-        marks &= to_numpy(response_mask) != 0
-    n, t = r.shape
-    counts = marks.sum(axis=1)
-    k = max(int(counts.max()) if n else 0, 1)
-    # Candidate id of a token = number of marks strictly before it; tokens past the last mark get -1.
-    before = np.cumsum(marks, axis=1) - marks
-    ids = np.where(before < counts[:, None], before, -1).astype(np.int64)
-    if response_mask is not None:
-        ids = np.where(to_numpy(response_mask) != 0, ids, -1)
+    r32 = np.ascontiguousarray(r, dtype=np.float32)
+    if response_mask is None:
+        valid = np.ones((1, 1), dtype=np.bool_)
+    else:
+        valid = np.ascontiguousarray(to_numpy(response_mask) != 0)
+        if valid.shape != r.shape:
+            raise ValueError(f"response_mask must have shape {r.shape}, got {valid.shape}")
+    counts = np.zeros(r.shape[0], dtype=np.int64)
+    ids = np.empty(r.shape, dtype=np.int64)
+    _count_marks(r32, valid, response_mask is not None, counts)
+    k = max(int(counts.max()) if counts.size else 0, 1)
+    phi = np.zeros((r.shape[0], k))
+    _decode_marks(r32, valid, response_mask is not None, counts, ids, phi)
     present = np.arange(k)[None, :] < counts[:, None]
-    phi = np.zeros((n, k))
-    rows, cols = np.nonzero(marks)
-    phi[rows, before[rows, cols]] = r[rows, cols] + 0.0  # -0.0 marks become 0.0
     return phi, present, ids
 
 
