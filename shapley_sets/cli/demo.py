@@ -267,7 +267,7 @@ def run(args) -> int:
             _plot(args.out / "learning_curves.png", rows, TARGET)
         except ImportError:
             note("note: matplotlib is not installed, so learning_curves.png was not written "
-                 "(pip install matplotlib); the curves are in result.json")
+                 "(pip install 'shapley-sets[plot]'); the curves are in result.json")
         else:
             note(f"wrote {args.out / 'learning_curves.png'}")
     return 0
