@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .adapters.arrays import is_tensor
+
 __all__ = [
     "as_float_array",
     "check_finite",
@@ -25,7 +27,7 @@ def as_float_array(values, name: str, *, min_ndim: int = 1) -> np.ndarray:
     and datetime inputs raise ``TypeError``. The result may share memory with
     the input (callers never write to it).
     """
-    if _is_torch_tensor(values):
+    if is_tensor(values):
         raise TypeError(
             f"{name} is a torch tensor; the numerical core takes numpy arrays "
             f"(use {name}.detach().cpu().numpy(), or the shapley_sets.grpo "
@@ -45,13 +47,6 @@ def as_float_array(values, name: str, *, min_ndim: int = 1) -> np.ndarray:
             f"(candidates on the last axis), got shape {arr.shape}"
         )
     return arr.astype(np.float64, copy=False)
-
-
-def _is_torch_tensor(obj) -> bool:
-    import sys
-
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(obj, torch.Tensor)
 
 
 def set_label(batch_shape: tuple, flat_set: int) -> str:
@@ -113,7 +108,7 @@ def prepare_mask(mask, shape: tuple, name: str = "mask") -> np.ndarray:
     """
     if mask is None:
         return np.ones(shape, dtype=np.bool_)
-    if _is_torch_tensor(mask):
+    if is_tensor(mask):
         raise TypeError(f"{name} is a torch tensor; pass a numpy bool array")
     m = np.asarray(mask)
     if m.dtype != np.bool_:
