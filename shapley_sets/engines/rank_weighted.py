@@ -17,7 +17,7 @@ from collections import OrderedDict
 import numpy as np
 from numba import njit, prange
 
-from ..utilities.rank_weighted import RankWeighted, TopK, _TopMSum
+from ..utilities.rank_weighted import RankWeighted, TopK, _remember, _TopMSum, _touch
 from ._kernels import SETS_PER_TASK, sort_ascending_into
 from .registry import register_engine
 
@@ -109,12 +109,10 @@ def step_tables(u: RankWeighted, k: int) -> tuple[np.ndarray, np.ndarray]:
     key = (u, int(k))
     cached = _TABLE_CACHE.get(key)
     if cached is not None:
-        _TABLE_CACHE.move_to_end(key)
+        _touch(_TABLE_CACHE, key)
         return cached
     tables = _build_step_tables(u.weight_table(k), int(k))
-    _TABLE_CACHE[key] = tables
-    while len(_TABLE_CACHE) > _TABLE_CACHE_SIZE:
-        _TABLE_CACHE.popitem(last=False)
+    _remember(_TABLE_CACHE, key, tables, _TABLE_CACHE_SIZE)
     return tables
 
 

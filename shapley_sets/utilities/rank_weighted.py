@@ -26,6 +26,24 @@ _WEIGHT_CACHE: OrderedDict = OrderedDict()
 _WEIGHT_CACHE_SIZE = 64
 
 
+def _touch(cache: OrderedDict, key) -> None:
+    try:
+        cache.move_to_end(key)
+    except KeyError:  # evicted meanwhile by another thread: nothing to refresh
+        pass
+
+
+def _remember(cache: OrderedDict, key, value, size: int) -> None:
+    """Store ``value`` as the most recent entry, evicting the oldest beyond ``size``."""
+    cache[key] = value
+    _touch(cache, key)
+    while len(cache) > size:
+        try:
+            cache.popitem(last=False)
+        except KeyError:
+            break
+
+
 def _is_int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
@@ -437,14 +455,11 @@ class RankWeighted(Utility):
         kmax = int(kmax)
         cached = _WEIGHT_CACHE.get(self)
         if cached is not None and cached.shape[0] > kmax:
-            _WEIGHT_CACHE.move_to_end(self)
+            _touch(_WEIGHT_CACHE, self)
             return cached[: kmax + 1, : kmax + 1]
         table = self._evaluate(kmax, cached)
         table.flags.writeable = False
-        _WEIGHT_CACHE[self] = table
-        _WEIGHT_CACHE.move_to_end(self)
-        while len(_WEIGHT_CACHE) > _WEIGHT_CACHE_SIZE:
-            _WEIGHT_CACHE.popitem(last=False)
+        _remember(_WEIGHT_CACHE, self, table, _WEIGHT_CACHE_SIZE)
         return table
 
     def _evaluate(self, kmax: int, previous) -> np.ndarray:
