@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..utilities.best_of import BestOf
-from ._kernels import SETS_PER_TASK, argsort_ascending
+from ._kernels import argsort_ascending
+from .rank_weighted import top_m_kernel
 from .registry import register_engine
 
 __all__ = ["airport_add", "best_of_kernel", "best_of_shapley"]
@@ -60,26 +61,14 @@ def airport_add(x_row, mask_row, floor, coef, gains, order, out_row):
         out_row[sorted_order[r]] += coef * share
 
 
-@njit(cache=True, parallel=True)
-def _best_of_kernel(x, mask, floor, out):
-    n, k = x.shape
-    n_tasks = (n + SETS_PER_TASK - 1) // SETS_PER_TASK
-    for task in prange(n_tasks):
-        gains = np.empty(2 * k)
-        order = np.empty(2 * k, dtype=np.int64)
-        for s in range(task * SETS_PER_TASK, min(n, (task + 1) * SETS_PER_TASK)):
-            for j in range(k):
-                out[s, j] = 0.0
-            # 0.0 + 1.0 * share == share exactly: same bits as a plain store.
-            airport_add(x[s], mask[s], floor, 1.0, gains, order, out[s])
-
-
 def best_of_kernel(x2d: np.ndarray, mask2d: np.ndarray, floor: float) -> np.ndarray:
-    """Run the best-of kernel on C-contiguous ``(n, K)`` arrays."""
-    out = np.empty(x2d.shape, dtype=np.float64)
-    if x2d.size:
-        _best_of_kernel(x2d, mask2d, float(floor), out)
-    return out
+    """Run the best-of kernel on C-contiguous ``(n, K)`` arrays.
+
+    Best-of is the rank-weighted family's top-1 sum of the gains
+    ``max(x - floor, 0)``; it shares the top-m closed-form kernel, which
+    gives the airport game's values bit for bit.
+    """
+    return top_m_kernel(x2d, mask2d, 1, floor, clip=True)
 
 
 @register_engine(BestOf, name="best-of (airport game)", complexity="O(K log K)")

@@ -21,7 +21,7 @@ from ..utilities.rank_weighted import RankWeighted, TopK, _remember, _TopMSum, _
 from ._kernels import SETS_PER_TASK, sort_ascending_into
 from .registry import register_engine
 
-__all__ = ["rank_weighted_shapley", "step_tables", "top_k_shapley"]
+__all__ = ["rank_weighted_shapley", "step_tables", "top_k_shapley", "top_m_kernel"]
 
 # Hypergeometric terms below this fraction of the mode's are dropped: the
 # tail they would add is under 1e-26 of the sum, far below float64 rounding,
@@ -191,7 +191,9 @@ def _rank_weighted_kernel(x, mask, p_top, p_bot, offsets, out):
 
 
 @njit(cache=True, parallel=True)
-def _top_m_kernel(x, mask, m, out):
+def _top_m_kernel(x, mask, m, floor, clip, out):
+    # Scores are taken relative to ``floor`` and, with ``clip``, floored at
+    # 0: best-of with a floor (m = 1) is the top-1 sum of its gains.
     n, k = x.shape
     n_tasks = (n + SETS_PER_TASK - 1) // SETS_PER_TASK
     for task in prange(n_tasks):
@@ -202,7 +204,13 @@ def _top_m_kernel(x, mask, m, out):
         for s in range(task * SETS_PER_TASK, min(n, (task + 1) * SETS_PER_TASK)):
             for j in range(k):
                 out[s, j] = 0.0
-            count = _gather(x[s], mask[s], values, columns)
+            count = 0
+            for j in range(k):
+                if mask[s, j]:
+                    g = x[s, j] - floor
+                    values[count] = g if (g > 0.0 or not clip) else 0.0
+                    columns[count] = j
+                    count += 1
             sort_ascending_into(values, count, ordered, rank_of)
             # φ_(p) = Σ_{q >= p} min(m, q)/q · Δ_q: the step below position q
             # is shared by the q candidates above it, m of which it counts for.
@@ -222,13 +230,24 @@ def _as_2d(x, mask):
     return np.ascontiguousarray(x.reshape(-1, k)), mask.reshape(-1, k)
 
 
+def top_m_kernel(x2d: np.ndarray, mask2d: np.ndarray, m: int, floor: float = 0.0,
+                 clip: bool = False) -> np.ndarray:
+    """Top-m-sum Shapley values of C-contiguous ``(n, K)`` scores, in closed form.
+
+    The scores used are ``x - floor``, floored at 0 when ``clip``; with
+    ``m = 1`` and ``clip`` this is best-of with a floor (the airport game,
+    bit for bit: a step shared by q candidates adds ``step / q``).
+    """
+    out = np.empty(x2d.shape)
+    if x2d.size:
+        _top_m_kernel(x2d, mask2d, int(m), float(floor), bool(clip), out)
+    return out
+
+
 def top_m_sum_shapley(m: int, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Shapley values of the top-m sum (closed form, no table)."""
     x2d, mask2d = _as_2d(x, mask)
-    out = np.empty(x2d.shape)
-    if x2d.size:
-        _top_m_kernel(x2d, mask2d, int(m), out)
-    return out.reshape(x.shape)
+    return top_m_kernel(x2d, mask2d, m).reshape(x.shape)
 
 
 @register_engine(TopK, name="top-k sum (closed form)", complexity="O(K log K)")
