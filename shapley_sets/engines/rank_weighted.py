@@ -164,6 +164,7 @@ def _rank_weighted_kernel(x, mask, p_top, p_bot, offsets, out):
         columns = np.empty(k, dtype=np.int64)
         ordered = np.empty(k)
         rank_of = np.empty(k, dtype=np.int64)
+        below = np.empty(k)
         for s in range(task * SETS_PER_TASK, min(n, (task + 1) * SETS_PER_TASK)):
             for j in range(k):
                 out[s, j] = 0.0
@@ -178,7 +179,7 @@ def _rank_weighted_kernel(x, mask, p_top, p_bot, offsets, out):
             below_sum = 0.0
             for r in range(count - 1, -1, -1):
                 p = count - r
-                out[s, columns[rank_of[r]]] = below_sum
+                below[r] = below_sum
                 step = ordered[r] - (ordered[r - 1] if r > 0 else 0.0)
                 below_sum += step * p_bot[base + p]
             # ...then the steps at and below it (it is inside their top).
@@ -187,7 +188,7 @@ def _rank_weighted_kernel(x, mask, p_top, p_bot, offsets, out):
                 p = count - r
                 step = ordered[r] - (ordered[r - 1] if r > 0 else 0.0)
                 above_sum += step * p_top[base + p]
-                out[s, columns[rank_of[r]]] += above_sum
+                out[s, columns[rank_of[r]]] = below[r] + above_sum
 
 
 @njit(cache=True, parallel=True)
