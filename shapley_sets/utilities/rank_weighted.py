@@ -8,6 +8,7 @@ the top-m sum with its own closed form.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import numbers
 from collections import OrderedDict
@@ -23,7 +24,7 @@ __all__ = ["RankWeighted", "TopK"]
 # sliced for smaller K, since w(s, k) does not depend on K. Bounded so that a
 # program creating many utilities does not grow without limit.
 _WEIGHT_CACHE: OrderedDict = OrderedDict()
-_WEIGHT_CACHE_SIZE = 64
+_WEIGHT_CACHE_SIZE = 16
 
 
 def _touch(cache: OrderedDict, key) -> None:
@@ -81,7 +82,18 @@ def _readonly_copy(values, name: str, ndim: int) -> np.ndarray:
 
 
 def _array_key(arr: np.ndarray) -> tuple:
-    return (arr.shape, arr.tobytes())
+    # A digest, not the bytes: caches keep keys alive, and a second copy of a
+    # large weight table in every key would double their memory.
+    return (arr.shape, hashlib.blake2b(arr.tobytes(), digest_size=16).digest())
+
+
+def _same_weights(a, b) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (
+            isinstance(a, np.ndarray) and isinstance(b, np.ndarray)
+            and np.array_equal(a, b, equal_nan=True)
+        )
+    return True  # callables: their keys already compared them
 
 
 # -- the named presets --------------------------------------------------------
@@ -187,7 +199,10 @@ class _Discounted:
         return table
 
     def __eq__(self, other):
-        return type(other) is _Discounted and self._key == other._key
+        return (
+            type(other) is _Discounted and self._key == other._key
+            and _same_weights(self.d, other.d)
+        )
 
     def __hash__(self):
         return hash(self._key)
@@ -291,7 +306,10 @@ class RankWeighted(Utility):
         object.__setattr__(self, "_key", key)
 
     def __eq__(self, other):
-        return type(other) is RankWeighted and self._key == other._key
+        return (
+            type(other) is RankWeighted and self._key == other._key
+            and _same_weights(self.weights, other.weights)
+        )
 
     def __hash__(self):
         return hash(self._key)
