@@ -157,7 +157,7 @@ def format_report(report: dict, style: str = "text") -> str:
                 out.append("  ".join("-" * w for w in widths))
                 out += [line(row) for row in body]
         if section.notes:
-            if md:
+            if md and headers:
                 out.append("")
             out += [f"- {note}" if md else f"  note: {note}" for note in section.notes]
     return "\n".join(out)
