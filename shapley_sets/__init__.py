@@ -12,9 +12,17 @@ them into GRPO advantages (:mod:`shapley_sets.grpo`).
 from ._api import exact_shapley, reference_shapley, shapley, value
 from ._version import __version__
 from .engines import MAX_REFERENCE_K, register_engine, registered_engines
-from .utilities import BestOf, LinearCombination, Utility
-from .utilities import Additive, AnySuccess, ExpectedBest, Pairwise
-from .utilities import RankWeighted, TopK
+from .utilities import (
+    Additive,
+    AnySuccess,
+    BestOf,
+    ExpectedBest,
+    LinearCombination,
+    Pairwise,
+    RankWeighted,
+    TopK,
+    Utility,
+)
 from . import grpo
 
 __all__ = [
@@ -30,6 +38,7 @@ __all__ = [
     "LinearCombination",
     "Utility",
     "exact_shapley",
+    "grpo",
     "reference_shapley",
     "register_engine",
     "registered_engines",
