@@ -10,7 +10,7 @@ from numba import njit, prange
 from numpy.polynomial.legendre import leggauss
 
 from ..utilities.any_success import AnySuccess
-from ._kernels import SETS_PER_TASK
+from ._kernels import SETS_PER_TASK, run_in_chunks
 from .registry import register_engine
 
 __all__ = ["any_success_shapley", "gauss_legendre_01"]
@@ -111,15 +111,21 @@ def _any_success_set(p, mask, nodes, weights, start, out, scratch, index):
         out[index[j]] = present[j] * integral[j]
 
 
+@njit(cache=True)
+def _any_success_chunk(p, mask, nodes, weights, start, out, first_set, stop_set):
+    k = p.shape[1]
+    scratch = np.empty((4, k))
+    index = np.empty(k, dtype=np.int64)
+    for s in range(first_set, stop_set):
+        _any_success_set(p[s], mask[s], nodes, weights, start, out[s], scratch, index)
+
+
 @njit(cache=True, parallel=True)
 def _any_success_kernel(p, mask, nodes, weights, start, out):
-    n, k = p.shape
-    n_tasks = (n + SETS_PER_TASK - 1) // SETS_PER_TASK
-    for task in prange(n_tasks):
-        scratch = np.empty((4, k))
-        index = np.empty(k, dtype=np.int64)
-        for s in range(task * SETS_PER_TASK, min(n, (task + 1) * SETS_PER_TASK)):
-            _any_success_set(p[s], mask[s], nodes, weights, start, out[s], scratch, index)
+    n = p.shape[0]
+    for task in prange((n + SETS_PER_TASK - 1) // SETS_PER_TASK):
+        _any_success_chunk(p, mask, nodes, weights, start, out, task * SETS_PER_TASK,
+                           min(n, (task + 1) * SETS_PER_TASK))
 
 
 @register_engine(AnySuccess, name="any-success (exact Gauss-Legendre)", complexity="O(K²)")
@@ -135,5 +141,6 @@ def any_success_shapley(u: AnySuccess, x: np.ndarray, mask: np.ndarray) -> np.nd
         if node_counts.size == 0:  # every set is empty
             node_counts = np.ones(1, dtype=np.int64)
         nodes, weights, start = _packed_rules(node_counts)
-        _any_success_kernel(p2d, mask2d, nodes, weights, start, out)
+        run_in_chunks(_any_success_chunk, _any_success_kernel, n,
+                      p2d, mask2d, nodes, weights, start, out)
     return out.reshape(x.shape)

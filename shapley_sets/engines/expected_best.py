@@ -7,32 +7,60 @@ import numpy as np
 from numba import njit, prange
 
 from ..utilities.expected_best import ExpectedBest
-from ._kernels import SETS_PER_TASK
-from .best_of import airport_add
+from ._kernels import SETS_PER_TASK, run_in_chunks, sort_ascending_into
 from .registry import register_engine
 
 __all__ = ["expected_best_shapley"]
 
 
 @njit(cache=True)
-def _expected_best_set(x, mask, floors, weights, out, gains, order):
-    for j in range(out.shape[0]):
-        out[j] = 0.0
-    for u in range(x.shape[0]):
-        # a weightless user type is a null game: skipping it is exact
-        if weights[u] != 0.0:
-            airport_add(x[u], mask, floors[u], weights[u], gains, order, out)
+def _expected_best_chunk(x, mask, floors, weights, out, start, stop):
+    m, k = x.shape[1], x.shape[2]
+    columns = np.empty(k, dtype=np.int64)
+    gains = np.empty(k)
+    ordered = np.empty(k)
+    rank_of = np.empty(k, dtype=np.int64)
+    for s in range(start, stop):
+        # The present candidates are the same for every user type: gather
+        # their columns once per set.
+        count = 0
+        for j in range(k):
+            out[s, j] = 0.0
+            if mask[s, j]:
+                columns[count] = j
+                count += 1
+        for u in range(m):
+            weight = weights[u]
+            # a weightless user type is a null game: skipping it is exact
+            if weight == 0.0:
+                continue
+            floor = floors[u]
+            if count == k:  # no mask: read the row straight
+                for c in range(k):
+                    g = x[s, u, c] - floor
+                    gains[c] = g if g > 0.0 else 0.0
+            else:
+                for c in range(count):
+                    g = x[s, u, columns[c]] - floor
+                    gains[c] = g if g > 0.0 else 0.0
+            sort_ascending_into(gains, count, ordered, rank_of)
+            # The airport game: sorted increasingly, the step from the
+            # (r-1)-th to the r-th gain is shared equally by the count - r
+            # candidates that reach it.
+            share = 0.0
+            previous = 0.0
+            for r in range(count):
+                share += (ordered[r] - previous) / (count - r)
+                previous = ordered[r]
+                out[s, columns[rank_of[r]]] += weight * share
 
 
 @njit(cache=True, parallel=True)
 def _expected_best_kernel(x, mask, floors, weights, out):
-    n, m, k = x.shape
-    n_tasks = (n + SETS_PER_TASK - 1) // SETS_PER_TASK
-    for task in prange(n_tasks):
-        gains = np.empty(2 * k)
-        order = np.empty(2 * k, dtype=np.int64)
-        for s in range(task * SETS_PER_TASK, min(n, (task + 1) * SETS_PER_TASK)):
-            _expected_best_set(x[s], mask[s], floors, weights, out[s], gains, order)
+    n = x.shape[0]
+    for task in prange((n + SETS_PER_TASK - 1) // SETS_PER_TASK):
+        _expected_best_chunk(x, mask, floors, weights, out, task * SETS_PER_TASK,
+                             min(n, (task + 1) * SETS_PER_TASK))
 
 
 @register_engine(ExpectedBest, name="expected best (weighted airport games)",
@@ -44,5 +72,6 @@ def expected_best_shapley(u: ExpectedBest, x: np.ndarray, mask: np.ndarray) -> n
     mask2d = mask.reshape(n, k)
     out = np.empty((n, k), dtype=np.float64)
     if out.size:
-        _expected_best_kernel(x3d, mask2d, u.floor_array(m), u.weight_array(m), out)
+        run_in_chunks(_expected_best_chunk, _expected_best_kernel, n,
+                      x3d, mask2d, u.floor_array(m), u.weight_array(m), out)
     return out.reshape(mask.shape)

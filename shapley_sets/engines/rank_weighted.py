@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..utilities.rank_weighted import RankWeighted, TopK, _remember, _TopMSum, _touch
-from ._kernels import SETS_PER_TASK, sort_ascending_into
+from ._kernels import SETS_PER_TASK, run_in_chunks, sort_ascending_into
 from .registry import register_engine
 
 __all__ = ["rank_weighted_shapley", "step_tables", "top_k_shapley", "top_m_kernel"]
@@ -155,75 +155,87 @@ def _gather(x_row, mask_row, values, columns):
     return count
 
 
+@njit(cache=True)
+def _rank_weighted_chunk(x, mask, p_top, p_bot, offsets, out, start, stop):
+    k = x.shape[1]
+    values = np.empty(k)
+    columns = np.empty(k, dtype=np.int64)
+    ordered = np.empty(k)
+    rank_of = np.empty(k, dtype=np.int64)
+    below = np.empty(k)
+    for s in range(start, stop):
+        for j in range(k):
+            out[s, j] = 0.0
+        count = _gather(x[s], mask[s], values, columns)
+        if count == 0:
+            continue
+        sort_ascending_into(values, count, ordered, rank_of)
+        base = offsets[count]
+        # Ascending rank r is decreasing position p = count - r; the step
+        # below position p is Δ_p = x_p - x_{p+1}, with x_{count+1} = 0.
+        # First the steps above each candidate (it is outside their top)...
+        below_sum = 0.0
+        for r in range(count - 1, -1, -1):
+            p = count - r
+            below[r] = below_sum
+            step = ordered[r] - (ordered[r - 1] if r > 0 else 0.0)
+            below_sum += step * p_bot[base + p]
+        # ...then the steps at and below it (it is inside their top).
+        above_sum = 0.0
+        for r in range(count):
+            p = count - r
+            step = ordered[r] - (ordered[r - 1] if r > 0 else 0.0)
+            above_sum += step * p_top[base + p]
+            out[s, columns[rank_of[r]]] = below[r] + above_sum
+
+
 @njit(cache=True, parallel=True)
 def _rank_weighted_kernel(x, mask, p_top, p_bot, offsets, out):
-    n, k = x.shape
-    n_tasks = (n + SETS_PER_TASK - 1) // SETS_PER_TASK
-    for task in prange(n_tasks):
-        values = np.empty(k)
-        columns = np.empty(k, dtype=np.int64)
-        ordered = np.empty(k)
-        rank_of = np.empty(k, dtype=np.int64)
-        below = np.empty(k)
-        for s in range(task * SETS_PER_TASK, min(n, (task + 1) * SETS_PER_TASK)):
-            for j in range(k):
-                out[s, j] = 0.0
-            count = _gather(x[s], mask[s], values, columns)
-            if count == 0:
-                continue
-            sort_ascending_into(values, count, ordered, rank_of)
-            base = offsets[count]
-            # Ascending rank r is decreasing position p = count - r; the step
-            # below position p is Δ_p = x_p - x_{p+1}, with x_{count+1} = 0.
-            # First the steps above each candidate (it is outside their top)...
-            below_sum = 0.0
-            for r in range(count - 1, -1, -1):
-                p = count - r
-                below[r] = below_sum
-                step = ordered[r] - (ordered[r - 1] if r > 0 else 0.0)
-                below_sum += step * p_bot[base + p]
-            # ...then the steps at and below it (it is inside their top).
-            above_sum = 0.0
-            for r in range(count):
-                p = count - r
-                step = ordered[r] - (ordered[r - 1] if r > 0 else 0.0)
-                above_sum += step * p_top[base + p]
-                out[s, columns[rank_of[r]]] = below[r] + above_sum
+    n = x.shape[0]
+    for task in prange((n + SETS_PER_TASK - 1) // SETS_PER_TASK):
+        _rank_weighted_chunk(x, mask, p_top, p_bot, offsets, out, task * SETS_PER_TASK,
+                             min(n, (task + 1) * SETS_PER_TASK))
+
+
+@njit(cache=True)
+def _top_m_chunk(x, mask, m, floor, clip, out, start, stop):
+    # Scores are taken relative to ``floor`` and, with ``clip``, floored at
+    # 0: best-of with a floor (m = 1) is the top-1 sum of its gains.
+    k = x.shape[1]
+    values = np.empty(k)
+    columns = np.empty(k, dtype=np.int64)
+    ordered = np.empty(k)
+    rank_of = np.empty(k, dtype=np.int64)
+    for s in range(start, stop):
+        for j in range(k):
+            out[s, j] = 0.0
+        count = 0
+        for j in range(k):
+            if mask[s, j]:
+                g = x[s, j] - floor
+                values[count] = g if (g > 0.0 or not clip) else 0.0
+                columns[count] = j
+                count += 1
+        sort_ascending_into(values, count, ordered, rank_of)
+        # φ_(p) = Σ_{q >= p} min(m, q)/q · Δ_q: the step below position q
+        # is shared by the q candidates above it, m of which it counts for.
+        share = 0.0
+        for r in range(count):
+            q = count - r
+            step = ordered[r] - (ordered[r - 1] if r > 0 else 0.0)
+            if q <= m:
+                share += step
+            else:
+                share += step / q * m
+            out[s, columns[rank_of[r]]] = share
 
 
 @njit(cache=True, parallel=True)
 def _top_m_kernel(x, mask, m, floor, clip, out):
-    # Scores are taken relative to ``floor`` and, with ``clip``, floored at
-    # 0: best-of with a floor (m = 1) is the top-1 sum of its gains.
-    n, k = x.shape
-    n_tasks = (n + SETS_PER_TASK - 1) // SETS_PER_TASK
-    for task in prange(n_tasks):
-        values = np.empty(k)
-        columns = np.empty(k, dtype=np.int64)
-        ordered = np.empty(k)
-        rank_of = np.empty(k, dtype=np.int64)
-        for s in range(task * SETS_PER_TASK, min(n, (task + 1) * SETS_PER_TASK)):
-            for j in range(k):
-                out[s, j] = 0.0
-            count = 0
-            for j in range(k):
-                if mask[s, j]:
-                    g = x[s, j] - floor
-                    values[count] = g if (g > 0.0 or not clip) else 0.0
-                    columns[count] = j
-                    count += 1
-            sort_ascending_into(values, count, ordered, rank_of)
-            # φ_(p) = Σ_{q >= p} min(m, q)/q · Δ_q: the step below position q
-            # is shared by the q candidates above it, m of which it counts for.
-            share = 0.0
-            for r in range(count):
-                q = count - r
-                step = ordered[r] - (ordered[r - 1] if r > 0 else 0.0)
-                if q <= m:
-                    share += step
-                else:
-                    share += step / q * m
-                out[s, columns[rank_of[r]]] = share
+    n = x.shape[0]
+    for task in prange((n + SETS_PER_TASK - 1) // SETS_PER_TASK):
+        _top_m_chunk(x, mask, m, floor, clip, out, task * SETS_PER_TASK,
+                     min(n, (task + 1) * SETS_PER_TASK))
 
 
 def _as_2d(x, mask):
@@ -241,7 +253,8 @@ def top_m_kernel(x2d: np.ndarray, mask2d: np.ndarray, m: int, floor: float = 0.0
     """
     out = np.empty(x2d.shape)
     if x2d.size:
-        _top_m_kernel(x2d, mask2d, int(m), float(floor), bool(clip), out)
+        run_in_chunks(_top_m_chunk, _top_m_kernel, x2d.shape[0],
+                      x2d, mask2d, int(m), float(floor), bool(clip), out)
     return out
 
 
@@ -285,5 +298,6 @@ def rank_weighted_shapley(u: RankWeighted, x: np.ndarray, mask: np.ndarray) -> n
         for c in sizes:
             offsets[c] = start
             start += c + 1
-    _rank_weighted_kernel(x2d, mask2d, p_top, p_bot, offsets, out)
+    run_in_chunks(_rank_weighted_chunk, _rank_weighted_kernel, n,
+                  x2d, mask2d, p_top, p_bot, offsets, out)
     return out.reshape(x.shape)

@@ -65,11 +65,11 @@ def _coalition_sizes(k):
     return sizes
 
 
-@njit(cache=True, parallel=True)
-def _exact_shapley_kernel(table, weights, sizes, out):
-    n, n_coal = table.shape
+@njit(cache=True)
+def _exact_shapley_chunk(table, weights, sizes, out, start, stop):
+    n_coal = table.shape[1]
     k = out.shape[1]
-    for s in prange(n):
+    for s in range(start, stop):
         t = table[s]
         for i in range(k):
             bit = 1 << i
@@ -80,6 +80,18 @@ def _exact_shapley_kernel(table, weights, sizes, out):
                 for m in range(hi, hi + bit):
                     acc += weights[sizes[m]] * (t[m | bit] - t[m])
             out[s, i] = acc
+
+
+@njit(cache=True, parallel=True)
+def _exact_shapley_kernel(table, weights, sizes, out):
+    # One set per task: a set is O(K 2^K) work, enough to spread on its own.
+    for s in prange(table.shape[0]):
+        _exact_shapley_chunk(table, weights, sizes, out, s, s + 1)
+
+
+# Below this many table entries in all (sets × 2^K) the whole sweep takes
+# microseconds, less than launching the thread pool: run it serially.
+_SERIAL_TABLE_ENTRIES = 1 << 16
 
 
 def exact_shapley_table(table) -> np.ndarray:
@@ -126,7 +138,11 @@ def exact_shapley_table(table) -> np.ndarray:
     flat = np.ascontiguousarray(arr.reshape(n_sets, length))
     out = np.zeros((n_sets, k), dtype=np.float64)
     if n_sets and k:
-        _exact_shapley_kernel(flat, shapley_weights(k), _coalition_sizes(k), out)
+        args = (flat, shapley_weights(k), _coalition_sizes(k), out)
+        if n_sets == 1 or n_sets * length <= _SERIAL_TABLE_ENTRIES:
+            _exact_shapley_chunk(*args, 0, n_sets)
+        else:
+            _exact_shapley_kernel(*args)
     return out.reshape(shape[:-1] + (k,))
 
 
