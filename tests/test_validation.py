@@ -107,3 +107,14 @@ def test_cli_help_and_version():
         )
         assert "shapley-sets" in out.stdout
     assert ss.__version__ in out.stdout
+
+
+@pytest.mark.parametrize("shape", [(0,), (3, 0), (0, 5), (2, 0, 3)])
+@pytest.mark.parametrize(
+    "u", [ss.BestOf(), ss.TopK(2), ss.RankWeighted.mean(), ss.AnySuccess(), ss.Additive(), ss.BestOf() + ss.TopK(1)],
+    ids=repr,
+)
+def test_empty_sets_and_empty_batches(u, shape):
+    phi = ss.shapley(u, np.zeros(shape))
+    assert phi.shape == shape and phi.dtype == np.float64
+    assert ss.value(u, np.zeros(shape)).shape == shape[:-1]
