@@ -64,11 +64,11 @@ def _hypergeometric_mean(cum, n_pop, n_succ, draws, shift):
     return acc / total
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _step_tables_kernel(cum, k, p_top, p_bot):
-    # Each j is computed by the same sequential code whatever the thread
-    # count, so the tables are bit-identical for any number of threads.
-    for j in prange(1, k + 1):
+    # Serial on purpose: numba threads are reserved for independent sets, and
+    # the tables are built once per (weights, K) and cached.
+    for j in range(1, k + 1):
         top = 0.0
         bot = 0.0
         for s in range(k):
