@@ -12,7 +12,13 @@ __all__ = ["TableGame", "coalition_codes"]
 
 
 def coalition_codes(members: np.ndarray) -> np.ndarray:
-    """Integer code of each coalition: bit j set iff ``members[..., j]``."""
+    """Integer code of each coalition: bit j set iff ``members[..., j]``.
+
+    Examples:
+        >>> from shapley_sets.testing import coalition_codes
+        >>> coalition_codes([[True, False, True], [False, True, False]]).tolist()
+        [5, 2]
+    """
     members = np.asarray(members, dtype=bool)
     k = members.shape[-1]
     return (members.astype(np.int64) << np.arange(k, dtype=np.int64)).sum(axis=-1)
@@ -68,7 +74,14 @@ class TableGame(Utility):
         return np.take_along_axis(table, codes, axis=-1)
 
     def permuted(self, perm) -> "TableGame":
-        """The same game with candidate ``perm[j]`` renamed ``j``."""
+        """The same game with candidate ``perm[j]`` renamed ``j``.
+
+        Examples:
+            >>> import numpy as np
+            >>> from shapley_sets.testing import TableGame
+            >>> TableGame(np.array([0.0, 1.0, 2.0, 4.0])).permuted([1, 0]).table.tolist()
+            [0.0, 2.0, 1.0, 4.0]
+        """
         perm = np.asarray(perm)
         codes = np.arange(self.table.shape[-1])
         old_codes = np.zeros_like(codes)

@@ -25,7 +25,17 @@ MAGNITUDES = (1e-150, 1e-8, 1.0, 1e3, 1e12, 1e150)
 
 
 def batch_shapes(max_dims: int = 2, max_side: int = 4):
-    """Leading batch shapes, including ``()`` (one set)."""
+    """Leading batch shapes, including ``()`` (one set).
+
+    Examples:
+        >>> from hypothesis import given, settings
+        >>> from shapley_sets.testing import batch_shapes
+        >>> @settings(max_examples=5)
+        ... @given(batch_shapes(max_dims=2, max_side=3))
+        ... def check(shape):
+        ...     assert len(shape) <= 2 and all(1 <= side <= 3 for side in shape)
+        >>> check()
+    """
     return hnp.array_shapes(min_dims=0, max_dims=max_dims, min_side=1, max_side=max_side)
 
 
@@ -60,7 +70,17 @@ def scores(draw, k=st.integers(1, 8), batch_shape=None, *, magnitudes=MAGNITUDES
 
 @st.composite
 def probabilities(draw, k=st.integers(1, 8), batch_shape=None):
-    """Probability arrays ``batch + (K,)`` in [0, 1], with exact 0s, 1s and ties."""
+    """Probability arrays ``batch + (K,)`` in [0, 1], with exact 0s, 1s and ties.
+
+    Examples:
+        >>> from hypothesis import given, settings
+        >>> from shapley_sets.testing import probabilities
+        >>> @settings(max_examples=5)
+        ... @given(probabilities(k=4))
+        ... def check(p):
+        ...     assert p.shape[-1] == 4 and ((0 <= p) & (p <= 1)).all()
+        >>> check()
+    """
     k = draw(k) if isinstance(k, st.SearchStrategy) else k
     shape = tuple(draw(batch_shapes() if batch_shape is None else batch_shape))
     elements = st.one_of(
@@ -74,7 +94,17 @@ def probabilities(draw, k=st.integers(1, 8), batch_shape=None):
 
 @st.composite
 def masks(draw, shape):
-    """Bool masks of ``shape``; some rows all-False, some all-True."""
+    """Bool masks of ``shape``; some rows all-False, some all-True.
+
+    Examples:
+        >>> from hypothesis import given, settings
+        >>> from shapley_sets.testing import masks
+        >>> @settings(max_examples=5)
+        ... @given(masks((3, 4)))
+        ... def check(m):
+        ...     assert m.shape == (3, 4) and m.dtype == bool
+        >>> check()
+    """
     shape = tuple(shape)
     mode = draw(st.sampled_from(["random", "all", "none", "rows"]))
     if mode == "all":
@@ -94,6 +124,17 @@ def value_tables(draw, k=st.integers(0, 6), batch_shape=None, *, integer: bool =
 
     With ``integer=True`` the values are small integers, so exact rational
     arithmetic can check results.
+
+    Examples:
+        >>> from hypothesis import given, settings, strategies as st
+        >>> import shapley_sets as ss
+        >>> from shapley_sets.testing import value_tables
+        >>> @settings(max_examples=5)
+        ... @given(value_tables(k=st.just(3)))
+        ... def check(table):
+        ...     phi = ss.exact_shapley(table)
+        ...     assert np.allclose(phi.sum(-1), table[..., -1] - table[..., 0], atol=1e-6)
+        >>> check()
     """
     k = draw(k) if isinstance(k, st.SearchStrategy) else k
     shape = tuple(draw(batch_shapes(max_dims=1, max_side=3) if batch_shape is None else batch_shape))

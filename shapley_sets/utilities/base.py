@@ -53,6 +53,12 @@ class Utility:
 
         Returns:
             float64 array ``batch + (C,)`` of coalition values.
+
+        Examples:
+            >>> import numpy as np, shapley_sets as ss
+            >>> members = np.array([[False, False], [True, False], [True, True]])
+            >>> ss.BestOf(floor=1.0).coalition_values(np.array([3.0, 5.0]), members).tolist()
+            [1.0, 3.0, 5.0]
         """
         raise NotImplementedError
 
@@ -106,6 +112,17 @@ class LinearCombination(Utility):
 
     @staticmethod
     def of(*pairs) -> "LinearCombination":
+        """``Σ coef · u`` from ``(coef, u)`` pairs, flattening nested combinations.
+
+        Raises:
+            TypeError: the utilities take different kinds of input.
+
+        Examples:
+            >>> import shapley_sets as ss
+            >>> u = ss.LinearCombination.of((2.0, ss.BestOf()), (1.0, ss.TopK(2)))
+            >>> len(u.terms), float(ss.value(u, [1.0, 3.0]))
+            (2, 10.0)
+        """
         flat = []
         for coef, u in pairs:
             if isinstance(u, LinearCombination):
@@ -138,7 +155,16 @@ class LinearCombination(Utility):
 
     def permuted(self, perm) -> "LinearCombination":
         """The combination with candidates relabelled by ``perm`` in every term
-        that depends on candidate labels (e.g. ``Pairwise``'s matrix)."""
+        that depends on candidate labels (e.g. ``Pairwise``'s matrix).
+
+        Examples:
+            >>> import numpy as np, shapley_sets as ss
+            >>> d = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 2.0], [0.0, 2.0, 0.0]])
+            >>> u = ss.BestOf() + ss.Pairwise(d)
+            >>> v = u.permuted([2, 1, 0])
+            >>> np.allclose(ss.shapley(v, [3.0, 2.0, 1.0]), ss.shapley(u, [1.0, 2.0, 3.0])[::-1])
+            True
+        """
         return LinearCombination(tuple(
             (coef, u.permuted(perm) if hasattr(u, "permuted") else u) for coef, u in self.terms
         ))
