@@ -124,3 +124,25 @@ def test_best_of_is_immutable_and_hashable():
     with pytest.raises(AttributeError):
         u.floor = 2.0
     assert hash(u) == hash(ss.BestOf(1)) and u == ss.BestOf(1)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_best_of_and_top_k_match_exact_rational_arithmetic(seed):
+    from fractions import Fraction
+
+    from exact import rational_shapley, table_of
+
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(1, 8))
+    x = rng.integers(-5, 6, size=k)  # small integers: ties and negatives
+    floor = int(rng.integers(-3, 3))
+    m = int(rng.integers(1, k + 1))
+    games = {
+        ss.BestOf(floor): lambda s: max([floor] + [int(x[j]) for j in s]),
+        ss.TopK(m): lambda s: sum(sorted((int(x[j]) for j in s), reverse=True)[:m]),
+    }
+    for u, value_of in games.items():
+        exact = rational_shapley(table_of(k, value_of))
+        got = ss.shapley(u, x)
+        for g, e in zip(got, exact):
+            assert abs(Fraction(float(g)) - e) <= Fraction(1, 10**12)
