@@ -7,7 +7,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..utilities.expected_best import ExpectedBest
-from ._kernels import SETS_PER_TASK, run_in_chunks, sort_ascending_into
+from ._kernels import SETS_PER_TASK, rank_into, run_in_chunks
 from .registry import register_engine
 
 __all__ = ["expected_best_shapley"]
@@ -19,7 +19,8 @@ def _expected_best_chunk(x, mask, floors, weights, out, start, stop):
     columns = np.empty(k, dtype=np.int64)
     gains = np.empty(k)
     ordered = np.empty(k)
-    rank_of = np.empty(k, dtype=np.int64)
+    rank = np.empty(k, dtype=np.int64)
+    share_at = np.empty(k)
     for s in range(start, stop):
         # The present candidates are the same for every user type: gather
         # their columns once per set.
@@ -43,7 +44,7 @@ def _expected_best_chunk(x, mask, floors, weights, out, start, stop):
                 for c in range(count):
                     g = x[s, u, columns[c]] - floor
                     gains[c] = g if g > 0.0 else 0.0
-            sort_ascending_into(gains, count, ordered, rank_of)
+            rank_into(gains, count, ordered, rank)
             # The airport game: sorted increasingly, the step from the
             # (r-1)-th to the r-th gain is shared equally by the count - r
             # candidates that reach it.
@@ -52,7 +53,9 @@ def _expected_best_chunk(x, mask, floors, weights, out, start, stop):
             for r in range(count):
                 share += (ordered[r] - previous) / (count - r)
                 previous = ordered[r]
-                out[s, columns[rank_of[r]]] += weight * share
+                share_at[r] = share
+            for c in range(count):
+                out[s, columns[c]] += weight * share_at[rank[c]]
 
 
 @njit(cache=True, parallel=True)

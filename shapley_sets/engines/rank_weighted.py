@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..utilities.rank_weighted import RankWeighted, TopK, _remember, _TopMSum, _touch
-from ._kernels import SETS_PER_TASK, run_in_chunks, sort_ascending_into
+from ._kernels import SETS_PER_TASK, rank_into, run_in_chunks
 from .registry import register_engine
 
 __all__ = ["rank_weighted_shapley", "step_tables", "top_k_shapley", "top_m_kernel"]
@@ -161,7 +161,7 @@ def _rank_weighted_chunk(x, mask, p_top, p_bot, offsets, out, start, stop):
     values = np.empty(k)
     columns = np.empty(k, dtype=np.int64)
     ordered = np.empty(k)
-    rank_of = np.empty(k, dtype=np.int64)
+    rank = np.empty(k, dtype=np.int64)
     below = np.empty(k)
     for s in range(start, stop):
         for j in range(k):
@@ -169,7 +169,7 @@ def _rank_weighted_chunk(x, mask, p_top, p_bot, offsets, out, start, stop):
         count = _gather(x[s], mask[s], values, columns)
         if count == 0:
             continue
-        sort_ascending_into(values, count, ordered, rank_of)
+        rank_into(values, count, ordered, rank)
         base = offsets[count]
         # Ascending rank r is decreasing position p = count - r; the step
         # below position p is Δ_p = x_p - x_{p+1}, with x_{count+1} = 0.
@@ -186,7 +186,9 @@ def _rank_weighted_chunk(x, mask, p_top, p_bot, offsets, out, start, stop):
             p = count - r
             step = ordered[r] - (ordered[r - 1] if r > 0 else 0.0)
             above_sum += step * p_top[base + p]
-            out[s, columns[rank_of[r]]] = below[r] + above_sum
+            below[r] += above_sum
+        for i in range(count):
+            out[s, columns[i]] = below[rank[i]]
 
 
 @njit(cache=True, parallel=True)
@@ -205,7 +207,8 @@ def _top_m_chunk(x, mask, m, floor, clip, out, start, stop):
     values = np.empty(k)
     columns = np.empty(k, dtype=np.int64)
     ordered = np.empty(k)
-    rank_of = np.empty(k, dtype=np.int64)
+    rank = np.empty(k, dtype=np.int64)
+    share_at = np.empty(k)
     for s in range(start, stop):
         for j in range(k):
             out[s, j] = 0.0
@@ -216,7 +219,7 @@ def _top_m_chunk(x, mask, m, floor, clip, out, start, stop):
                 values[count] = g if (g > 0.0 or not clip) else 0.0
                 columns[count] = j
                 count += 1
-        sort_ascending_into(values, count, ordered, rank_of)
+        rank_into(values, count, ordered, rank)
         # φ_(p) = Σ_{q >= p} min(m, q)/q · Δ_q: the step below position q
         # is shared by the q candidates above it, m of which it counts for.
         share = 0.0
@@ -227,7 +230,9 @@ def _top_m_chunk(x, mask, m, floor, clip, out, start, stop):
                 share += step
             else:
                 share += step / q * m
-            out[s, columns[rank_of[r]]] = share
+            share_at[r] = share
+        for i in range(count):
+            out[s, columns[i]] = share_at[rank[i]]
 
 
 @njit(cache=True, parallel=True)
