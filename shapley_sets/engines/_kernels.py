@@ -29,64 +29,10 @@ def run_in_chunks(chunk, parallel, n_sets, *args):
         parallel(*args)
 
 
-# Below this many candidates insertion sort beats a general sort.
-_INSERTION_SORT_MAX = 48
-
-
-@njit(cache=True)
-def argsort_ascending(values, count, order):
-    """Sort ``values[:count]`` ascending in place, permuting ``order`` alike."""
-    if count <= _INSERTION_SORT_MAX:
-        for a in range(1, count):
-            v = values[a]
-            o = order[a]
-            b = a - 1
-            while b >= 0 and values[b] > v:
-                values[b + 1] = values[b]
-                order[b + 1] = order[b]
-                b -= 1
-            values[b + 1] = v
-            order[b + 1] = o
-        return
-    perm = values[:count].argsort(kind="mergesort")
-    sorted_values = values[:count][perm]
-    sorted_order = order[:count][perm]
-    values[:count] = sorted_values
-    order[:count] = sorted_order
-
-
-# Up to this many values, ranking by counting beats both sorts: its K²
-# compares are branch-free and vectorise, where insertion sort mispredicts and
-# a general sort allocates.
+# Up to this many values, ranking by counting beats a general sort: its K²
+# compares are branch-free and vectorise, where a general sort branches and
+# allocates.
 _RANK_SORT_MAX = 64
-
-
-@njit(cache=True)
-def sort_ascending_into(values, count, sorted_values, order):
-    """Stable ascending sort of ``values[:count]`` into ``sorted_values``.
-
-    ``order[r]`` receives the index in ``values`` of the r-th smallest value
-    (equal values keep their order). ``values`` is left as it is. A stable
-    sort has a single answer, so every branch below gives the same ``order``.
-    The step kernels call it through :func:`rank_into` above
-    ``_RANK_SORT_MAX`` values only.
-    """
-    if count > _RANK_SORT_MAX:
-        for i in range(count):
-            sorted_values[i] = values[i]
-            order[i] = i
-        argsort_ascending(sorted_values, count, order)
-        return
-    for i in range(count):
-        v = values[i]
-        # One loop of fixed length: splitting it at i (<= before, < after)
-        # measured 1.6-2x slower at K = 16-64, its short loops vectorise worse.
-        rank = 0
-        for j in range(count):
-            vj = values[j]
-            rank += (vj < v) | ((vj == v) & (j < i))
-        sorted_values[rank] = v
-        order[rank] = i
 
 
 @njit(cache=True)
@@ -108,9 +54,10 @@ def rank_into(values, count, ordered, rank):
     K = 16.
     """
     if count > _RANK_SORT_MAX:
-        order = np.empty(count, dtype=np.int64)
-        sort_ascending_into(values, count, ordered, order)
+        # A stable sort: ties keep their order, so each gets its own position.
+        order = values[:count].argsort(kind="mergesort")
         for r in range(count):
+            ordered[r] = values[order[r]]
             rank[order[r]] = r
         return
     if count == 0:
