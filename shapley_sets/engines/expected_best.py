@@ -7,7 +7,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..utilities.expected_best import ExpectedBest
-from ._kernels import SETS_PER_TASK, rank_into, run_in_chunks
+from ._kernels import SETS_PER_TASK, rank_buffer_length, rank_into, run_in_chunks
 from .registry import register_engine
 
 __all__ = ["expected_best_shapley"]
@@ -17,10 +17,15 @@ __all__ = ["expected_best_shapley"]
 def _expected_best_chunk(x, mask, floors, weights, out, start, stop):
     m, k = x.shape[1], x.shape[2]
     columns = np.empty(k, dtype=np.int64)
-    gains = np.empty(k)
+    gains = np.empty(rank_buffer_length(k))
     ordered = np.empty(k)
     rank = np.empty(k, dtype=np.int64)
     share_at = np.empty(k)
+    # Multiplying by 1/q, as the best-of kernel does, gives its values bit
+    # for bit for one user type, and avoids a division per step.
+    one_over = np.empty(k + 1)
+    for q in range(1, k + 1):
+        one_over[q] = 1.0 / q
     for s in range(start, stop):
         # The present candidates are the same for every user type: gather
         # their columns once per set.
@@ -51,7 +56,7 @@ def _expected_best_chunk(x, mask, floors, weights, out, start, stop):
             share = 0.0
             previous = 0.0
             for r in range(count):
-                share += (ordered[r] - previous) / (count - r)
+                share += (ordered[r] - previous) * one_over[count - r]
                 previous = ordered[r]
                 share_at[r] = share
             for c in range(count):

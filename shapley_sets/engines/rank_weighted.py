@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..utilities.rank_weighted import RankWeighted, TopK, _remember, _TopMSum, _touch
-from ._kernels import SETS_PER_TASK, rank_into, run_in_chunks
+from ._kernels import SETS_PER_TASK, rank_buffer_length, rank_into, run_in_chunks
 from .registry import register_engine
 
 __all__ = ["rank_weighted_shapley", "step_tables", "top_k_shapley", "top_m_kernel"]
@@ -145,102 +145,90 @@ def _needed_sizes(mask):
 
 
 @njit(cache=True)
-def _gather(x_row, mask_row, values, columns):
-    count = 0
-    for j in range(x_row.shape[0]):
-        if mask_row[j]:
-            values[count] = x_row[j]
-            columns[count] = j
-            count += 1
-    return count
+def _step_chunk(x, mask, floor, clip, p_top, p_bot, offsets, has_bottom, out, start, stop):
+    """Shapley values of sets ``start..stop`` from their steps and the step
+    tables of their sizes: ``p_top[offsets[c] + p]`` is the table entry of
+    position p in a set of c present candidates (``p_bot`` likewise, read
+    only when ``has_bottom``: a top-m sum's steps give nothing to the
+    candidates below them).
 
-
-@njit(cache=True)
-def _rank_weighted_chunk(x, mask, p_top, p_bot, offsets, out, start, stop):
+    Scores are taken relative to ``floor`` and, with ``clip``, floored at 0:
+    best-of with a floor is the top-1 sum of those gains.
+    """
+    # Gathering and scattering are written out here, not in helpers: inlined
+    # helpers measured about 20% slower at K = 16.
     k = x.shape[1]
-    values = np.empty(k)
+    values = np.empty(rank_buffer_length(k))
     columns = np.empty(k, dtype=np.int64)
     ordered = np.empty(k)
     rank = np.empty(k, dtype=np.int64)
-    below = np.empty(k)
+    steps = np.empty(k)
+    result = np.empty(k)
     for s in range(start, stop):
+        count = 0
         for j in range(k):
-            out[s, j] = 0.0
-        count = _gather(x[s], mask[s], values, columns)
-        if count == 0:
-            continue
+            count += mask[s, j]
+        if count == k:  # a full set: no columns to keep
+            for j in range(k):
+                g = x[s, j] - floor
+                values[j] = g if (g > 0.0 or not clip) else 0.0
+        else:
+            for j in range(k):
+                out[s, j] = 0.0
+            if count == 0:
+                continue
+            count = 0
+            for j in range(k):
+                if mask[s, j]:
+                    g = x[s, j] - floor
+                    values[count] = g if (g > 0.0 or not clip) else 0.0
+                    columns[count] = j
+                    count += 1
         rank_into(values, count, ordered, rank)
         base = offsets[count]
         # Ascending rank r is decreasing position p = count - r; the step
         # below position p is Δ_p = x_p - x_{p+1}, with x_{count+1} = 0.
-        # First the steps above each candidate (it is outside their top)...
-        below_sum = 0.0
-        for r in range(count - 1, -1, -1):
-            p = count - r
-            below[r] = below_sum
-            step = ordered[r] - (ordered[r - 1] if r > 0 else 0.0)
-            below_sum += step * p_bot[base + p]
-        # ...then the steps at and below it (it is inside their top).
-        above_sum = 0.0
+        # A candidate is inside the top of the steps at and below it...
+        above = 0.0
+        previous = 0.0
         for r in range(count):
-            p = count - r
-            step = ordered[r] - (ordered[r - 1] if r > 0 else 0.0)
-            above_sum += step * p_top[base + p]
-            below[r] += above_sum
-        for i in range(count):
-            out[s, columns[i]] = below[rank[i]]
+            step = ordered[r] - previous
+            previous = ordered[r]
+            steps[r] = step
+            above += step * p_top[base + count - r]
+            result[r] = above
+        # ...and outside the top of the steps above it.
+        if has_bottom:
+            below = 0.0
+            for r in range(count - 1, -1, -1):
+                result[r] += below
+                below += steps[r] * p_bot[base + count - r]
+        if count == k:
+            for i in range(k):
+                out[s, i] = result[rank[i]]
+        else:
+            for i in range(count):
+                out[s, columns[i]] = result[rank[i]]
 
 
 @njit(cache=True, parallel=True)
-def _rank_weighted_kernel(x, mask, p_top, p_bot, offsets, out):
+def _step_kernel(x, mask, floor, clip, p_top, p_bot, offsets, has_bottom, out):
     n = x.shape[0]
     for task in prange((n + SETS_PER_TASK - 1) // SETS_PER_TASK):
-        _rank_weighted_chunk(x, mask, p_top, p_bot, offsets, out, task * SETS_PER_TASK,
-                             min(n, (task + 1) * SETS_PER_TASK))
+        _step_chunk(x, mask, floor, clip, p_top, p_bot, offsets, has_bottom, out,
+                    task * SETS_PER_TASK, min(n, (task + 1) * SETS_PER_TASK))
 
 
-@njit(cache=True)
-def _top_m_chunk(x, mask, m, floor, clip, out, start, stop):
-    # Scores are taken relative to ``floor`` and, with ``clip``, floored at
-    # 0: best-of with a floor (m = 1) is the top-1 sum of its gains.
-    k = x.shape[1]
-    values = np.empty(k)
-    columns = np.empty(k, dtype=np.int64)
-    ordered = np.empty(k)
-    rank = np.empty(k, dtype=np.int64)
-    share_at = np.empty(k)
-    for s in range(start, stop):
-        for j in range(k):
-            out[s, j] = 0.0
-        count = 0
-        for j in range(k):
-            if mask[s, j]:
-                g = x[s, j] - floor
-                values[count] = g if (g > 0.0 or not clip) else 0.0
-                columns[count] = j
-                count += 1
-        rank_into(values, count, ordered, rank)
-        # φ_(p) = Σ_{q >= p} min(m, q)/q · Δ_q: the step below position q
-        # is shared by the q candidates above it, m of which it counts for.
-        share = 0.0
-        for r in range(count):
-            q = count - r
-            step = ordered[r] - (ordered[r - 1] if r > 0 else 0.0)
-            if q <= m:
-                share += step
-            else:
-                share += step / q * m
-            share_at[r] = share
-        for i in range(count):
-            out[s, columns[i]] = share_at[rank[i]]
-
-
-@njit(cache=True, parallel=True)
-def _top_m_kernel(x, mask, m, floor, clip, out):
-    n = x.shape[0]
-    for task in prange((n + SETS_PER_TASK - 1) // SETS_PER_TASK):
-        _top_m_chunk(x, mask, m, floor, clip, out, task * SETS_PER_TASK,
-                     min(n, (task + 1) * SETS_PER_TASK))
+def _run_steps(x2d, mask2d, p_top, p_bot, offsets, floor=0.0, clip=False):
+    """Run the step kernel; ``p_bot=None`` for utilities whose steps give
+    nothing to the candidates below them (top-m sums)."""
+    out = np.empty(x2d.shape)
+    if x2d.size:
+        has_bottom = p_bot is not None
+        run_in_chunks(_step_chunk, _step_kernel, x2d.shape[0], x2d, mask2d,
+                      float(floor), bool(clip), p_top,
+                      p_bot if has_bottom else np.zeros(0), offsets, has_bottom, out)
+    return out
 
 
 def _as_2d(x, mask):
@@ -254,13 +242,16 @@ def top_m_kernel(x2d: np.ndarray, mask2d: np.ndarray, m: int, floor: float = 0.0
 
     The scores used are ``x - floor``, floored at 0 when ``clip``; with
     ``m = 1`` and ``clip`` this is best-of with a floor (the airport game,
-    bit for bit: a step shared by q candidates adds ``step / q``).
+    bit for bit: a step shared by q candidates adds ``step * (1 / q)``).
     """
-    out = np.empty(x2d.shape)
-    if x2d.size:
-        run_in_chunks(_top_m_chunk, _top_m_kernel, x2d.shape[0],
-                      x2d, mask2d, int(m), float(floor), bool(clip), out)
-    return out
+    k = x2d.shape[1]
+    # Its step tables in closed form: the step below position q is shared
+    # by the q candidates above it, m of which it counts for; those below
+    # get nothing. One table serves every set size.
+    q = np.arange(k + 1, dtype=np.float64)
+    q[0] = 1.0
+    share_of = np.where(q <= m, 1.0, m / q)
+    return _run_steps(x2d, mask2d, share_of, None, np.zeros(k + 1, dtype=np.int64), floor, clip)
 
 
 def top_m_sum_shapley(m: int, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -279,17 +270,15 @@ def rank_weighted_shapley(u: RankWeighted, x: np.ndarray, mask: np.ndarray) -> n
     if type(u.weights) is _TopMSum:
         return top_m_sum_shapley(u.weights.m, x, mask)
     x2d, mask2d = _as_2d(x, mask)
-    n, k = x2d.shape
-    out = np.empty(x2d.shape)
-    if out.size == 0:
-        return out.reshape(x.shape)
+    k = x2d.shape[1]
+    if x2d.size == 0:
+        return np.zeros(x.shape)
     if mask2d.all():
         sizes = [k]
     else:
         sizes = [int(c) for c in np.flatnonzero(_needed_sizes(mask2d)) if c > 0]
     if not sizes:
-        out.fill(0.0)
-        return out.reshape(x.shape)
+        return np.zeros(x.shape)
     u.weight_table(max(sizes))  # evaluate the weights once, for the largest set
     offsets = np.full(k + 1, -1, dtype=np.int64)
     if len(sizes) == 1:
@@ -303,6 +292,4 @@ def rank_weighted_shapley(u: RankWeighted, x: np.ndarray, mask: np.ndarray) -> n
         for c in sizes:
             offsets[c] = start
             start += c + 1
-    run_in_chunks(_rank_weighted_chunk, _rank_weighted_kernel, n,
-                  x2d, mask2d, p_top, p_bot, offsets, out)
-    return out.reshape(x.shape)
+    return _run_steps(x2d, mask2d, p_top, p_bot, offsets).reshape(x.shape)
