@@ -103,11 +103,14 @@ def check_in_range(
 def prepare_mask(mask, shape: tuple, name: str = "mask") -> np.ndarray:
     """Broadcast an optional boolean mask to ``shape`` (batch + (K,)).
 
-    Returns a C-contiguous bool array of exactly ``shape`` (a new array; the
-    caller's mask is never modified).
+    Returns a read-only C-contiguous bool array of exactly ``shape`` (a view
+    of the caller's mask when that already is one: it is never modified).
+    Always read-only, so that numba compiles each kernel for one mask type.
     """
     if mask is None:
-        return np.ones(shape, dtype=np.bool_)
+        out = np.ones(shape, dtype=np.bool_)
+        out.flags.writeable = False
+        return out
     if is_tensor(mask):
         raise TypeError(f"{name} is a torch tensor; pass a numpy bool array")
     m = np.asarray(mask)
@@ -125,4 +128,6 @@ def prepare_mask(mask, shape: tuple, name: str = "mask") -> np.ndarray:
             f"{name} of shape {m.shape} does not broadcast to the sets' shape {shape} "
             "(batch axes + candidate axis)"
         ) from None
-    return np.ascontiguousarray(out)
+    out = np.ascontiguousarray(out)
+    out.flags.writeable = False
+    return out

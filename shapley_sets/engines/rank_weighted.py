@@ -12,6 +12,7 @@ Each set then costs a sort and two prefix sums.
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 
 import numpy as np
@@ -219,6 +220,18 @@ def _step_kernel(x, mask, floor, clip, p_top, p_bot, offsets, has_bottom, out):
                     task * SETS_PER_TASK, min(n, (task + 1) * SETS_PER_TASK))
 
 
+# numba compiles read-only and writable arrays separately: every table
+# reaches the kernel read-only (as the caches hand them out), so that one
+# compiled specialisation serves every call.
+_NO_TABLE = np.zeros(0)
+_NO_TABLE.flags.writeable = False
+
+
+def _read_only(*tables):
+    for table in tables:
+        table.flags.writeable = False
+
+
 def _run_steps(x2d, mask2d, p_top, p_bot, offsets, floor=0.0, clip=False):
     """Run the step kernel; ``p_bot=None`` for utilities whose steps give
     nothing to the candidates below them (top-m sums)."""
@@ -227,7 +240,7 @@ def _run_steps(x2d, mask2d, p_top, p_bot, offsets, floor=0.0, clip=False):
         has_bottom = p_bot is not None
         run_in_chunks(_step_chunk, _step_kernel, x2d.shape[0], x2d, mask2d,
                       float(floor), bool(clip), p_top,
-                      p_bot if has_bottom else np.zeros(0), offsets, has_bottom, out)
+                      p_bot if has_bottom else _NO_TABLE, offsets, has_bottom, out)
     return out
 
 
@@ -244,14 +257,23 @@ def top_m_kernel(x2d: np.ndarray, mask2d: np.ndarray, m: int, floor: float = 0.0
     ``m = 1`` and ``clip`` this is best-of with a floor (the airport game,
     bit for bit: a step shared by q candidates adds ``step * (1 / q)``).
     """
-    k = x2d.shape[1]
-    # Its step tables in closed form: the step below position q is shared
-    # by the q candidates above it, m of which it counts for; those below
-    # get nothing. One table serves every set size.
+    share_of, offsets = _top_m_tables(x2d.shape[1], int(m))
+    return _run_steps(x2d, mask2d, share_of, None, offsets, floor, clip)
+
+
+@functools.lru_cache(maxsize=64)
+def _top_m_tables(k: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    # The top-m sum's step tables in closed form: the step below position q
+    # is shared by the q candidates above it, m of which it counts for;
+    # those below get nothing. One table serves every set size. Cached: a
+    # call on one set should not pay for building it.
     q = np.arange(k + 1, dtype=np.float64)
     q[0] = 1.0
     share_of = np.where(q <= m, 1.0, m / q)
-    return _run_steps(x2d, mask2d, share_of, None, np.zeros(k + 1, dtype=np.int64), floor, clip)
+    offsets = np.zeros(k + 1, dtype=np.int64)
+    share_of.flags.writeable = False
+    offsets.flags.writeable = False
+    return share_of, offsets
 
 
 def top_m_sum_shapley(m: int, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -292,4 +314,5 @@ def rank_weighted_shapley(u: RankWeighted, x: np.ndarray, mask: np.ndarray) -> n
         for c in sizes:
             offsets[c] = start
             start += c + 1
+    _read_only(p_top, p_bot, offsets)  # fresh arrays, or cached ones already read-only
     return _run_steps(x2d, mask2d, p_top, p_bot, offsets).reshape(x.shape)
