@@ -12,6 +12,7 @@ import pytest
 _OPTIONAL = {
     "shapley_sets/integrations/verl.py": "verl",
     "shapley_sets/integrations/trl.py": "trl",
+    "shapley_sets/adapters/torch_tokens.py": "torch",
 }
 
 collect_ignore = [path for path, module in _OPTIONAL.items() if importlib.util.find_spec(module) is None]

@@ -135,3 +135,89 @@ def test_matches_verl_formula_in_float32():
 def test_cuda_device_kept():
     t = torch.rand(8, device="cuda")
     assert set_advantages(t, 4).device.type == "cuda"
+
+
+# -- token advantages on the tensors' device -------------------------------------
+# The accelerator path (adapters.torch_tokens) is device-agnostic: on CPU
+# tensors it is called directly here, on CUDA through token_advantages.
+
+from shapley_sets.adapters.torch_tokens import gather_token_advantages_torch  # noqa: E402
+from shapley_sets.grpo._kernels import gather_token_advantages  # noqa: E402
+from shapley_sets.grpo.advantages import _token_advantages_on_device  # noqa: E402
+
+
+def _token_case(seed, n=7, k=4, t=30):
+    rng = np.random.default_rng(seed)
+    cand = rng.normal(size=(n, k))
+    sa = rng.normal(size=n)
+    ids = rng.integers(-1, k, size=(n, t))
+    keep = rng.random((n, t)) < 0.8
+    return cand, sa, ids, keep
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("with_keep", [False, True])
+def test_device_gather_equals_the_numba_kernel_in_float32(seed, with_keep):
+    cand, sa, ids, keep = _token_case(seed)
+    want = np.empty(ids.shape)
+    assert gather_token_advantages(cand, sa, ids, keep, with_keep, want) == -1
+    for dtype in (torch.int64, torch.int32, torch.int16):
+        out, bad = gather_token_advantages_torch(
+            cand, sa, torch.tensor(ids, dtype=dtype), torch.tensor(keep) if with_keep else None
+        )
+        assert bad == -1 and out.dtype == torch.float32
+        np.testing.assert_array_equal(out.numpy(), want.astype(np.float32))
+
+
+def test_device_gather_reports_the_first_kept_bad_id_like_the_kernel():
+    cand, sa, ids, keep = _token_case(9)
+    ids[2, 5] = 7  # masked out: not read
+    keep[2, 5] = False
+    ids[3, 1] = -2
+    ids[4, 0] = 4
+    out = np.empty(ids.shape)
+    want = gather_token_advantages(cand, sa, ids, keep, True, out)
+    got = gather_token_advantages_torch(cand, sa, torch.tensor(ids), torch.tensor(keep))
+    assert got[0] is None and got[1] == want == 3 * ids.shape[1] + 1
+
+
+def test_device_gather_with_no_candidates():
+    sa = np.array([0.5, -1.0])
+    out, bad = gather_token_advantages_torch(np.zeros((2, 0)), sa, torch.full((2, 3), -1), None)
+    assert bad == -1
+    np.testing.assert_array_equal(out.numpy(), [[0.5] * 3, [-1.0] * 3])
+
+
+def test_device_path_checks_like_the_host_path():
+    cand, sa, ids, keep = _token_case(1)
+    cpu = torch.device("cpu")
+    with pytest.raises(ValueError, match=r"found 9 at response 1, token 2"):
+        bad = ids.copy()
+        bad[1, 2] = 9
+        _token_advantages_on_device(cpu, cand, sa, torch.tensor(bad), None)
+    with pytest.raises(TypeError, match="candidate_ids must be an integer array"):
+        _token_advantages_on_device(cpu, cand, sa, torch.tensor(ids, dtype=torch.float32), None)
+    with pytest.raises(ValueError, match=r"candidate_ids must have shape \(7, T\)"):
+        _token_advantages_on_device(cpu, cand, sa, torch.tensor(ids[:3]), None)
+    with pytest.raises(ValueError, match="response_mask must have the shape"):
+        _token_advantages_on_device(cpu, cand, sa, torch.tensor(ids), torch.tensor(keep[:, :4]))
+    # a float 0/1 mask is a mask; ids as a numpy array are moved to the device
+    got = _token_advantages_on_device(cpu, cand, sa, ids, torch.tensor(keep, dtype=torch.float32))
+    np.testing.assert_array_equal(got.numpy(), token_advantages(cand, sa, ids, keep).astype(np.float32))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_token_advantages_stay_on_the_device_and_match_the_host():
+    cand, sa, ids, keep = _token_case(5, n=64, k=8, t=512)
+    want = token_advantages(cand, sa, ids, keep).astype(np.float32)
+    A = torch.tensor(cand, dtype=torch.float32, device="cuda")
+    got = token_advantages(A, torch.tensor(sa, device="cuda"), torch.tensor(ids, device="cuda"),
+                           torch.tensor(keep, device="cuda"))
+    assert got.device.type == "cuda" and got.dtype == torch.float32 and not got.requires_grad
+    # cand went through float32 on the way in here, as it does on the host path
+    np.testing.assert_array_equal(got.cpu().numpy(), token_advantages(A.cpu(), sa, ids, keep).numpy())
+    np.testing.assert_allclose(got.cpu().numpy(), want, rtol=1e-6, atol=1e-7)
+    with pytest.raises(ValueError, match="at response 0, token 0"):
+        bad = torch.tensor(ids, device="cuda")
+        bad[0, 0] = 8
+        token_advantages(A, torch.tensor(sa, device="cuda"), bad)

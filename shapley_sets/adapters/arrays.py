@@ -1,7 +1,8 @@
 """Array-type adapter: numpy in, numpy out; torch in, torch out.
 
-Three functions are all the GRPO layer needs: recognise a torch tensor, turn
-any array into numpy, and turn a numpy result back into the caller's type.
+A few functions are all the GRPO layer needs: recognise a torch tensor (and
+find the first one among the inputs), turn any array into numpy, and turn a
+numpy result back into the caller's type.
 Torch is found through ``sys.modules`` and never imported here: a tensor can
 only exist if its framework is already loaded, so looking it up costs nothing
 and keeps ``import shapley_sets`` light.
@@ -14,7 +15,7 @@ import sys
 
 import numpy as np
 
-__all__ = ["is_tensor", "to_numpy", "like"]
+__all__ = ["is_tensor", "to_numpy", "like", "first_tensor"]
 
 
 @functools.lru_cache(maxsize=128)
@@ -70,11 +71,25 @@ def like(result: np.ndarray, *inputs):
         >>> like(np.array([0.5]), [1.0], np.zeros(1))
         array([0.5])
     """
+    x = first_tensor(*inputs)
+    if x is None:
+        return result
+    torch = sys.modules["torch"]
+    # numpy's float64 -> float32 cast plus a zero-copy from_numpy is
+    # ~50x faster than torch.as_tensor(result, dtype=torch.float32).
+    t = torch.from_numpy(np.ascontiguousarray(result, dtype=np.float32))
+    return t if x.device.type == "cpu" else t.to(x.device)
+
+
+def first_tensor(*inputs):
+    """The first torch tensor among ``inputs`` (whose type and device an
+    answer takes), or None.
+
+    Examples:
+        >>> first_tensor([1.0], None) is None
+        True
+    """
     for x in inputs:
         if is_tensor(x):
-            torch = sys.modules["torch"]
-            # numpy's float64 -> float32 cast plus a zero-copy from_numpy is
-            # ~50x faster than torch.as_tensor(result, dtype=torch.float32).
-            t = torch.from_numpy(np.ascontiguousarray(result, dtype=np.float32))
-            return t if x.device.type == "cpu" else t.to(x.device)
-    return result
+            return x
+    return None

@@ -26,12 +26,14 @@ Conventions (verified against the installed sources of verl 0.9.1
 from __future__ import annotations
 
 import numbers
+import sys
 
 import numpy as np
 
 from .._api import shapley
 from .._validation import as_float_array, check_finite, prepare_mask
-from ..adapters.arrays import like, to_numpy
+from ..adapters.arrays import first_tensor, like, to_numpy
+from ..adapters.torch_tokens import gather_token_advantages_torch
 from ._checks import check_choice, check_options, rewards_1d
 from ._groups import Groups, group_stats, resolve_groups
 from ._kernels import gather_token_advantages
@@ -402,6 +404,13 @@ def token_advantages(candidate_adv, set_adv, candidate_ids, response_mask=None):
     sa = as_float_array(to_numpy(set_adv), "set_adv")
     if sa.shape != (n,):
         raise ValueError(f"set_adv must have shape ({n},) to match candidate_adv {cand.shape}, got {sa.shape}")
+    target = first_tensor(candidate_adv, set_adv, candidate_ids, response_mask)
+    if target is not None and target.device.type != "cpu":
+        # The answer goes to an accelerator: expand there, without taking the
+        # (N, T) tensors through host memory.
+        out = _token_advantages_on_device(target.device, cand, sa, candidate_ids, response_mask)
+        if out is not None:
+            return out
     ids = to_numpy(candidate_ids)
     if ids.dtype.kind not in "iu":
         raise TypeError(f"candidate_ids must be an integer array, got dtype {ids.dtype}")
@@ -433,3 +442,35 @@ def token_advantages(candidate_adv, set_adv, candidate_ids, response_mask=None):
             f"found {ids64[i, t]} at response {i}, token {t}"
         )
     return like(out, candidate_adv, set_adv, candidate_ids, response_mask)
+
+
+def _token_advantages_on_device(device, cand, sa, candidate_ids, response_mask):
+    """:func:`token_advantages` in torch on ``device``, with the same checks
+    and messages; None where only the host path can check the ids (uint64)."""
+    torch = sys.modules["torch"]
+    n, k = cand.shape
+    ids = torch.as_tensor(candidate_ids, device=device)
+    if ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
+        raise TypeError(f"candidate_ids must be an integer array, got dtype {ids.dtype}")
+    if ids.dtype == getattr(torch, "uint64", None):
+        return None  # values above int64's range would wrap in .long()
+    if ids.ndim != 2 or ids.shape[0] != n:
+        raise ValueError(f"candidate_ids must have shape ({n}, T), got {tuple(ids.shape)}")
+    keep = None
+    if response_mask is not None:
+        m = torch.as_tensor(response_mask, device=device)
+        if m.shape != ids.shape:
+            raise ValueError(
+                f"response_mask must have the shape of candidate_ids {tuple(ids.shape)}, got {tuple(m.shape)}"
+            )
+        if m.is_complex():
+            raise TypeError(f"response_mask must be boolean or 0/1, got dtype {m.dtype}")
+        keep = m if m.dtype == torch.bool else m != 0
+    out, bad = gather_token_advantages_torch(cand, sa, ids, keep)
+    if bad >= 0:
+        i, t = divmod(bad, ids.shape[1])
+        raise ValueError(
+            f"candidate_ids must lie in [-1, {k}) (-1 = token of no candidate, K = {k}); "
+            f"found {int(ids[i, t])} at response {i}, token {t}"
+        )
+    return out
