@@ -88,9 +88,9 @@ def rank_into(values, count, ordered, rank):
     position. That is all the step kernels need: they read a candidate's
     result at ``rank[i]`` from running sums of steps
     ``ordered[r] - ordered[r - 1]``, and a step inside a tie is an exact zero
-    (of either sign: 0.0 and -0.0 tie), which leaves a sum started at +0.0
-    bit for bit as it is: every position of a tie holds the same bits, the
-    ones a stable sort gives.
+    (of either sign: 0.0 and -0.0 tie, and both may appear in one tie),
+    which leaves a sum started at +0.0 bit for bit as it is; so any correct
+    ranking gives the kernels the same results, bit for bit.
 
     Up to ``_RANK_SORT_MAX`` values a position is the count of strictly
     smaller values: one compare and add per pair, where a stable rank also
