@@ -536,3 +536,25 @@ def test_candidate_invariants_property(seed, n, k, n_groups, beta, tau, scale, s
     np.testing.assert_array_equal(
         candidate_advantages(R, phi, labels, beta=0.0, **opts), np.where(live, a_set[:, None], 0.0)
     )
+
+
+def test_token_advantages_candidate_mask_checks():
+    cand = np.array([[1.0, 0.0, -1.0]])
+    ids = np.array([[-1, 0, 2, 2]])
+    present = np.array([[True, False, True]])
+    np.testing.assert_array_equal(
+        token_advantages(cand, [0.5], ids, candidate_mask=present), token_advantages(cand, [0.5], ids)
+    )
+    # broadcast over the responses, like candidate_advantages' mask
+    np.testing.assert_array_equal(
+        token_advantages(cand, [0.5], ids, candidate_mask=[True, False, True]), [[0.5, 1.0, -1.0, -1.0]]
+    )
+    with pytest.raises(ValueError, match="candidate 1 at response 0, token 1, which candidate_mask marks absent"):
+        token_advantages(cand, [0.5], np.array([[-1, 1, 2, 2]]), candidate_mask=present)
+    with pytest.raises(ValueError, match="candidate_mask of shape"):
+        token_advantages(cand, [0.5], ids, candidate_mask=np.ones((2, 2), dtype=bool))
+    with pytest.raises(TypeError, match="candidate_mask must be a boolean array"):
+        token_advantages(cand, [0.5], ids, candidate_mask=np.ones((1, 3)) * 0.5)
+    # out-of-range ids keep their own message
+    with pytest.raises(ValueError, match=r"must lie in \[-1, 3\) .*; found 5 at response 0, token 3"):
+        token_advantages(cand, [0.5], np.array([[-1, 0, 2, 5]]), candidate_mask=present)

@@ -3,6 +3,8 @@ device, no gradient tracking, and the same numbers as the numpy path."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -160,7 +162,7 @@ def _token_case(seed, n=7, k=4, t=30):
 def test_device_gather_equals_the_numba_kernel_in_float32(seed, with_keep):
     cand, sa, ids, keep = _token_case(seed)
     want = np.empty(ids.shape)
-    assert gather_token_advantages(cand, sa, ids, keep, with_keep, want) == -1
+    assert gather_token_advantages(cand, sa, ids, keep, with_keep, keep, False, want) == -1
     for dtype in (torch.int64, torch.int32, torch.int16):
         out, bad = gather_token_advantages_torch(
             cand, sa, torch.tensor(ids, dtype=dtype), torch.tensor(keep) if with_keep else None
@@ -176,7 +178,7 @@ def test_device_gather_reports_the_first_kept_bad_id_like_the_kernel():
     ids[3, 1] = -2
     ids[4, 0] = 4
     out = np.empty(ids.shape)
-    want = gather_token_advantages(cand, sa, ids, keep, True, out)
+    want = gather_token_advantages(cand, sa, ids, keep, True, keep, False, out)
     got = gather_token_advantages_torch(cand, sa, torch.tensor(ids), torch.tensor(keep))
     assert got[0] is None and got[1] == want == 3 * ids.shape[1] + 1
 
@@ -221,3 +223,39 @@ def test_cuda_token_advantages_stay_on_the_device_and_match_the_host():
         bad = torch.tensor(ids, device="cuda")
         bad[0, 0] = 8
         token_advantages(A, torch.tensor(sa, device="cuda"), bad)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_candidate_mask_rejects_tokens_of_absent_candidates_on_every_path(device):
+    cand, sa, ids, keep = _token_case(11)
+    present = np.ones(cand.shape, dtype=bool)
+    present[2, 3] = False
+    ids[2] = np.where(ids[2] == 3, 0, ids[2])  # no token of the absent candidate yet
+    t = lambda a: torch.tensor(a, device=device)  # noqa: E731
+    for args in ((cand, sa, ids, keep), (t(cand), t(sa), t(ids), t(keep))):
+        out = token_advantages(*args, candidate_mask=present)
+        np.testing.assert_array_equal(
+            out.cpu().numpy() if is_tensor(out) else out,
+            token_advantages(*args).cpu().numpy() if is_tensor(out) else token_advantages(*args),
+        )
+    ids[2, 6], keep[2, 6] = 3, True
+    ids[2, 4], keep[2, 4] = 3, False  # padding: not read
+    for args in ((cand, sa, ids, keep), (t(cand), t(sa), t(ids), t(keep))):
+        with pytest.raises(ValueError, match="names? candidate 3 at response 2, token 6, which candidate_mask marks absent"):
+            token_advantages(*args, candidate_mask=present)
+    # and the torch twin reports the same position as the numba kernel
+    out = np.empty(ids.shape)
+    want = gather_token_advantages(cand, sa, ids, keep, True, present, True, out)
+    got = gather_token_advantages_torch(cand, sa, torch.tensor(ids), torch.tensor(keep), present)
+    assert got[0] is None and got[1] == want == 2 * ids.shape[1] + 6
+
+
+def test_device_gather_takes_a_read_only_candidate_mask_without_warning():
+    # token_advantages hands the twin its validated (read-only) mask
+    cand, sa, ids, keep = _token_case(12)
+    present = np.ones(cand.shape, dtype=bool)
+    present.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out, bad = gather_token_advantages_torch(cand, sa, torch.tensor(ids), torch.tensor(keep), present)
+    assert bad == -1 and out.shape == ids.shape

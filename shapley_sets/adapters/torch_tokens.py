@@ -19,7 +19,7 @@ import numpy as np
 __all__ = ["gather_token_advantages_torch"]
 
 
-def gather_token_advantages_torch(cand: np.ndarray, set_adv: np.ndarray, ids, keep):
+def gather_token_advantages_torch(cand: np.ndarray, set_adv: np.ndarray, ids, keep, present=None):
     """``out[i, t] = cand[i, ids[i, t]]``, ``set_adv[i]`` for id -1, 0 where
     ``keep`` is False; in float32 on ``ids``' device.
 
@@ -28,11 +28,13 @@ def gather_token_advantages_torch(cand: np.ndarray, set_adv: np.ndarray, ids, ke
         set_adv: (N,) float64 numpy set advantages.
         ids: (N, T) integer tensor (any integer dtype up to int64).
         keep: (N, T) bool tensor on ``ids``' device, or None (keep all).
+        present: optional (N, K) bool numpy array: the candidates present;
+            a kept id naming an absent one is reported like an id out of range.
 
     Returns:
         ``(out, bad)``: the (N, T) float32 tensor and -1, or ``(None, bad)``
         with ``bad`` the row-major position of the first kept id outside
-        [-1, K), as the numba kernel reports it.
+        [-1, K) (or naming an absent candidate), as the numba kernel reports it.
 
     The values are those of the numpy path cast to float32, bit for bit: a
     gather copies values, it does not round them.
@@ -50,6 +52,11 @@ def gather_token_advantages_torch(cand: np.ndarray, set_adv: np.ndarray, ids, ke
     k = cand.shape[1]
     ids64 = ids.long()
     bad = (ids64 < -1) | (ids64 >= k)
+    if present is not None and k:
+        # torch.tensor copies: the validated mask is read-only, which
+        # torch.from_numpy warns about.
+        present_t = torch.tensor(np.asarray(present, dtype=np.bool_), device=device)
+        bad |= (ids64 >= 0) & ~present_t.gather(1, ids64.clamp(0, k - 1))
     if keep is not None:
         bad &= keep
     if bool(bad.any()):  # the one device synchronisation

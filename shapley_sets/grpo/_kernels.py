@@ -6,11 +6,13 @@ from numba import njit
 
 
 @njit(cache=True)
-def gather_token_advantages(cand, set_adv, ids, keep, has_keep, out):
+def gather_token_advantages(cand, set_adv, ids, keep, has_keep, present, has_present, out):
     """out[i, t] = cand[i, ids[i, t]], set_adv[i] for id -1, 0 where not kept.
 
-    One pass over the tokens. An id outside [-1, K) is not read: the kernel
-    stops and returns its flat position for the caller to report (-1 if none).
+    One pass over the tokens. An id outside [-1, K), or (with
+    ``has_present``) naming a candidate that ``present`` marks absent, is not
+    read: the kernel stops and returns its flat position for the caller to
+    report (-1 if none).
     """
     n, t = ids.shape
     k = cand.shape[1]
@@ -22,7 +24,7 @@ def gather_token_advantages(cand, set_adv, ids, keep, has_keep, out):
             c = ids[i, j]
             if c == -1:
                 out[i, j] = set_adv[i]
-            elif 0 <= c < k:
+            elif 0 <= c < k and (not has_present or present[i, c]):
                 out[i, j] = cand[i, c]
             else:
                 return i * t + j

@@ -369,7 +369,7 @@ def completion_advantages(
     return like(adv, x)
 
 
-def token_advantages(candidate_adv, set_adv, candidate_ids, response_mask=None):
+def token_advantages(candidate_adv, set_adv, candidate_ids, response_mask=None, *, candidate_mask=None):
     """Per-token advantages: each token gets its candidate's advantage.
 
     Args:
@@ -380,14 +380,20 @@ def token_advantages(candidate_adv, set_adv, candidate_ids, response_mask=None):
             belongs to, -1 for none.
         response_mask: optional (N, T) bool/0-1 mask; tokens where it is
             False/0 (padding) get advantage 0 and their ids are not read.
+        candidate_mask: optional (N, K) bool, True = candidate present (the
+            ``mask`` given to :func:`candidate_advantages`). Given, a token
+            whose id names an absent candidate is an error; without it such
+            a token gets that candidate's advantage (0 from
+            :func:`candidate_advantages`).
 
     Returns:
         (N, T) float64 numpy array, or a float32 tensor on the inputs' device.
 
     Raises:
-        ValueError: shapes, or an id outside [-1, K) (naming the response
-            and the token position).
-        TypeError: non-integer ids.
+        ValueError: shapes, an id outside [-1, K), or an id naming a
+            candidate that ``candidate_mask`` marks absent (naming the
+            response, the token position and the candidate).
+        TypeError: non-integer ids or a non-boolean candidate mask.
 
     Examples:
         >>> import numpy as np
@@ -396,6 +402,10 @@ def token_advantages(candidate_adv, set_adv, candidate_ids, response_mask=None):
         >>> ids = np.array([[-1, 0, 0, -1, 1, 1, -1, 7]])
         >>> ss.grpo.token_advantages(cand, [0.5], ids, ids != 7)
         array([[ 0.5,  1. ,  1. ,  0.5, -1. , -1. ,  0.5,  0. ]])
+        >>> ss.grpo.token_advantages(cand, [0.5], ids, ids != 7, candidate_mask=[[True, False]])
+        Traceback (most recent call last):
+        ...
+        ValueError: candidate_ids name candidate 1 at response 0, token 4, which candidate_mask marks absent
     """
     cand = as_float_array(to_numpy(candidate_adv), "candidate_adv", min_ndim=2)
     if cand.ndim != 2:
@@ -404,11 +414,14 @@ def token_advantages(candidate_adv, set_adv, candidate_ids, response_mask=None):
     sa = as_float_array(to_numpy(set_adv), "set_adv")
     if sa.shape != (n,):
         raise ValueError(f"set_adv must have shape ({n},) to match candidate_adv {cand.shape}, got {sa.shape}")
+    present = None
+    if candidate_mask is not None:
+        present = prepare_mask(to_numpy(candidate_mask), (n, k), name="candidate_mask")
     target = first_tensor(candidate_adv, set_adv, candidate_ids, response_mask)
     if target is not None and target.device.type != "cpu":
         # The answer goes to an accelerator: expand there, without taking the
         # (N, T) tensors through host memory.
-        out = _token_advantages_on_device(target.device, cand, sa, candidate_ids, response_mask)
+        out = _token_advantages_on_device(target.device, cand, sa, candidate_ids, response_mask, present)
         if out is not None:
             return out
     ids = to_numpy(candidate_ids)
@@ -433,18 +446,27 @@ def token_advantages(candidate_adv, set_adv, candidate_ids, response_mask=None):
     out = np.empty(ids.shape)
     bad = gather_token_advantages(
         np.ascontiguousarray(cand), np.ascontiguousarray(sa), ids64, keep,
-        response_mask is not None, out,
+        response_mask is not None, _EMPTY_KEEP if present is None else present,
+        present is not None, out,
     )
     if bad >= 0:
         i, t = divmod(bad, ids.shape[1])
-        raise ValueError(
-            f"candidate_ids must lie in [-1, {k}) (-1 = token of no candidate, K = {k}); "
-            f"found {ids64[i, t]} at response {i}, token {t}"
-        )
+        _raise_bad_id(int(ids64[i, t]), i, t, k)
     return like(out, candidate_adv, set_adv, candidate_ids, response_mask)
 
 
-def _token_advantages_on_device(device, cand, sa, candidate_ids, response_mask):
+def _raise_bad_id(c: int, i: int, t: int, k: int):
+    if 0 <= c < k:
+        raise ValueError(
+            f"candidate_ids name candidate {c} at response {i}, token {t}, which candidate_mask marks absent"
+        )
+    raise ValueError(
+        f"candidate_ids must lie in [-1, {k}) (-1 = token of no candidate, K = {k}); "
+        f"found {c} at response {i}, token {t}"
+    )
+
+
+def _token_advantages_on_device(device, cand, sa, candidate_ids, response_mask, present=None):
     """:func:`token_advantages` in torch on ``device``, with the same checks
     and messages; None where only the host path can check the ids (uint64)."""
     torch = sys.modules["torch"]
@@ -466,11 +488,8 @@ def _token_advantages_on_device(device, cand, sa, candidate_ids, response_mask):
         if m.is_complex():
             raise TypeError(f"response_mask must be boolean or 0/1, got dtype {m.dtype}")
         keep = m if m.dtype == torch.bool else m != 0
-    out, bad = gather_token_advantages_torch(cand, sa, ids, keep)
+    out, bad = gather_token_advantages_torch(cand, sa, ids, keep, present)
     if bad >= 0:
         i, t = divmod(bad, ids.shape[1])
-        raise ValueError(
-            f"candidate_ids must lie in [-1, {k}) (-1 = token of no candidate, K = {k}); "
-            f"found {int(ids[i, t])} at response {i}, token {t}"
-        )
+        _raise_bad_id(int(ids[i, t]), i, t, k)
     return out

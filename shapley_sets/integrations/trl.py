@@ -233,5 +233,5 @@ class ShapleyGRPOTrainer(GRPOTrainer):
         ids = np.full((cand.shape[0], t), -1, dtype=np.int64)
         for i, (_, tokens) in enumerate(records[local]):
             ids[i, : tokens.shape[0]] = tokens[:t]
-        tok = token_advantages(cand, sa, ids, completion_mask.detach().cpu().numpy())
+        tok = token_advantages(cand, sa, ids, completion_mask.detach().cpu().numpy(), candidate_mask=mask[local])
         return torch.from_numpy(tok.astype(np.float32))

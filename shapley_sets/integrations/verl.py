@@ -322,7 +322,7 @@ def shapley_grpo_advantage(
         mask=present, efficiency_rtol=None, **common,
     )
     sa = set_advantages(R, index, **common)
-    tok = token_advantages(cand, sa, ids, mask_np)
+    tok = token_advantages(cand, sa, ids, mask_np, candidate_mask=present)
     out = torch.from_numpy(tok.astype(np.float32)).to(token_level_rewards.device)
     return out, out
 
