@@ -558,3 +558,39 @@ def test_token_advantages_candidate_mask_checks():
     # out-of-range ids keep their own message
     with pytest.raises(ValueError, match=r"must lie in \[-1, 3\) .*; found 5 at response 0, token 3"):
         token_advantages(cand, [0.5], np.array([[-1, 0, 2, 5]]), candidate_mask=present)
+
+
+@pytest.mark.parametrize("scale", ["group", "batch", "none"])
+@pytest.mark.parametrize("singleton", ["reward", "zero"])
+def test_completion_advantages_nan_is_a_missing_completion(scale, singleton):
+    # A missing completion leaves its group as the set of the others: the
+    # advantages are those of the batch without it, and 0 for it.
+    rng = np.random.default_rng(21)
+    labels = np.array(random_labels(rng, 30, 6))
+    x = rng.random(30)
+    x[[2, 7, 8, 19]] = np.nan
+    group = labels[~np.isnan(x)][0]
+    x[labels == group] = np.nan  # and one whole group missing
+    keep = ~np.isnan(x)
+    opts = dict(scale=scale, singleton=singleton)
+    for u in (ss.BestOf(0.2), ss.AnySuccess(), ss.TopK(2)):
+        got = completion_advantages(u, x, labels, **opts)
+        want = np.zeros(30)
+        want[keep] = completion_advantages(u, x[keep], labels[keep], **opts)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+        assert np.all(got[~keep] == 0.0)
+
+
+def test_completion_advantages_nan_rows_and_edge_cases():
+    u = ss.ExpectedBest([0.5, 0.5])
+    x = np.array([[0.2, 0.4], [np.nan, 0.9], [0.7, 0.1], [0.3, 0.3]])
+    got = completion_advantages(u, x, [0, 0, 0, 1])
+    want = completion_advantages(u, x[[0, 2, 3]], [0, 0, 1])
+    np.testing.assert_allclose(got[[0, 2, 3]], want, atol=1e-12)
+    assert got[1] == 0.0
+    np.testing.assert_array_equal(completion_advantages(ss.BestOf(), [np.nan] * 4, 2), np.zeros(4))
+    assert completion_advantages(ss.BestOf(), np.zeros(0), 2).shape == (0,)
+    with pytest.raises(ValueError, match="candidate 1"):  # inf is not missing
+        completion_advantages(ss.BestOf(), [0.5, np.inf, np.nan, 0.1], 2)
+    with pytest.raises(ValueError, match="candidate 2"):  # the domain is still checked
+        completion_advantages(ss.AnySuccess(), [np.nan, 0.5, 1.5, 0.2], 2)

@@ -78,6 +78,22 @@ def test_completions_layout_is_completion_advantages_of_the_gathered_rewards(tmp
     np.testing.assert_allclose(trainer.last_advantages.numpy(), expected, rtol=1e-5, atol=1e-6)
 
 
+def reward_mean_or_none(completion_ids, **kwargs):
+    # Unscorable (None) for every third completion: TRL marks its reward NaN.
+    return [None if i % 3 == 1 else r for i, r in enumerate(reward_mean(completion_ids))]
+
+
+def test_completions_layout_leaves_unscorable_completions_out(tmp_path):
+    trainer = _train(tmp_path, reward_mean_or_none, layout="completions", utility=ss.BestOf())
+    rewards = trainer._gathered_rewards[:, 0].double().numpy()
+    missing = np.isnan(rewards)
+    assert missing.any() and not missing.all()
+    expected = ss.grpo.completion_advantages(ss.BestOf(), rewards, G, **ss.grpo.PRESETS["trl"])
+    got = trainer.last_advantages.numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    assert np.all(got[missing] == 0.0)
+
+
 def _tokens_as_candidates(prompt, completion, completion_ids, **row):
     # Candidate = each non-EOS token of the completion; the EOS token belongs to no candidate.
     content = [t for t in completion_ids if t != 1]

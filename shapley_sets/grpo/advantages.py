@@ -304,7 +304,10 @@ def completion_advantages(
         x: one input per completion along axis 0: shape (N,) for utilities
             of scores (``core_ndim == 1``), (N, M) for utilities whose set
             input is (M, K) such as ``ss.ExpectedBest`` (row i is completion
-            i's column).
+            i's column). NaN marks a missing (unscorable) completion, a
+            whole row for (N, M): it takes no part in its group's set, whose
+            other completions share U of the present ones, and its advantage
+            is 0, as in :func:`set_advantages`.
         groups: int group size or N labels, as in :func:`set_advantages`.
         eps, ddof, scale, singleton: as in :func:`set_advantages`, applied to r.
 
@@ -312,7 +315,7 @@ def completion_advantages(
         (N,) float64 numpy array, or a float32 tensor on ``x``'s device.
 
     Raises:
-        ValueError: shapes, non-finite x, input outside the utility's domain
+        ValueError: shapes, infinite x, input outside the utility's domain
             (named as "candidate i" = completion i), bad options.
         TypeError: ``utility`` is not a utility, non-numeric x.
 
@@ -321,6 +324,9 @@ def completion_advantages(
         >>> # Two prompts, three completions each; the user keeps the best one.
         >>> ss.grpo.completion_advantages(ss.BestOf(), [0.9, 0.8, 0.1, 0.5, 0.5, 0.5], 3).round(4)
         array([ 0.7759,  0.3527, -1.1286,  0.    ,  0.    ,  0.    ])
+        >>> # A missing (NaN) reward leaves its group as a set of two.
+        >>> ss.grpo.completion_advantages(ss.BestOf(), [0.9, float("nan"), 0.1], 3).round(4)
+        array([ 0.7071,  0.    , -0.7071])
     """
     scale, eps, ddof, singleton = check_options(scale, eps, ddof, singleton)
     if not hasattr(utility, "coalition_values"):
@@ -335,16 +341,25 @@ def completion_advantages(
             f"x must have {want} for {type(utility).__name__} (one input per completion "
             f"along axis 0), got shape {arr.shape}"
         )
+    n = arr.shape[0]
+    # A NaN input is a missing completion (an unscorable one, as TRL marks
+    # it): out of its group's set, advantage 0. Its row takes a present
+    # completion's values, which keep it inside the utility's domain; the
+    # mask below keeps it out of every coalition.
+    missing = np.isnan(arr).reshape(n, -1).any(axis=1) if n else np.zeros(0, dtype=bool)
+    if missing.any() and not missing.all():
+        arr = arr.copy()
+        arr[missing] = arr[int(np.flatnonzero(~missing)[0])]
     # As one set of N candidates, x's checks name "candidate i" = completion i.
     as_set = np.moveaxis(arr, 0, -1)
-    check_finite(as_set, "x", core_ndim)
-    check = getattr(utility, "check_input", None)
-    if check is not None:
-        check(as_set)
-    n = arr.shape[0]
+    if not missing.all():
+        check_finite(as_set, "x", core_ndim)
+        check = getattr(utility, "check_input", None)
+        if check is not None:
+            check(as_set)
     g = resolve_groups(groups, n)
-    if n == 0:
-        return like(np.zeros(0), x)
+    if n == 0 or missing.all():
+        return like(np.zeros(n), x)
 
     sizes = g.sizes
     width = int(sizes.max())
@@ -358,13 +373,15 @@ def completion_advantages(
     rows = np.repeat(first[:, None], width, axis=1)
     rows[g.index, slot] = np.arange(n)
     present = np.zeros((g.n_groups, width), dtype=bool)
-    present[g.index, slot] = True
+    present[g.index, slot] = ~missing
     batch = np.ascontiguousarray(np.moveaxis(arr[rows], 1, -1))
 
     phi = shapley(utility, batch, mask=present)
     none = np.zeros((g.n_groups, 1, width), dtype=bool)
     empty = np.asarray(utility.coalition_values(batch, none), dtype=np.float64)[:, 0]
-    r = sizes[g.index] * phi[g.index, slot] + empty[g.index]
+    k_present = np.bincount(g.index, weights=~missing, minlength=g.n_groups)
+    r = k_present[g.index] * phi[g.index, slot] + empty[g.index]
+    r[missing] = np.nan
     adv, _ = _set_advantages(r, g, scale, eps, ddof, singleton)
     return like(adv, x)
 
