@@ -23,6 +23,12 @@ class Problem:
     Attributes:
         scores: ``(M, C)`` preference of user type ``u`` for item ``j``, in [0, 1].
         weights: ``(M,)`` share of each user type (sums to 1).
+
+    Examples:
+        >>> import numpy as np
+        >>> p = Problem(scores=np.array([[1.0, 0.0], [0.0, 1.0]]), weights=np.array([0.5, 0.5]))
+        >>> p.n_types, p.n_items
+        (2, 2)
     """
 
     scores: np.ndarray

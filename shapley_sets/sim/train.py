@@ -28,6 +28,10 @@ class TrainConfig:
         eval_samples: sets sampled per seed after every step to estimate the
             policy's expected utility (the learning curve).
         final_samples: sets sampled per seed to estimate the final utility.
+
+    Examples:
+        >>> TrainConfig(steps=5, seeds=(0,)).group_size
+        8
     """
 
     k: int = 4
@@ -40,7 +44,16 @@ class TrainConfig:
 
 
 def expected_utility(problem: Problem, logits, k: int, rng, n: int) -> float:
-    """Monte-Carlo estimate of ``E[U(S)]`` for ``S`` drawn from the policy."""
+    """Monte-Carlo estimate of ``E[U(S)]`` for ``S`` drawn from the policy.
+
+    Examples:
+        >>> import numpy as np
+        >>> from shapley_sets.sim import make_problem
+        >>> problem = make_problem(n_items=10, n_types=3)
+        >>> e = expected_utility(problem, np.zeros(10), 3, np.random.default_rng(0), 1000)
+        >>> 0.0 < e <= 1.0
+        True
+    """
     return float(set_utility(problem, sample_sets(logits, k, rng, n)).mean())
 
 
@@ -73,6 +86,13 @@ def train(problem: Problem, method: Method, config: TrainConfig, progress=None) 
     Returns:
         dict with ``curves`` ``(seeds, steps + 1)`` (estimated expected
         utility after each number of steps) and ``final`` ``(seeds,)``.
+
+    Examples:
+        >>> from shapley_sets.sim import Method, make_problem
+        >>> config = TrainConfig(k=3, group_size=4, steps=5, seeds=(0, 1), eval_samples=32, final_samples=64)
+        >>> out = train(make_problem(n_items=10, n_types=3), Method("shape", beta=1.0), config)
+        >>> out["curves"].shape, out["final"].shape
+        ((2, 6), (2,))
     """
     k, g = config.k, config.group_size
     seeds = list(config.seeds)

@@ -28,7 +28,12 @@ MAX_CHECK_K = 12
 
 @dataclass(frozen=True)
 class AxiomFailure:
-    """One violated axiom on one set."""
+    """One violated axiom on one set (see :class:`AxiomReport`).
+
+    Examples:
+        >>> print(AxiomFailure("efficiency", "set 0", (0, 1), 1.0, 0.9, 1e-9))
+        efficiency fails on set 0, candidate(s) 0, 1: expected 1.0, got 0.9 (tolerance 1e-09)
+    """
 
     axiom: str
     set_index: str
@@ -47,7 +52,13 @@ class AxiomFailure:
 
 @dataclass
 class AxiomReport:
-    """What :func:`check_axioms` found. ``ok`` is True when nothing failed."""
+    """What :func:`check_axioms` found. ``ok`` is True when nothing failed.
+
+    Examples:
+        >>> report = AxiomReport(checked=("efficiency", "symmetry"))
+        >>> report.ok, str(report)
+        (True, 'all axioms hold: efficiency, symmetry')
+    """
 
     checked: tuple
     failures: list = field(default_factory=list)

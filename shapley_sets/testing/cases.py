@@ -20,7 +20,28 @@ CASES: dict = {}
 
 
 def register_cases(utility_type):
-    """Register ``make(max_k) -> strategy of (u, x, mask)`` for ``utility_type``."""
+    """Register ``make(max_k) -> strategy of (u, x, mask)`` for ``utility_type``.
+
+    The engine matrix (``tests/test_engine_matrix.py``) draws its cases from
+    here, and fails for a registered engine whose utility type has none.
+
+    Examples:
+        >>> import shapley_sets as ss
+        >>> from shapley_sets.testing.strategies import scores
+        >>> class Doubled(ss.Additive):
+        ...     pass
+        >>> @register_cases(Doubled)
+        ... def _doubled_cases(max_k=8):
+        ...     return scores(k=st.integers(1, max_k)).map(lambda x: (Doubled(), x, None))
+        >>> from hypothesis import given, settings
+        >>> @settings(max_examples=5)
+        ... @given(CASES[Doubled](4))
+        ... def check(case):
+        ...     u, x, mask = case
+        ...     assert type(u) is Doubled and 1 <= x.shape[-1] <= 4 and mask is None
+        >>> check()
+        >>> del CASES[Doubled]  # leave the test matrix as it was
+    """
 
     def decorate(make):
         CASES[utility_type] = make
