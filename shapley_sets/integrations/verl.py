@@ -424,6 +424,19 @@ def _make_reward_manager():
         (run on the driver by verl's batch reward loop) writes them in the
         encoding of :func:`encode_token_rewards`; a plain float score keeps
         verl's behaviour (the score on the last valid token).
+
+        Examples:
+            >>> import types, torch
+            >>> data = types.SimpleNamespace(batch={  # a prompt of 2 tokens, a response of 4 (+1 padding)
+            ...     "prompts": torch.zeros(1, 2, dtype=torch.long),
+            ...     "responses": torch.zeros(1, 5, dtype=torch.long),
+            ...     "attention_mask": torch.tensor([[1, 1, 1, 1, 1, 1, 0]])})
+            >>> scores = [{"score": 0.9, "shapley_values": [0.6, 0.3], "candidate_ends": [1, 3]}]
+            >>> rm_scores = ShapleyRewardManager.assemble_rm_scores(data, scores)
+            >>> rm_scores
+            tensor([[0.0000, 0.6000, 0.0000, 0.3000, 0.0000]])
+            >>> decode_token_rewards(rm_scores, torch.ones(1, 5))[2]  # the candidate of each token
+            array([[ 0,  0,  1,  1, -1]])
         """
 
         async def run_single(self, data):
