@@ -342,6 +342,15 @@ def test_token_advantages_bad_ids():
         token_advantages(cand, sa, ids.astype(float))
     with pytest.raises(ValueError, match=r"set_adv must have shape \(2,\)"):
         token_advantages(cand, np.zeros(3), np.zeros((2, 5), int))
+    # uint64 ids beyond int64 are reported, not wrapped to negative ids
+    big = np.zeros((2, 5), dtype=np.uint64)
+    big[0, 2] = np.iinfo(np.uint64).max
+    with pytest.raises(ValueError, match=rf"\[-1, 3\).*found {np.iinfo(np.uint64).max} at response 0, token 2"):
+        token_advantages(cand, sa, big)
+    with pytest.raises(ValueError, match=r"candidate_ids must have shape \(2, T\), got \(5,\)"):
+        token_advantages(cand, sa, np.zeros(5, dtype=np.uint64))
+    with pytest.raises(ValueError, match=r"response_mask must have the shape of candidate_ids \(2, 5\), got \(2, 4\)"):
+        token_advantages(cand, sa, ids * 0, np.ones((2, 4), bool))
 
 
 def test_layout_a_end_to_end_tokens_average():

@@ -444,18 +444,14 @@ def token_advantages(candidate_adv, set_adv, candidate_ids, response_mask=None, 
     ids = to_numpy(candidate_ids)
     if ids.dtype.kind not in "iu":
         raise TypeError(f"candidate_ids must be an integer array, got dtype {ids.dtype}")
+    m = None if response_mask is None else to_numpy(response_mask)
+    _check_token_shapes(n, ids.shape, None if m is None else m.shape)
     if ids.dtype == np.uint64 and ids.size and int(ids.max()) > np.iinfo(np.int64).max:
+        # beyond int64: it would wrap in the cast below
         i, t = np.unravel_index(int(ids.argmax()), ids.shape)
-        raise ValueError(f"candidate_ids must lie in [-1, {k}); found {ids[i, t]} at response {i}, token {t}")
-    if ids.ndim != 2 or ids.shape[0] != n:
-        raise ValueError(f"candidate_ids must have shape ({n}, T), got {ids.shape}")
+        _raise_bad_id(int(ids[i, t]), int(i), int(t), k)
     keep = _EMPTY_KEEP
-    if response_mask is not None:
-        m = to_numpy(response_mask)
-        if m.shape != ids.shape:
-            raise ValueError(
-                f"response_mask must have the shape of candidate_ids {ids.shape}, got {m.shape}"
-            )
+    if m is not None:
         if m.dtype.kind not in "biuf":
             raise TypeError(f"response_mask must be boolean or 0/1, got dtype {m.dtype}")
         keep = np.ascontiguousarray(m if m.dtype == np.bool_ else m != 0)
@@ -470,6 +466,18 @@ def token_advantages(candidate_adv, set_adv, candidate_ids, response_mask=None, 
         i, t = divmod(bad, ids.shape[1])
         _raise_bad_id(int(ids64[i, t]), i, t, k)
     return like(out, candidate_adv, set_adv, candidate_ids, response_mask)
+
+
+def _check_token_shapes(n: int, ids_shape: tuple, mask_shape):
+    """The shape checks of :func:`token_advantages`, shared by its host and
+    device paths (``mask_shape`` None: no response mask)."""
+    ids_shape, n_axes = tuple(ids_shape), len(ids_shape)
+    if n_axes != 2 or ids_shape[0] != n:
+        raise ValueError(f"candidate_ids must have shape ({n}, T), got {ids_shape}")
+    if mask_shape is not None and tuple(mask_shape) != ids_shape:
+        raise ValueError(
+            f"response_mask must have the shape of candidate_ids {ids_shape}, got {tuple(mask_shape)}"
+        )
 
 
 def _raise_bad_id(c: int, i: int, t: int, k: int):
@@ -493,15 +501,10 @@ def _token_advantages_on_device(device, cand, sa, candidate_ids, response_mask, 
         raise TypeError(f"candidate_ids must be an integer array, got dtype {ids.dtype}")
     if ids.dtype == getattr(torch, "uint64", None):
         return None  # values above int64's range would wrap in .long()
-    if ids.ndim != 2 or ids.shape[0] != n:
-        raise ValueError(f"candidate_ids must have shape ({n}, T), got {tuple(ids.shape)}")
+    m = None if response_mask is None else torch.as_tensor(response_mask, device=device)
+    _check_token_shapes(n, ids.shape, None if m is None else m.shape)
     keep = None
-    if response_mask is not None:
-        m = torch.as_tensor(response_mask, device=device)
-        if m.shape != ids.shape:
-            raise ValueError(
-                f"response_mask must have the shape of candidate_ids {tuple(ids.shape)}, got {tuple(m.shape)}"
-            )
+    if m is not None:
         if m.is_complex():
             raise TypeError(f"response_mask must be boolean or 0/1, got dtype {m.dtype}")
         keep = m if m.dtype == torch.bool else m != 0
