@@ -33,6 +33,15 @@ _TABLE_CACHE: OrderedDict = OrderedDict()
 _TABLE_CACHE_SIZE = 256
 
 
+def _read_only(*tables):
+    # numba compiles read-only and writable arrays separately: every table
+    # reaches the kernel read-only (as the caches hand them out), so that
+    # one compiled specialisation serves every call. Cached tables must not
+    # be written anyway.
+    for table in tables:
+        table.flags.writeable = False
+
+
 @njit(cache=True)
 def _hypergeometric_mean(cum, n_pop, n_succ, draws, shift):
     """E[cum[draws + 1, a + shift] - cum[draws, a]], a ~ Hypergeom(n_pop, n_succ, draws).
@@ -127,8 +136,7 @@ def _build_step_tables(weights: np.ndarray, k: int) -> tuple[np.ndarray, np.ndar
     p_bot = np.zeros(k + 1)
     if k >= 1:
         _step_tables_kernel(cum, k, p_top, p_bot)
-    p_top.flags.writeable = False
-    p_bot.flags.writeable = False
+    _read_only(p_top, p_bot)
     return p_top, p_bot
 
 
@@ -220,16 +228,8 @@ def _step_kernel(x, mask, floor, clip, p_top, p_bot, offsets, has_bottom, out):
                     task * SETS_PER_TASK, min(n, (task + 1) * SETS_PER_TASK))
 
 
-# numba compiles read-only and writable arrays separately: every table
-# reaches the kernel read-only (as the caches hand them out), so that one
-# compiled specialisation serves every call.
 _NO_TABLE = np.zeros(0)
-_NO_TABLE.flags.writeable = False
-
-
-def _read_only(*tables):
-    for table in tables:
-        table.flags.writeable = False
+_read_only(_NO_TABLE)
 
 
 def _run_steps(x2d, mask2d, p_top, p_bot, offsets, floor=0.0, clip=False):
@@ -271,8 +271,7 @@ def _top_m_tables(k: int, m: int) -> tuple[np.ndarray, np.ndarray]:
     q[0] = 1.0
     share_of = np.where(q <= m, 1.0, m / q)
     offsets = np.zeros(k + 1, dtype=np.int64)
-    share_of.flags.writeable = False
-    offsets.flags.writeable = False
+    _read_only(share_of, offsets)
     return share_of, offsets
 
 
