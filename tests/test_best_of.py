@@ -93,20 +93,14 @@ def test_int_bool_and_float32_scores_are_upcast(dtype):
     np.testing.assert_allclose(phi, ss.shapley(ss.BestOf(), x.astype(np.float64)), rtol=1e-7)
 
 
-def test_results_do_not_depend_on_thread_count():
-    if numba.config.NUMBA_NUM_THREADS < 2:
-        pytest.skip("numba has a single thread on this machine")
+def test_results_do_not_depend_on_thread_count(two_threads):
     rng = np.random.default_rng(7)
     x = rng.normal(size=(5000, 17))
     mask = rng.random(x.shape) < 0.8
-    before = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
-        one = ss.shapley(ss.BestOf(0.2), x, mask=mask)
-        numba.set_num_threads(2)
-        two = ss.shapley(ss.BestOf(0.2), x, mask=mask)
-    finally:
-        numba.set_num_threads(before)
+    numba.set_num_threads(1)
+    one = ss.shapley(ss.BestOf(0.2), x, mask=mask)
+    numba.set_num_threads(2)
+    two = ss.shapley(ss.BestOf(0.2), x, mask=mask)
     assert np.array_equal(one, two)
 
 

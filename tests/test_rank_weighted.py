@@ -338,15 +338,6 @@ def test_bad_scores_name_the_set_and_candidate():
 
 
 # -- thread independence ---------------------------------------------------------
-@pytest.fixture
-def two_threads():
-    if numba.config.NUMBA_NUM_THREADS < 2:
-        pytest.skip("numba has only one thread available on this machine")
-    before = numba.get_num_threads()
-    yield
-    numba.set_num_threads(before)
-
-
 def test_results_are_bit_identical_for_one_and_two_threads(two_threads):
     rng = np.random.default_rng(9)
     x = rng.normal(size=(3000, 14))

@@ -148,15 +148,6 @@ def test_any_success_accepts_int_and_float32_and_keeps_input():
 
 # -- thread independence -------------------------------------------------------
 
-@pytest.fixture
-def two_threads():
-    if numba.config.NUMBA_NUM_THREADS < 2:
-        pytest.skip("numba has only 1 thread here: nothing to compare")
-    before = numba.get_num_threads()
-    yield
-    numba.set_num_threads(before)
-
-
 @pytest.mark.parametrize("utility,shape", [
     (ss.AnySuccess(), (3 * SETS_PER_TASK + 17, 13)),
     (ss.ExpectedBest([0.5, 2.0, 0.0], floors=[0.1, 0.0, -1.0]), (3 * SETS_PER_TASK + 17, 3, 13)),
