@@ -21,8 +21,6 @@ from collections import OrderedDict
 import numpy as np
 from numba import njit, prange
 
-from scipy import stats
-
 from ..utilities.rank_weighted import RankWeighted, TopK, _remember, _TopMSum, _touch
 from ._kernels import SETS_PER_TASK, rank_buffer_length, rank_into, run_in_chunks
 from .registry import register_engine
@@ -324,6 +322,8 @@ def _top_m_tables(k: int, m: int, weighting=SHAPLEY) -> tuple[np.ndarray, np.nda
     elif m == 1:
         share_of = np.array(weighting.absent_chance(k))
     else:
+        from scipy import stats  # imported when first needed: it is slow to import
+
         others = np.arange(-1, k)  # j - 1 for j = 0..k (j = 0 unused)
         others[0] = 0
         if weighting.kind == "banzhaf":

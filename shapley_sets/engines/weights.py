@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 __all__ = ["Weighting", "as_weighting", "SHAPLEY", "BANZHAF", "LEAVE_ONE_OUT"]
 
@@ -270,6 +270,8 @@ def _size_weights(w: Weighting, k: int) -> np.ndarray:
                 "other sizes (ragged batches)"
             )
         return w.sizes
+    from scipy import stats  # imported when first needed: it is slow to import
+
     s = np.arange(k)
     if w.kind == "shapley":
         p = np.full(k, 1.0 / k)
