@@ -6,7 +6,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from .._jit import njit
 from numpy.polynomial.legendre import leggauss
 
 from ..utilities.any_success import AnySuccess

@@ -4,7 +4,9 @@ type, summed with the types' weights (additivity, MATH.md §6)."""
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from .._jit import njit
 
 from ..utilities.expected_best import ExpectedBest
 from ._kernels import SETS_PER_TASK, rank_buffer_length, rank_into, run_in_chunks

@@ -16,7 +16,9 @@ import functools
 from collections import OrderedDict
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from .._jit import njit
 
 from ..utilities.rank_weighted import RankWeighted, TopK, _remember, _TopMSum, _touch
 from ._kernels import SETS_PER_TASK, rank_buffer_length, rank_into, run_in_chunks
