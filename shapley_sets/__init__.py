@@ -11,7 +11,8 @@ them into GRPO advantages (:mod:`shapley_sets.grpo`).
 
 from ._api import exact_shapley, reference_shapley, shapley, value
 from ._version import __version__
-from .engines import MAX_REFERENCE_K, register_engine, registered_engines
+from ._jit import CacheUnavailableWarning
+from .engines import MAX_REFERENCE_K, ReferenceEngineWarning, register_engine, registered_engines
 from .utilities import (
     Additive,
     AnySuccess,
@@ -28,6 +29,8 @@ from . import grpo
 __all__ = [
     "__version__",
     "MAX_REFERENCE_K",
+    "CacheUnavailableWarning",
+    "ReferenceEngineWarning",
     "BestOf",
     "Additive",
     "AnySuccess",

@@ -23,7 +23,17 @@ _UNCACHED: list[str] = []
 
 
 class CacheUnavailableWarning(RuntimeWarning):
-    """numba cannot write its on-disk cache here: kernels compile in every process."""
+    """numba cannot write its on-disk cache here: kernels compile in every process.
+
+    Given once, at import, where neither the package directory, numba's user
+    cache directory nor ``NUMBA_CACHE_DIR`` is writable (a read-only install);
+    set ``NUMBA_CACHE_DIR`` to a writable directory to keep compiled code.
+
+    Examples:
+        >>> import shapley_sets as ss
+        >>> issubclass(ss.CacheUnavailableWarning, RuntimeWarning)
+        True
+    """
 
 
 def uncached_kernels() -> tuple[str, ...]:

@@ -7,13 +7,11 @@ from functools import lru_cache
 
 import numpy as np
 from numba import prange
-
-from .._jit import njit
 from numpy.polynomial.legendre import leggauss
 
+from .._jit import njit
 from ..utilities.any_success import AnySuccess
 from ._kernels import SETS_PER_TASK, run_in_chunks
-from .registry import register_engine
 
 __all__ = ["any_success_shapley", "gauss_legendre_01"]
 
@@ -130,7 +128,6 @@ def _any_success_kernel(p, mask, nodes, weights, start, out):
                            min(n, (task + 1) * SETS_PER_TASK))
 
 
-@register_engine(AnySuccess, name="any-success (exact Gauss-Legendre)", complexity="O(K²)")
 def any_success_shapley(u: AnySuccess, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     k = x.shape[-1]
     n = int(np.prod(mask.shape[:-1], dtype=np.int64))

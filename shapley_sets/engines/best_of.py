@@ -6,7 +6,6 @@ import numpy as np
 
 from ..utilities.best_of import BestOf
 from .rank_weighted import top_m_kernel
-from .registry import register_engine
 
 __all__ = ["best_of_kernel", "best_of_shapley"]
 
@@ -21,7 +20,6 @@ def best_of_kernel(x2d: np.ndarray, mask2d: np.ndarray, floor: float) -> np.ndar
     return top_m_kernel(x2d, mask2d, 1, floor, clip=True)
 
 
-@register_engine(BestOf, name="best-of (airport game)", complexity="O(K log K)")
 def best_of_shapley(u: BestOf, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     k = x.shape[-1]
     x2d = np.ascontiguousarray(x.reshape(-1, k))

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from ..utilities.base import LinearCombination
 from .dispatch import compute_shapley
-from .registry import register_engine
 
 
-@register_engine(LinearCombination, name="linear combination", complexity="sum of the terms' costs")
 def combination_shapley(u: LinearCombination, x, mask):
     total = None
     for coef, term in u.terms:

@@ -7,10 +7,8 @@ import numpy as np
 from numba import prange
 
 from .._jit import njit
-
 from ..utilities.expected_best import ExpectedBest
 from ._kernels import SETS_PER_TASK, rank_buffer_length, rank_into, run_in_chunks
-from .registry import register_engine
 
 __all__ = ["expected_best_shapley"]
 
@@ -73,8 +71,6 @@ def _expected_best_kernel(x, mask, floors, weights, out):
                              min(n, (task + 1) * SETS_PER_TASK))
 
 
-@register_engine(ExpectedBest, name="expected best (weighted airport games)",
-                 complexity="O(M·K log K)")
 def expected_best_shapley(u: ExpectedBest, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     m, k = x.shape[-2:]
     n = int(np.prod(mask.shape[:-1], dtype=np.int64))

@@ -10,12 +10,10 @@ import numpy as np
 
 from ..utilities.additive import Additive
 from ..utilities.pairwise import Pairwise
-from .registry import register_engine
 
 __all__ = ["additive_shapley", "pairwise_shapley"]
 
 
-@register_engine(Pairwise, name="pairwise (closed form)", complexity="O(K²)")
 def pairwise_shapley(u: Pairwise, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     k = x.shape[-1]
     if k == 0:
@@ -33,6 +31,5 @@ def pairwise_shapley(u: Pairwise, x: np.ndarray, mask: np.ndarray) -> np.ndarray
     return np.where(mask, x - (0.5 * u.lam) * penalty, 0.0)
 
 
-@register_engine(Additive, name="additive (identity)", complexity="O(K)")
 def additive_shapley(u: Additive, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.where(mask, x, 0.0)

@@ -19,10 +19,8 @@ import numpy as np
 from numba import prange
 
 from .._jit import njit
-
 from ..utilities.rank_weighted import RankWeighted, TopK, _remember, _TopMSum, _touch
 from ._kernels import SETS_PER_TASK, rank_buffer_length, rank_into, run_in_chunks
-from .registry import register_engine
 
 __all__ = ["rank_weighted_shapley", "step_tables", "top_k_shapley", "top_m_kernel"]
 
@@ -283,12 +281,10 @@ def top_m_sum_shapley(m: int, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return top_m_kernel(x2d, mask2d, m).reshape(x.shape)
 
 
-@register_engine(TopK, name="top-k sum (closed form)", complexity="O(K log K)")
 def top_k_shapley(u: TopK, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return top_m_sum_shapley(u.k, x, mask)
 
 
-@register_engine(RankWeighted, name="rank-weighted (step tables)", complexity="O(K log K) + O(K³) per (K, weights), cached")
 def rank_weighted_shapley(u: RankWeighted, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     if type(u.weights) is _TopMSum:
         return top_m_sum_shapley(u.weights.m, x, mask)

@@ -8,7 +8,6 @@ import numpy as np
 from numba import prange
 
 from .._jit import njit
-
 from .._validation import as_float_array, check_finite
 from ._launch import launch, parallel_allowed
 
