@@ -19,7 +19,8 @@ from ._api import (
     value,
 )
 from ._version import __version__
-from .engines import MAX_REFERENCE_K, register_engine, registered_engines
+from ._jit import CacheUnavailableWarning
+from .engines import MAX_REFERENCE_K, ReferenceEngineWarning, register_engine, registered_engines
 from .utilities import (
     Additive,
     AnySuccess,
@@ -36,6 +37,8 @@ from . import grpo
 __all__ = [
     "__version__",
     "MAX_REFERENCE_K",
+    "CacheUnavailableWarning",
+    "ReferenceEngineWarning",
     "BestOf",
     "Additive",
     "AnySuccess",

@@ -1,22 +1,37 @@
 """Engines: how Shapley values are computed.
 
-Importing this package registers every built-in fast engine.
+The built-in fast engines are listed in :mod:`.builtin` and installed here.
 """
 
-from . import best_of, combination  # noqa: F401  (registration side effects)
-from . import any_success, expected_best, pairwise  # noqa: F401  (registration)
-from . import rank_weighted  # noqa: F401  (registration)
-from .dispatch import compute_shapley
+from .builtin import BUILTIN_ENGINES, REFERENCE_ONLY
+from .dispatch import ReferenceEngineWarning, compute_shapley
 from .reference import MAX_REFERENCE_K, exact_shapley_table, reference_from_prepared
-from .registry import Engine, engine_for, register_engine, registered_engines
+from .registry import (
+    Engine,
+    declare_reference_only,
+    engine_for,
+    engine_for_type,
+    install_all,
+    reference_only_reason,
+    register_engine,
+    registered_engines,
+)
+
+install_all(BUILTIN_ENGINES)
+for _type, _reason in REFERENCE_ONLY.items():
+    declare_reference_only(_type, _reason)
 
 __all__ = [
     "Engine",
     "MAX_REFERENCE_K",
+    "ReferenceEngineWarning",
     "compute_shapley",
+    "declare_reference_only",
     "engine_for",
+    "engine_for_type",
     "exact_shapley_table",
     "reference_from_prepared",
+    "reference_only_reason",
     "register_engine",
     "registered_engines",
 ]

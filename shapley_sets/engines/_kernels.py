@@ -4,7 +4,9 @@ the dispatch between a kernel's serial chunk and its parallel wrapper."""
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from .._jit import njit
+from ._launch import launch, parallel_allowed
 
 #: Sets processed by one parallel task. Each task owns its scratch buffers, and
 #: every set is computed by the same sequential code whatever the thread
@@ -22,11 +24,14 @@ def run_in_chunks(chunk, parallel, n_sets, *args):
     pays its launch (tens of µs idle, milliseconds on a loaded machine), so it
     calls the chunk directly. Both paths run the same per-set code: a set's
     values do not depend on the batch around it nor on the thread count.
+    Where a launch is unsafe (a process forked after the pool started) every
+    batch takes the chunk; under numba's workqueue layer launches are
+    serialised (:mod:`._launch`).
     """
-    if n_sets <= SETS_PER_TASK:
+    if n_sets <= SETS_PER_TASK or not parallel_allowed():
         chunk(*args, 0, n_sets)
     else:
-        parallel(*args)
+        launch(parallel, *args)
 
 
 # Up to this many values, ranking by counting beats a general sort: its K²

@@ -8,13 +8,13 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 from numpy.polynomial.legendre import leggauss
 from scipy import special
 
+from .._jit import njit
 from ..utilities.any_success import AnySuccess
 from ._kernels import SETS_PER_TASK, run_in_chunks
-from .registry import register_engine
 from .weights import SHAPLEY
 
 __all__ = ["any_success_semivalue", "any_success_shapley", "gauss_jacobi_01", "gauss_legendre_01"]
@@ -200,7 +200,5 @@ def any_success_semivalue(u: AnySuccess, x: np.ndarray, mask: np.ndarray,
     return out.reshape(x.shape)
 
 
-@register_engine(AnySuccess, name="any-success (exact Gauss-Legendre)", complexity="O(K²)",
-                 semivalue=any_success_semivalue, weightings=WEIGHTINGS)
 def any_success_shapley(u: AnySuccess, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return any_success_semivalue(u, x, mask, SHAPLEY)

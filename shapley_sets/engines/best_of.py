@@ -7,7 +7,6 @@ import numpy as np
 
 from ..utilities.best_of import BestOf
 from .rank_weighted import WEIGHTINGS, top_m_kernel
-from .registry import register_engine
 from .weights import SHAPLEY
 
 __all__ = ["best_of_kernel", "best_of_semivalue", "best_of_shapley"]
@@ -33,7 +32,5 @@ def best_of_semivalue(u: BestOf, x: np.ndarray, mask: np.ndarray, weighting) -> 
     return best_of_kernel(x2d, mask2d, u.floor, weighting).reshape(x.shape)
 
 
-@register_engine(BestOf, name="best-of (airport game)", complexity="O(K log K)",
-                 semivalue=best_of_semivalue, weightings=WEIGHTINGS)
 def best_of_shapley(u: BestOf, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return best_of_semivalue(u, x, mask, SHAPLEY)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from ..utilities.base import LinearCombination
 from .dispatch import compute_semivalue
-from .registry import register_engine
 from .weights import SHAPLEY
 
 
@@ -17,8 +16,5 @@ def combination_semivalue(u: LinearCombination, x, mask, weighting):
     return total
 
 
-@register_engine(LinearCombination, name="linear combination", complexity="sum of the terms' costs",
-                 semivalue=combination_semivalue,
-                 weightings=("shapley", "banzhaf", "loo", "beta", "sizes"))
 def combination_shapley(u: LinearCombination, x, mask):
     return combination_semivalue(u, x, mask, SHAPLEY)

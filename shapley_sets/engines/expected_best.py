@@ -5,12 +5,12 @@ simple games"); any semivalue by the best-of step shares of its weighting."""
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
+from .._jit import njit
 from ..utilities.expected_best import ExpectedBest
 from ._kernels import SETS_PER_TASK, rank_buffer_length, rank_into, run_in_chunks
 from .rank_weighted import WEIGHTINGS, top_m_shares
-from .registry import register_engine
 from .weights import SHAPLEY
 
 __all__ = ["expected_best_semivalue", "expected_best_shapley"]
@@ -88,8 +88,5 @@ def expected_best_semivalue(u: ExpectedBest, x: np.ndarray, mask: np.ndarray,
     return out.reshape(mask.shape)
 
 
-@register_engine(ExpectedBest, name="expected best (weighted airport games)",
-                 complexity="O(M·K log K)", semivalue=expected_best_semivalue,
-                 weightings=WEIGHTINGS)
 def expected_best_shapley(u: ExpectedBest, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return expected_best_semivalue(u, x, mask, SHAPLEY)

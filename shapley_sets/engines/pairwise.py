@@ -14,7 +14,6 @@ import numpy as np
 
 from ..utilities.additive import Additive
 from ..utilities.pairwise import Pairwise
-from .registry import register_engine
 from .weights import SHAPLEY
 
 __all__ = ["additive_semivalue", "additive_shapley", "pairwise_semivalue", "pairwise_shapley"]
@@ -49,8 +48,6 @@ def pairwise_semivalue(u: Pairwise, x: np.ndarray, mask: np.ndarray, weighting) 
     return np.where(mask, x - (_partner_chance(weighting, mask) * u.lam) * penalty, 0.0)
 
 
-@register_engine(Pairwise, name="pairwise (closed form)", complexity="O(K²)",
-                 semivalue=pairwise_semivalue, weightings=_ALL)
 def pairwise_shapley(u: Pairwise, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return pairwise_semivalue(u, x, mask, SHAPLEY)
 
@@ -60,7 +57,5 @@ def additive_semivalue(u: Additive, x: np.ndarray, mask: np.ndarray, weighting) 
     return np.where(mask, x, 0.0)
 
 
-@register_engine(Additive, name="additive (identity)", complexity="O(K)",
-                 semivalue=additive_semivalue, weightings=_ALL)
 def additive_shapley(u: Additive, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return additive_semivalue(u, x, mask, SHAPLEY)

@@ -19,11 +19,11 @@ import functools
 from collections import OrderedDict
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
+from .._jit import njit
 from ..utilities.rank_weighted import RankWeighted, TopK, _remember, _TopMSum, _touch
 from ._kernels import SETS_PER_TASK, rank_buffer_length, rank_into, run_in_chunks
-from .registry import register_engine
 from .weights import SHAPLEY
 
 __all__ = [
@@ -377,8 +377,6 @@ def top_k_semivalue(u: TopK, x: np.ndarray, mask: np.ndarray, weighting) -> np.n
     return top_m_sum_shapley(u.k, x, mask, weighting)
 
 
-@register_engine(TopK, name="top-k sum (closed form)", complexity="O(K log K)",
-                 semivalue=top_k_semivalue, weightings=WEIGHTINGS)
 def top_k_shapley(u: TopK, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return top_m_sum_shapley(u.k, x, mask)
 
@@ -396,8 +394,5 @@ def rank_weighted_semivalue(u: RankWeighted, x: np.ndarray, mask: np.ndarray,
     return _run_steps(x2d, mask2d, p_top, p_bot, offsets).reshape(x.shape)
 
 
-@register_engine(RankWeighted, name="rank-weighted (step tables)",
-                 complexity="O(K log K) + O(K³) per (K, weights), cached",
-                 semivalue=rank_weighted_semivalue, weightings=WEIGHTINGS)
 def rank_weighted_shapley(u: RankWeighted, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return rank_weighted_semivalue(u, x, mask, SHAPLEY)

@@ -6,9 +6,11 @@ every fast engine is tested against."""
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
+from .._jit import njit
 from .._validation import as_float_array, check_finite
+from ._launch import launch, parallel_allowed
 
 __all__ = [
     "MAX_REFERENCE_K",
@@ -218,10 +220,10 @@ def exact_semivalue_table(table, weighting, present=None) -> np.ndarray:
     out = np.zeros((n_sets, k), dtype=np.float64)
     if n_sets and k:
         args = (flat, weights, sizes, present, out)
-        if n_sets == 1 or n_sets * length <= _SERIAL_TABLE_ENTRIES:
+        if n_sets == 1 or n_sets * length <= _SERIAL_TABLE_ENTRIES or not parallel_allowed():
             _exact_semivalue_chunk(*args, 0, n_sets)
         else:
-            _exact_semivalue_kernel(*args)
+            launch(_exact_semivalue_kernel, *args)
     return out.reshape(batch + (k,))
 
 

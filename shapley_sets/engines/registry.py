@@ -1,18 +1,38 @@
-"""The registry of exact Shapley (and semivalue) engines.
+"""The registry of exact Shapley engines.
 
 Every fast engine is registered here against the utility type it serves; the
 test suite is parametrised over this registry and compares each entry with
 the reference engine, so a new engine joins the test matrix by registering.
+The built-in engines are listed in one table, :mod:`.builtin`, installed by
+the ``engines`` package itself.
+
+Dispatch follows the class hierarchy. The engine of a utility is found by
+walking its type's MRO: the first class that has a registered engine serves
+it, unless a class before it defines its own ``coalition_values`` (a new
+value function, which no inherited engine knows) or is declared
+reference-only. So ``class MyBest(ss.BestOf): pass`` uses the best-of
+engine, and a subclass that overrides ``coalition_values`` uses the
+reference engine until an engine is registered for it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
-__all__ = ["Engine", "register_engine", "engine_for", "registered_engines"]
+__all__ = [
+    "Engine",
+    "declare_reference_only",
+    "engine_for",
+    "engine_for_type",
+    "install",
+    "install_all",
+    "reference_only_reason",
+    "register_engine",
+    "registered_engines",
+]
 
 
 @dataclass(frozen=True)
@@ -21,7 +41,8 @@ class Engine:
 
     Attributes:
         name: short name shown by benchmarks and errors.
-        utility_type: the :class:`~shapley_sets.Utility` subclass it serves.
+        utility_type: the :class:`~shapley_sets.Utility` subclass it serves
+            (and its subclasses that keep its ``coalition_values``).
         compute: ``compute(u, x, mask) -> phi``; ``x`` is the validated
             float64 input (``batch + core``), ``mask`` a C-contiguous bool
             array ``batch + (K,)``; returns float64 ``batch + (K,)`` with
@@ -45,6 +66,10 @@ class Engine:
     semivalue: Callable[..., np.ndarray] | None = None
     weightings: frozenset = frozenset({"shapley"})
 
+    def __post_init__(self) -> None:
+        # Shapley is always served (by ``compute``), whatever the caller lists.
+        object.__setattr__(self, "weightings", frozenset(self.weightings) | {"shapley"})
+
     def serves(self, weighting) -> bool:
         """True when the engine computes ``weighting`` itself (Shapley always)."""
         return weighting.kind == "shapley" or (
@@ -53,14 +78,40 @@ class Engine:
 
 
 _ENGINES: dict[type, Engine] = {}
+_REFERENCE_ONLY: dict[type, str] = {}
+_RESOLVED: dict[type, tuple[Engine | None, str | None]] = {}  # per concrete type
+
+
+def install(engine: Engine) -> None:
+    """Add ``engine`` to the registry (``register_engine`` without the decorator).
+
+    Raises:
+        ValueError: its utility type already has an engine or is declared
+            reference-only.
+    """
+    t = engine.utility_type
+    if t in _ENGINES:
+        raise ValueError(f"an engine for {t.__name__} is already registered")
+    if t in _REFERENCE_ONLY:
+        raise ValueError(f"{t.__name__} is declared reference-only; it cannot have an engine")
+    _ENGINES[t] = engine
+    _RESOLVED.clear()
+
+
+def install_all(engines: Iterable[Engine]) -> None:
+    """:func:`install` each engine of ``engines`` that is not registered yet."""
+    for engine in engines:
+        if _ENGINES.get(engine.utility_type) != engine:
+            install(engine)
 
 
 def register_engine(utility_type: type, *, name: str, complexity: str,
                     semivalue: Callable[..., np.ndarray] | None = None,
-                    weightings=("shapley",)):
+                    weightings: Iterable[str] = ("shapley",)):
     """Decorator registering ``compute`` as the exact engine of ``utility_type``.
 
-    ``ss.shapley`` then uses it for every utility of exactly that type (the
+    ``ss.shapley`` then uses it for every utility of that type, and of its
+    subclasses that do not define their own ``coalition_values`` (the
     reference engine serves types without one). Register hypothesis cases for
     the type as well (:func:`shapley_sets.testing.cases.register_cases`) so
     that the test suite compares the engine with the reference engine.
@@ -79,6 +130,7 @@ def register_engine(utility_type: type, *, name: str, complexity: str,
         :class:`Engine`) and returns it unchanged.
 
     Raises:
+        TypeError: ``utility_type`` is not a class.
         ValueError: ``utility_type`` already has an engine.
 
     Examples:
@@ -95,19 +147,110 @@ def register_engine(utility_type: type, *, name: str, complexity: str,
         >>> ss.reference_shapley(Size(), np.zeros(3), mask=[True, False, True]).tolist()
         [1.0, 0.0, 1.0]
     """
+    if not isinstance(utility_type, type):
+        raise TypeError(f"utility_type must be a class, got {utility_type!r}")
 
     def decorate(compute):
-        if utility_type in _ENGINES:
-            raise ValueError(f"an engine for {utility_type.__name__} is already registered")
-        _ENGINES[utility_type] = Engine(name, utility_type, compute, complexity, semivalue,
-                                        frozenset(weightings) | {"shapley"})
+        install(Engine(name, utility_type, compute, complexity, semivalue,
+                       frozenset(weightings)))
         return compute
 
     return decorate
 
 
-def engine_for(utility) -> Engine | None:
-    """The registered engine for ``utility``'s exact type, or None.
+def declare_reference_only(utility_type: type, reason: str) -> None:
+    """Declare that ``utility_type`` is served by the reference engine on purpose.
+
+    Its subclasses do not inherit an engine from above it, and
+    ``ss.shapley`` does not warn when it falls back to the reference engine
+    on large inputs of this type.
+
+    Args:
+        utility_type: a :class:`~shapley_sets.Utility` subclass.
+        reason: why it has no fast engine (shown by the docs and tests).
+
+    Raises:
+        TypeError: ``utility_type`` is not a class or ``reason`` not a string.
+        ValueError: ``utility_type`` has a registered engine.
+
+    Examples:
+        >>> import numpy as np, shapley_sets as ss
+        >>> from shapley_sets.engines import declare_reference_only, engine_for
+        >>> class Parity(ss.Utility):
+        ...     def coalition_values(self, x, members):
+        ...         return (np.asarray(members).sum(-1) % 2).astype(float)
+        >>> declare_reference_only(Parity, "a toy game, small K only")
+        >>> engine_for(Parity()) is None
+        True
+    """
+    if not isinstance(utility_type, type):
+        raise TypeError(f"utility_type must be a class, got {utility_type!r}")
+    if not isinstance(reason, str) or not reason:
+        raise TypeError("reason must be a non-empty string")
+    if utility_type in _ENGINES:
+        raise ValueError(f"{utility_type.__name__} has a registered engine")
+    _REFERENCE_ONLY[utility_type] = reason
+    _RESOLVED.clear()
+
+
+def reference_only_reason(utility_type: type) -> str | None:
+    """Why ``utility_type`` is served by the reference engine on purpose: the
+    reason given to :func:`declare_reference_only` for it or for the class
+    whose value function it keeps; None if it was not declared so.
+
+    Examples:
+        >>> import shapley_sets as ss
+        >>> from shapley_sets.engines import reference_only_reason
+        >>> reference_only_reason(ss.BestOf) is None
+        True
+    """
+    return _resolve(utility_type)[1]
+
+
+def engine_for_type(utility_type: type) -> Engine | None:
+    """The engine serving utilities of ``utility_type``, or None (reference).
+
+    Walks the MRO: the first class with a registered engine serves it, unless
+    a class met before it defines ``coalition_values`` or is declared
+    reference-only.
+
+    Examples:
+        >>> import shapley_sets as ss
+        >>> from shapley_sets.engines import engine_for_type
+        >>> class MyBest(ss.BestOf):
+        ...     pass
+        >>> engine_for_type(MyBest).name
+        'best-of (airport game)'
+        >>> class Clipped(ss.BestOf):
+        ...     def coalition_values(self, x, members):
+        ...         return super().coalition_values(x, members).clip(max=1.0)
+        >>> engine_for_type(Clipped) is None
+        True
+    """
+    return _resolve(utility_type)[0]
+
+
+def _resolve(utility_type: type) -> tuple[Engine | None, str | None]:
+    cached = _RESOLVED.get(utility_type)
+    if cached is not None:
+        return cached
+    found: tuple[Engine | None, str | None] = (None, None)
+    for cls in utility_type.__mro__:
+        engine = _ENGINES.get(cls)
+        if engine is not None:
+            found = (engine, None)
+            break
+        if cls in _REFERENCE_ONLY:
+            found = (None, _REFERENCE_ONLY[cls])
+            break
+        if "coalition_values" in vars(cls):
+            break  # a value function of its own: no inherited engine knows it
+    _RESOLVED[utility_type] = found
+    return found
+
+
+def engine_for(utility: Any) -> Engine | None:
+    """The engine serving ``utility`` (see :func:`engine_for_type`), or None.
 
     Examples:
         >>> import shapley_sets as ss
@@ -115,7 +258,7 @@ def engine_for(utility) -> Engine | None:
         >>> engine_for(ss.TopK(2)).complexity
         'O(K log K)'
     """
-    return _ENGINES.get(type(utility))
+    return engine_for_type(type(utility))
 
 
 def registered_engines() -> tuple[Engine, ...]:

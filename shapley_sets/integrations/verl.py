@@ -61,10 +61,10 @@ from collections.abc import Mapping
 
 import numpy as np
 import torch
-from numba import njit
 from verl.trainer.ppo import core_algos
 
 import shapley_sets as ss
+from shapley_sets._jit import njit
 from shapley_sets.adapters.arrays import to_numpy
 from shapley_sets.grpo import PRESETS, candidate_advantages, completion_advantages, set_advantages, token_advantages
 

@@ -1,0 +1,261 @@
+"""Running where trainers run: after a fork, from several threads under
+numba's workqueue layer, and from a read-only install. Each case runs in a
+fresh subprocess (numba's threading layer and the at-fork state are per
+process), with a timeout so that a hang fails instead of blocking the run."""
+
+import ctypes
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import shapley_sets as ss
+from shapley_sets.engines import _kernels, _launch
+from shapley_sets.engines._kernels import SETS_PER_TASK
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Every parallel kernel, each on a batch above one task (the parallel path).
+# The script defines inputs deterministically and a function ``compute_all``
+# returning the results by name.
+ENGINES_SCRIPT = textwrap.dedent(
+    f"""
+    import numpy as np
+    import shapley_sets as ss
+
+    N = {3 * SETS_PER_TASK + 7}
+
+    def compute_all():
+        rng = np.random.default_rng(5)
+        x = rng.random((N, 9))
+        x[:, ::3] = x[:, ::3].round(1)
+        mask = rng.random((N, 9)) < 0.8
+        return {{
+            "best_of": ss.shapley(ss.BestOf(0.1), x, mask=mask),
+            "top_k": ss.shapley(ss.TopK(3), x, mask=mask),
+            "mean": ss.shapley(ss.RankWeighted.mean(), x, mask=mask),
+            "any_success": ss.shapley(ss.AnySuccess(), x, mask=mask),
+            "expected_best": ss.shapley(
+                ss.ExpectedBest([0.25, 0.25, 0.5]), rng.random((N, 3, 9)), mask=mask),
+            "table": ss.exact_shapley(rng.normal(size=(200, 1 << 10))),
+        }}
+    """
+)
+
+
+def _run(code, *, env=None, timeout=240, **kwargs):
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    try:
+        return subprocess.run(
+            [sys.executable, "-c", code], env=full_env, cwd=str(REPO), capture_output=True,
+            text=True, timeout=timeout, **kwargs,
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"the subprocess hung (no answer in {timeout} s): {exc.stdout!r} {exc.stderr!r}")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork() on this platform")
+def test_forked_children_compute_after_a_parallel_call_in_the_parent():
+    # The parent launches numba's thread pool, then a fork pool's children
+    # (multiprocessing's start method on Linux, and data-loader workers')
+    # compute the same batches: with GNU OpenMP they used to be terminated on
+    # their first parallel launch while the parent waited for ever.
+    code = ENGINES_SCRIPT + textwrap.dedent(
+        """
+        import multiprocessing, numba
+        parent = compute_all()
+        assert numba.threading_layer()  # the pool has started
+
+        def child(_):
+            from shapley_sets.engines import _launch
+            return _launch.parallel_allowed(), compute_all()
+
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            answers = pool.map(child, range(2))
+        for allowed, results in answers:
+            assert not allowed
+            for name, values in results.items():
+                assert np.array_equal(values, parent[name]), name
+        print("forked children ok")
+        """
+    )
+    result = _run(code)
+    assert result.returncode == 0, result.stderr
+    assert "forked children ok" in result.stdout
+
+
+def test_threads_under_the_workqueue_layer():
+    # numba's workqueue layer aborts the process when two threads launch
+    # parallel kernels at once; the launches must be serialised, with the
+    # same values as a single thread's.
+    code = ENGINES_SCRIPT + textwrap.dedent(
+        """
+        import threading, numba
+        expected = compute_all()
+        assert numba.threading_layer() == "workqueue", numba.threading_layer()
+        failures = []
+
+        def work():
+            for _ in range(3):
+                for name, values in compute_all().items():
+                    if not np.array_equal(values, expected[name]):
+                        failures.append(name)
+
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not failures, failures
+        print("threads ok")
+        """
+    )
+    result = _run(code, env={"NUMBA_THREADING_LAYER": "workqueue"})
+    assert result.returncode == 0, result.stderr
+    assert "threads ok" in result.stdout
+
+
+def test_a_forked_child_takes_the_serial_path(monkeypatch):
+    calls = []
+    monkeypatch.setattr(_launch, "_forked_after_pool", True)
+    _kernels.run_in_chunks(lambda out, a, b: calls.append(("chunk", a, b)),
+                           lambda out: calls.append(("parallel",)), 4 * SETS_PER_TASK, None)
+    assert calls == [("chunk", 0, 4 * SETS_PER_TASK)]
+    assert not _launch.parallel_allowed()
+
+
+def test_the_first_launch_is_serialised_and_learns_the_layer(monkeypatch):
+    # Until a launch has started numba's pool the layer is unknown and
+    # launches hold the lock; a launch that starts no pool learns nothing.
+    monkeypatch.setattr(_launch, "_layer", None)
+    seen = []
+    _launch.launch(lambda: seen.append(_launch._lock.locked()))
+    assert seen == [True]
+    x = np.random.default_rng(0).random((2 * SETS_PER_TASK, 4))
+    ss.shapley(ss.BestOf(), x)
+    import numba
+
+    assert _launch._layer == numba.threading_layer()
+
+
+def test_every_kernel_module_uses_the_caching_fallback():
+    # numba's own njit(cache=True) fails at import on a read-only install;
+    # every kernel goes through shapley_sets._jit.njit instead.
+    offenders = []
+    for path in (REPO / "shapley_sets").rglob("*.py"):
+        if path.name == "_jit.py":
+            continue
+        text = path.read_text()
+        if "from numba import njit" in text or "numba.njit" in text or "from numba import jit" in text:
+            offenders.append(str(path.relative_to(REPO)))
+    assert not offenders
+
+
+# -- read-only installs --------------------------------------------------------
+
+_DAC_CAPS = (1, 2, 3)  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER
+_PR_CAPBSET_DROP = 24
+
+
+def _drop_to_nobody():
+    os.setgroups([])
+    os.setgid(65534)
+    os.setuid(65534)
+
+
+def _drop_file_capabilities():
+    # Root without these capabilities obeys file modes like any user; from
+    # the bounding set, they are gone from the exec'd interpreter.
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in _DAC_CAPS:
+        if libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+def _unprivileged_launcher():
+    """A preexec_fn under which file modes are enforced, or a skip reason."""
+    if not sys.platform.startswith("linux"):
+        return None, "dropping privileges is implemented for Linux only"
+    if os.geteuid() != 0:
+        return (lambda: None), None  # already subject to file modes
+    probe = "open('/proc/self/status').read()"
+    for launcher in (_drop_to_nobody, _drop_file_capabilities):
+        try:
+            ok = subprocess.run([sys.executable, "-c", probe], preexec_fn=launcher,
+                                capture_output=True, timeout=60).returncode == 0
+        except (OSError, subprocess.SubprocessError):
+            ok = False
+        if ok:
+            return launcher, None
+    return None, ("running as root, and neither setuid(nobody) leaves the interpreter "
+                  "runnable nor can CAP_DAC_OVERRIDE be dropped: file modes cannot be enforced")
+
+
+def _make_read_only(root: Path):
+    for path in [root, *root.rglob("*")]:
+        mode = 0o555 if path.is_dir() else 0o444
+        path.chmod(mode)
+
+
+def _make_writable(root: Path):
+    for path in [root, *root.rglob("*")]:
+        path.chmod(path.stat().st_mode | stat.S_IWUSR)
+
+
+def test_imports_and_computes_from_a_read_only_install():
+    launcher, reason = _unprivileged_launcher()
+    if launcher is None:
+        pytest.skip(reason)
+    work = Path(tempfile.mkdtemp(prefix="ss-readonly-"))
+    try:
+        shutil.copytree(REPO / "shapley_sets", work / "site" / "shapley_sets",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        (work / "home").mkdir()
+        _make_read_only(work)
+        work.chmod(0o755)  # traversable by an unprivileged user, still not theirs
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("NUMBA_CACHE") and k != "XDG_CACHE_HOME"}
+        env.update(HOME=str(work / "home"), PYTHONPATH=str(work / "site"),
+                   PYTHONDONTWRITEBYTECODE="1")
+        code = ENGINES_SCRIPT + textwrap.dedent(
+            f"""
+            import os, warnings
+            for where in ({str(work / "site" / "shapley_sets")!r}, {str(work / "home")!r}):
+                try:
+                    open(os.path.join(where, "probe"), "w")
+                except PermissionError:
+                    pass
+                else:
+                    raise SystemExit("file modes are not enforced in " + where)
+            assert ss.__file__.startswith({str(work)!r}), ss.__file__
+            from shapley_sets._jit import uncached_kernels
+            assert uncached_kernels(), "expected kernels compiled without a cache"
+            results = compute_all()
+            np.save(os.sys.stdout.buffer, np.concatenate(
+                [v.ravel() for _, v in sorted(results.items())]))
+            """
+        )
+        result = subprocess.run(
+            [sys.executable, "-W", "always::RuntimeWarning", "-c", code], env=env,
+            cwd=str(work), preexec_fn=launcher, capture_output=True, timeout=600,
+        )
+        stderr = result.stderr.decode(errors="replace")
+        assert result.returncode == 0, stderr
+        assert "CacheUnavailableWarning" in stderr
+        assert "cannot cache" in stderr
+        got = np.load(__import__("io").BytesIO(result.stdout))
+    finally:
+        _make_writable(work)
+        shutil.rmtree(work, ignore_errors=True)
+    namespace = {}
+    exec(ENGINES_SCRIPT, namespace)
+    expected = namespace["compute_all"]()
+    want = np.concatenate([v.ravel() for _, v in sorted(expected.items())])
+    assert np.array_equal(got, want)
