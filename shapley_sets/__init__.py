@@ -9,7 +9,7 @@ them into GRPO advantages (:mod:`shapley_sets.grpo`).
     [0.85, 0.05]
 """
 
-from ._api import exact_shapley, reference_shapley, shapley, value
+from ._api import empty_value, exact_shapley, reference_shapley, shapley, value
 from ._version import __version__
 from .engines import MAX_REFERENCE_K, register_engine, registered_engines
 from .utilities import (
@@ -37,6 +37,7 @@ __all__ = [
     "TopK",
     "LinearCombination",
     "Utility",
+    "empty_value",
     "exact_shapley",
     "grpo",
     "reference_shapley",

@@ -1,5 +1,5 @@
 """Any-success in O(K²): Owen's multilinear extension by exact quadrature
-(MATH.md §5)."""
+(docs/math.md#any-success)."""
 
 from __future__ import annotations
 

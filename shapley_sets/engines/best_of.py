@@ -1,4 +1,4 @@
-"""Best-of in O(K log K): the airport game (MATH.md §4)."""
+"""Best-of in O(K log K): the airport game (docs/math.md#airport-game)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Expected best over user types in O(M·K log K): one airport game per user
-type, summed with the types' weights (additivity, MATH.md §6)."""
+type, summed with the types' weights (additivity, docs/math.md#sums-of-simple-games)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Rank-weighted utilities in O(K log K) per set: the step decomposition
-(MATH.md §4).
+(docs/math.md#rank-weighted-utilities).
 
 Sorted decreasingly, a set's scores are a sum of steps
 ``Δ_j · (1, …, 1, 0, …, 0)`` (j ones); a rank-weighted utility is linear in
@@ -96,7 +96,7 @@ def step_tables(u: RankWeighted, k: int) -> tuple[np.ndarray, np.ndarray]:
     ``U_j(S) = W(|S|, |S ∩ {1..j}|)``, ``W(s, a) = Σ_{k <= a} w(s, k)``, of a
     candidate inside (outside) the top j; index 0 is unused and
     ``P_bot[K] = 0``. Built in O(K³) from size-stratified hypergeometric
-    means (MATH.md §4), cached per (u, K) in a bounded cache.
+    means (docs/math.md#step-games), cached per (u, K) in a bounded cache.
 
     Args:
         u: a :class:`~shapley_sets.RankWeighted` utility.

@@ -1,5 +1,5 @@
 """The reference engine: exact Shapley values of any set function by
-enumerating its 2^K coalitions (MATH.md §2-3). Exponential, exact, and the
+enumerating its 2^K coalitions (docs/math.md#reference-engine). Exponential, exact, and the
 ground truth every fast engine is tested against."""
 
 from __future__ import annotations
