@@ -11,6 +11,7 @@ them into GRPO advantages (:mod:`shapley_sets.grpo`).
 
 from ._api import (
     banzhaf,
+    empty_value,
     exact_shapley,
     leave_one_out,
     reference_shapley,
@@ -49,6 +50,7 @@ __all__ = [
     "LinearCombination",
     "Utility",
     "banzhaf",
+    "empty_value",
     "exact_shapley",
     "grpo",
     "leave_one_out",

@@ -9,8 +9,8 @@ from .engines.dispatch import compute_semivalue, compute_shapley
 from .engines.reference import exact_semivalue_table, exact_shapley_table, reference_from_prepared
 from .engines.weights import BANZHAF, LEAVE_ONE_OUT, as_weighting
 
-__all__ = ["shapley", "semivalue", "banzhaf", "leave_one_out", "value", "exact_shapley",
-           "reference_shapley"]
+__all__ = ["shapley", "semivalue", "banzhaf", "leave_one_out", "value", "empty_value",
+           "exact_shapley", "reference_shapley"]
 
 
 def _prepare(u, x, mask):
@@ -84,7 +84,7 @@ def semivalue(u, x, weights, *, mask=None) -> np.ndarray:
     A semivalue gives candidate i ``φ_i = Σ_{T ⊆ N∖i} q_K(|T|) [U(T ∪ i) − U(T)]``
     with K the number of present candidates in i's set; ``p_K(s) =
     C(K−1, s) q_K(s)`` is the total weight of the coalitions of size s and sums
-    to 1 over s = 0..K−1 (docs/math.md, "Semivalues"). Only the Shapley value
+    to 1 over s = 0..K−1 (docs/math.md#semivalues). Only the Shapley value
     is efficient; all are symmetric, additive and give null players 0.
 
     Args:
@@ -188,6 +188,44 @@ def value(u, x, *, mask=None) -> np.ndarray:
     """
     arr, mask = _prepare(u, x, mask)
     return np.asarray(u.coalition_values(arr, mask[..., None, :])[..., 0], dtype=np.float64)
+
+
+def empty_value(u, x, *, mask=None) -> np.ndarray:
+    """U(∅), the worth of each set's empty coalition, shape ``(...)``.
+
+    Efficiency reads ``shapley(u, x).sum(-1) == value(u, x) - empty_value(u, x)``:
+    the Shapley values share out what the whole set adds to the empty one.
+    U(∅) is 0 for most utilities, but not for all: ``BestOf(floor=b)`` has
+    ``U(∅) = b``, ``ExpectedBest`` the weighted sum of its types' floors.
+
+    Args:
+        u: a set utility.
+        x: the utility's input, candidates on the last axis; it is validated
+            as in :func:`shapley`, and U(∅) may depend on it.
+        mask: optional bool array broadcastable to ``(..., K)``, checked as
+            in :func:`shapley` (the empty coalition holds no candidate
+            whatever the mask).
+
+    Returns:
+        float64 array of the batch's shape (a 0-d array for one set).
+
+    Raises:
+        TypeError, ValueError: as :func:`shapley`.
+
+    Examples:
+        >>> import shapley_sets as ss
+        >>> x = [[0.9, 0.2, 0.8], [0.1, 0.1, 0.0]]
+        >>> ss.empty_value(ss.BestOf(), x).tolist()
+        [0.0, 0.0]
+        >>> u = ss.BestOf(floor=0.5)
+        >>> ss.empty_value(u, x).tolist()
+        [0.5, 0.5]
+        >>> (ss.shapley(u, x).sum(-1) + ss.empty_value(u, x) - ss.value(u, x)).round(12).tolist()
+        [0.0, 0.0]
+    """
+    arr, mask = _prepare(u, x, mask)
+    nobody = np.zeros(mask.shape[:-1] + (1, mask.shape[-1]), dtype=bool)
+    return np.asarray(u.coalition_values(arr, nobody)[..., 0], dtype=np.float64)
 
 
 def exact_shapley(table, weights=None) -> np.ndarray:

@@ -21,6 +21,8 @@ from shapley_sets.bench import (
     benchmarked,
     compare,
     format_ratio,
+    format_speedup,
+    format_time_ratio,
     format_report,
     format_time,
     report_to_json,
@@ -128,8 +130,11 @@ def test_compare_structure():
 def test_formatters():
     assert format_time(0.25) == "250 ms"
     assert format_time(3e-6) == "3.00 µs"
-    assert format_ratio(0.5) == "0.50x"
-    assert format_ratio(123456.0) == "123,456x"
+    assert format_ratio(0.5) == "0.50×"
+    assert format_ratio(123456.0) == "123,456×"
+    # Every printed ratio says which side is faster.
+    assert format_speedup(3.2) == "3.20× faster" and format_speedup(0.5) == "0.50× as fast"
+    assert format_time_ratio(0.6) == "0.60× the time" and format_time_ratio(2.0) == "2.00× the time"
 
 
 def test_every_registered_engine_with_a_workload_is_benchmarked():
@@ -178,7 +183,7 @@ def test_smoke_report_structure(smoke_report):
     assert smoke_report["machine"]["numba_threads"] >= 1
     # The summary gathers the issue targets of the utilities that ran.
     targets = [r["what"] for r in sections["targets"].rows]
-    assert "BestOf() / GRPO norm" in targets and "BestOf() vs numpy" in targets
+    assert "BestOf() vs GRPO norm" in targets and "BestOf() vs numpy" in targets
     assert all(r["meets"] in ("yes", "no") for r in sections["targets"].rows)
 
 
@@ -195,6 +200,28 @@ def test_smoke_report_formats(smoke_report):
             assert len({line.count("|") for line in table}) == 1, block
     with pytest.raises(ValueError, match="style"):
         format_report(smoke_report, "html")
+
+
+def test_text_report_fits_100_columns_unless_wide(smoke_report):
+    text = format_report(smoke_report)
+    assert max(len(line) for line in text.splitlines()) <= 100
+    wide = format_report(smoke_report, wide=True)
+    assert max(len(line) for line in wide.splitlines()) > 100
+    # The narrow report names what it leaves out; the wide one has it.
+    assert "--wide adds: engine, GRPO target, numpy target, max abs diff vs numpy." in text
+    assert "max abs diff vs numpy" in wide and "--wide adds" not in wide
+    # A table too wide even without its detail columns is split, row names repeated.
+    k_sweep = text.split("== Cost per set as K grows ==")[1].split("\n== ")[0]
+    assert k_sweep.count("\nK  ") == 2 and "GRPO norm" in k_sweep
+
+
+def test_every_ratio_cell_is_worded(smoke_report):
+    for section in smoke_report["sections"]:
+        for column in section.columns:
+            assert column.kind != "ratio", (section.key, column.key)
+    text = format_report(smoke_report)
+    assert "× the time" in text and ("× faster" in text or "× as fast" in text)
+    assert not any(word in text for word in ("issue", "Issue"))
 
 
 def test_unknown_names_are_rejected():
@@ -233,6 +260,16 @@ def test_cli_json(capsys):
     data = json.loads(capsys.readouterr().out)
     assert [s["key"] for s in data["sections"]] == ["reference", "throughput", "targets"]
     assert [r["utility"] for r in data["sections"][1]["rows"]] == ["BestOf()"]
+
+
+def test_cli_wide(capsys):
+    argv = ["bench", "--smoke", "--quiet", "--only", "throughput", "--only", "bestof"]
+    assert main(argv) == 0
+    narrow = capsys.readouterr().out
+    assert main(argv + ["--wide"]) == 0
+    wide = capsys.readouterr().out
+    assert "max abs diff vs numpy" not in narrow.split("note:")[0] and "max abs diff vs numpy" in wide
+    assert max(map(len, narrow.splitlines())) <= 100
 
 
 def test_cli_markdown_and_progress(capsys):

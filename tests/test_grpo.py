@@ -1,7 +1,7 @@
 """shapley_sets.grpo on numpy: formulas, invariants, conventions, bad input.
 
 Every function is compared with a plain per-group loop written from the
-formulas in MATH.md §7 (and the frameworks' conventions), independent of the
+formulas in docs/math.md#from-shapley-values-to-grpo-advantages (and the frameworks' conventions), independent of the
 vectorised implementation.
 """
 

@@ -1,4 +1,4 @@
-"""The rank-weighted family (MATH.md §4): RankWeighted, its presets, TopK and
+"""The rank-weighted family (docs/math.md#rank-weighted-utilities): RankWeighted, its presets, TopK and
 BestOf as a member. Exactness against the reference engine on random cases
 is in tests/test_engine_matrix.py; here: exact rational tables, closed forms
 against tables, large K, bad input, thread independence."""

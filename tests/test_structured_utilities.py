@@ -1,4 +1,4 @@
-"""AnySuccess, ExpectedBest, Pairwise and Additive (MATH.md §5-6): exact
+"""AnySuccess, ExpectedBest, Pairwise and Additive (docs/math.md): exact
 rational checks, large K, thread independence, composition and bad input.
 
 The engine-vs-reference matrix and the axioms run on these utilities from

@@ -11,13 +11,22 @@ closed forms (:mod:`~shapley_sets.bench.naive`) are timed beside the engines.
     3
 """
 
-from .report import format_ratio, format_report, format_time, report_to_json
+from .report import (
+    TERMINAL_WIDTH,
+    format_ratio,
+    format_report,
+    format_speedup,
+    format_time,
+    format_time_ratio,
+    report_to_json,
+)
 from .suite import SECTIONS, BenchConfig, Column, Section, machine_info, run_benchmarks
 from .timing import Timing, compare, measure
 from .workloads import WORKLOADS, Case, Workload, benchmarked
 
 __all__ = [
     "SECTIONS",
+    "TERMINAL_WIDTH",
     "WORKLOADS",
     "BenchConfig",
     "Case",
@@ -29,7 +38,9 @@ __all__ = [
     "compare",
     "format_ratio",
     "format_report",
+    "format_speedup",
     "format_time",
+    "format_time_ratio",
     "machine_info",
     "measure",
     "report_to_json",

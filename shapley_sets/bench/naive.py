@@ -1,7 +1,7 @@
 """Straightforward vectorised numpy implementations of the closed forms.
 
 What one would write without numba: the same formulas as the engines
-(MATH.md §4-6), sorting and prefix sums over whole ``(n, K)`` arrays. The
+(docs/math.md), sorting and prefix sums over whole ``(n, K)`` arrays. The
 benchmark times them beside ``ss.shapley`` and checks that both agree; they
 take no mask (every candidate present) and do not validate their input.
 """
@@ -64,7 +64,7 @@ def best_of(x: np.ndarray, floor=0.0) -> np.ndarray:
 
 
 def top_k(x: np.ndarray, m: int) -> np.ndarray:
-    """Shapley values of the sum of the ``m`` largest scores (MATH.md §4).
+    """Shapley values of the sum of the ``m`` largest scores (docs/math.md#top-m-closed-form).
 
     Examples:
         >>> from shapley_sets.bench import naive
@@ -117,7 +117,7 @@ def rank_weighted_tables(k: int, weights) -> tuple[np.ndarray, np.ndarray]:
 
 def rank_weighted(x: np.ndarray, weights) -> np.ndarray:
     """Shapley values of ``Σ_r weights(|S|, r) · (r-th largest score in S)``
-    by the step decomposition of MATH.md §4 (tables cached per K).
+    by the step decomposition (docs/math.md#step-decomposition) (tables cached per K).
 
     Examples:
         >>> from shapley_sets.bench import naive

@@ -49,9 +49,9 @@ class Workload:
         name: the utility type's name, as exported by ``shapley_sets``.
         make: ``make(rng, n_sets, k) -> Case``.
         label: the utility as shown in tables (with its parameters).
-        target_vs_grpo: issue target for ``ss.shapley`` time over GRPO
+        target_vs_grpo: performance target for ``ss.shapley`` time over GRPO
             normalisation time at 65,536 x 16 (None: no target).
-        target_vs_naive: issue target for the speed-up over numpy.
+        target_vs_naive: performance target for the speed-up over numpy.
         cells: input floats per set at K (bounds the batch of the K sweep).
     """
 

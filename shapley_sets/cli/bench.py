@@ -24,6 +24,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
     out.add_argument("--markdown", action="store_true", help="print Markdown tables (for the docs)")
     parser.add_argument(
+        "--wide",
+        action="store_true",
+        help="plain text: every column, tables unsplit (default: fit 100 columns)",
+    )
+    parser.add_argument(
         "--only",
         action="append",
         metavar="NAME",
@@ -133,5 +138,5 @@ def run(args) -> int:
     if args.json:
         print(report_to_json(report))
     else:
-        print(format_report(report, "markdown" if args.markdown else "text"))
+        print(format_report(report, "markdown" if args.markdown else "text", wide=args.wide))
     return 0

@@ -1,7 +1,7 @@
 """Any-success in O(K²): Owen's multilinear extension by exact quadrature
-(docs/math.md, "Product-form utilities"); semivalues integrate it against the
+(docs/math.md#any-success); semivalues integrate it against the
 law of t of their weighting (Gauss-Jacobi for Beta(α, β)) or evaluate it at
-t = 1/2 (Banzhaf) or t = 1 (leave-one-out)."""
+t = 1/2 (Banzhaf) or t = 1 (leave-one-out, docs/math.md#semivalues)."""
 
 from __future__ import annotations
 

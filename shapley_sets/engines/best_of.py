@@ -1,5 +1,5 @@
-"""Best-of in O(K log K): the airport game (docs/math.md, "Rank-weighted
-utilities"), and its semivalues (same sort, other step shares)."""
+"""Best-of in O(K log K): the airport game (docs/math.md#airport-game), and
+its semivalues (same sort, other step shares; docs/math.md#semivalues)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Expected best over user types in O(M·K log K): one airport game per user
-type, summed with the types' weights (additivity, docs/math.md, "Sums of
-simple games"); any semivalue by the best-of step shares of its weighting."""
+type, summed with the types' weights (additivity, docs/math.md#sums-of-simple-games);
+any semivalue by the best-of step shares of its weighting."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Pairwise (2-additive) and additive utilities: closed forms (docs/math.md,
-"Sums of simple games").
+"""Pairwise (2-additive) and additive utilities: closed forms
+(docs/math.md#sums-of-simple-games).
 
 A 2-additive game splits each pair's term equally between the pair, so
 ``φ_i = q_i - (λ/2) Σ_{j≠i present} D_ij``: one matrix-vector product per set.

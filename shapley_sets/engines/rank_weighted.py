@@ -1,5 +1,5 @@
 """Rank-weighted utilities in O(K log K) per set: the step decomposition
-(docs/math.md, "Rank-weighted utilities"; every semivalue, "Semivalues").
+(docs/math.md#rank-weighted-utilities; every semivalue, docs/math.md#semivalues).
 
 Sorted decreasingly, a set's scores are a sum of steps
 ``Δ_j · (1, …, 1, 0, …, 0)`` (j ones); a rank-weighted utility is linear in
@@ -116,8 +116,8 @@ def step_tables(u: RankWeighted, k: int, weighting=SHAPLEY) -> tuple[np.ndarray,
     ``U_j(S) = W(|S|, |S ∩ {1..j}|)``, ``W(s, a) = Σ_{k <= a} w(s, k)``, of a
     candidate inside (outside) the top j; index 0 is unused and
     ``P_bot[K] = 0``. Built in O(K³) from size-stratified hypergeometric
-    means weighted by the size weights p_K(s) (docs/math.md,
-    "Rank-weighted utilities"), cached per (u, K, weighting) in a bounded cache.
+    means weighted by the size weights p_K(s) (docs/math.md#step-games),
+    cached per (u, K, weighting) in a bounded cache.
 
     Args:
         u: a :class:`~shapley_sets.RankWeighted` utility.

@@ -1,7 +1,7 @@
 """The reference engine: exact Shapley values (and every other semivalue) of
-any set function by enumerating its 2^K coalitions (docs/math.md, sections
-"Shapley value" and "Semivalues"). Exponential, exact, and the ground truth
-every fast engine is tested against."""
+any set function by enumerating its 2^K coalitions (docs/math.md#reference-engine,
+docs/math.md#semivalues). Exponential, exact, and the ground truth every fast
+engine is tested against."""
 
 from __future__ import annotations
 

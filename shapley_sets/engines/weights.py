@@ -165,7 +165,7 @@ class Weighting:
     def absent_chance(self, n: int) -> np.ndarray:
         """``c[j] = E[(1 − t)^(j−1)]`` for j = 1..n (index 0 unused): the chance
         that none of j − 1 given other candidates joins. Probabilistic kinds
-        only; the best-of step shares (docs/math.md, "Semivalues")."""
+        only; the best-of step shares (docs/math.md#semivalues)."""
         return _absent_chance(self, int(n))
 
     def inclusion(self, k: int) -> float:

@@ -1,6 +1,6 @@
 """What trainers consume: GRPO advantages from set rewards and Shapley values.
 
-See MATH.md §7. Layout A (:func:`candidate_advantages`, then
+See docs/math.md#from-shapley-values-to-grpo-advantages. Layout A (:func:`candidate_advantages`, then
 :func:`token_advantages`): each response is a set of candidates. Layout B
 (:func:`completion_advantages`): the completions of a prompt are the
 candidates of one set. :func:`set_advantages` is plain GRPO (the β = 0

@@ -1,4 +1,5 @@
-"""GRPO advantages from set rewards and Shapley values (MATH.md §7).
+"""GRPO advantages from set rewards and Shapley values
+(docs/math.md#from-shapley-values-to-grpo-advantages).
 
 Every function takes numpy arrays or torch tensors (CPU or CUDA) and answers
 in the caller's type: numpy in gives float64 numpy out; a tensor anywhere in
@@ -207,7 +208,8 @@ def candidate_advantages(
             is divided by; 1 with ``scale="none"``), or ``"none"`` (τ = 1).
             τ is taken as 1 where it is undefined (a group with at most
             ``ddof`` present candidates, whose d are all 0).
-        empty_value: U(∅), a number or (N,) per response.
+        empty_value: U(∅), a number or (N,) per response, e.g.
+            ``ss.empty_value(u, x)`` for the utility and input of ``phi``.
         mask: optional bool (N, K) or broadcastable; True = candidate present.
             Absent candidates get 0.
         scale, eps, ddof, singleton: as in :func:`set_advantages`.

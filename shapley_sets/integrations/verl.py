@@ -3,7 +3,7 @@
 Importing this module registers two estimators with verl's
 ``register_adv_est`` (:func:`register` does the same and is idempotent):
 
-- ``"shapley_grpo"`` (layout A, MATH.md §7): each response is a set of
+- ``"shapley_grpo"`` (layout A, docs/math.md#layout-a-candidates-inside-one-response): each response is a set of
   candidates; its tokens get their candidate's advantage
   ``A_g + β·d_{g,k}/(τ+ε)`` and tokens of no candidate get ``A_g``.
 - ``"shapley_completion"`` (layout B): the responses of one prompt (one

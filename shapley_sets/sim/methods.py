@@ -17,7 +17,7 @@ class Method:
 
     Attributes:
         kind: ``"grpo"`` (every candidate of a set gets the set advantage
-            ``A_g``), ``"shape"`` (ShapE-GRPO layout A, MATH.md §7) or
+            ``A_g``), ``"shape"`` (ShapE-GRPO layout A, docs/math.md#layout-a-candidates-inside-one-response) or
             ``"passk"`` (verl's ``grpo_passk`` over the group's sets, by
             :func:`shapley_sets.grpo.grpo_passk_advantages`: only the best set
             of the group gets ``(r_max − r_second) / std``; every candidate

@@ -96,7 +96,7 @@ def _combination_cases(max_k: int = 8):
     return build()
 
 
-# -- structured utilities (MATH.md §5-6) --------------------------------------
+# -- structured utilities (docs/math.md) ---------------------------------------
 from ..utilities import Additive, AnySuccess, ExpectedBest, Pairwise  # noqa: E402
 from .strategies import batch_shapes, probabilities  # noqa: E402
 
@@ -173,7 +173,7 @@ def _pairwise_cases(max_k: int = 8):
     return pairwise_inputs(max_k).flatmap(lambda uq: _with_mask(*uq))
 
 
-# -- rank-weighted family (MATH.md §4) -----------------------------------------
+# -- rank-weighted family (docs/math.md) ---------------------------------------
 from ..utilities import RankWeighted, TopK  # noqa: E402
 
 # Weights that mix signs and sizes but stay moderate, so that coalition values

@@ -19,7 +19,7 @@ class AnySuccess(Utility):
     Candidate j succeeds independently with probability ``p_j``; a set is
     worth the probability that at least one of its candidates succeeds
     (noisy-or, pass@k). Its exact Shapley values are
-    ``φ_i = p_i ∫_0^1 Π_{j≠i} (1 - t p_j) dt`` (MATH.md §5), computed by
+    ``φ_i = p_i ∫_0^1 Π_{j≠i} (1 - t p_j) dt`` (docs/math.md#any-success), computed by
     Gauss-Legendre quadrature that is exact for this polynomial, O(K²) per
     set. With binary outcomes (``p ∈ {0, 1}``) the successes share the set's
     reward equally and the failures get 0: pass@k credit.

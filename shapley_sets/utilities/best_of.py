@@ -17,7 +17,7 @@ class BestOf(Utility):
 
     The utility of a set whose user keeps its best candidate. Its exact
     Shapley values are the airport game's, O(K log K) per set
-    (MATH.md §4): sorted increasingly, each candidate shares every step
+    (docs/math.md#airport-game): sorted increasingly, each candidate shares every step
     below its own score equally with the candidates above that step.
 
     Args:
@@ -43,7 +43,7 @@ class BestOf(Utility):
         object.__setattr__(self, "floor", float(floor))
 
     def as_rank_weighted(self):
-        """Best-of as a member of the rank-weighted family (MATH.md §4).
+        """Best-of as a member of the rank-weighted family (docs/math.md#rank-weighted-utilities).
 
         ``BestOf(floor=b)`` is ``RankWeighted.top_m_sum(1)`` (``w(s, k) = 1``
         if k = 1) applied to the gains ``max(x - b, 0)``, plus the constant

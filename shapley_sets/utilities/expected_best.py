@@ -38,7 +38,7 @@ class ExpectedBest(Utility):
     weighted average over user types. A set of near-duplicates pleases only
     the users who like that one kind of candidate, so this utility rewards
     diverse sets (facility location). By additivity its Shapley values are
-    ``Σ_u π_u · best-of(x_u, floor b_u)`` (MATH.md §6), O(M·K log K) per set.
+    ``Σ_u π_u · best-of(x_u, floor b_u)`` (docs/math.md#sums-of-simple-games), O(M·K log K) per set.
 
     The input ``x`` has shape ``(..., M, K)``: ``x[..., u, j]`` is user type
     u's score of candidate j. A mask has shape ``(..., K)`` (a candidate is

@@ -25,7 +25,7 @@ class Pairwise(Utility):
     A 2-additive game: every candidate brings its quality ``q_j``, and every
     pair of candidates in the set costs ``λ D_ij`` (for a diversity penalty,
     ``D_ij`` is the similarity of i and j). Its exact Shapley values are
-    ``φ_i = q_i - (λ/2) Σ_{j≠i, j∈S} D_ij`` (MATH.md §6), O(K²) per set.
+    ``φ_i = q_i - (λ/2) Σ_{j≠i, j∈S} D_ij`` (docs/math.md#sums-of-simple-games), O(K²) per set.
 
     The input ``x`` is the qualities ``q`` of shape ``(..., K)``, so a
     pairwise term composes with other utilities of scores, e.g.
