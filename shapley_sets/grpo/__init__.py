@@ -26,7 +26,7 @@ from .advantages import (
 )
 from .credit import credit_advantages
 from .peers import grpo_passk_advantages, passk_training_advantages
-from ._semivalues import CREDITS, credit_values
+from ._semivalues import CREDITS
 from .rules import FORMS, RECOMMENDED_RULE, CreditRule, LinearSchedule
 
 __all__ = [
@@ -38,7 +38,6 @@ __all__ = [
     "LinearSchedule",
     "candidate_advantages",
     "credit_advantages",
-    "credit_values",
     "completion_advantages",
     "grpo_passk_advantages",
     "passk_training_advantages",

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import AnySuccess, ExpectedBest
-from ..grpo import credit_values
+from .. import AnySuccess, ExpectedBest, semivalue
 
 __all__ = ["KINDS", "Problem", "make_problem", "set_utility", "best_set", "BRUTE_FORCE_LIMIT"]
 
@@ -67,7 +66,7 @@ class Problem:
         return np.moveaxis(self.scores[:, np.asarray(sets, dtype=np.intp)], 0, -2)
 
     def credits(self, sets, credit) -> np.ndarray:
-        """Per-item credits ``(..., K)`` (see :func:`shapley_sets.grpo.credit_values`).
+        """Per-item credits ``(..., K)``: a semivalue (:func:`shapley_sets.semivalue`) of the set value.
 
         Examples:
             >>> import numpy as np
@@ -77,10 +76,10 @@ class Problem:
         """
         x = self.inputs(sets)
         if self.kind == "best":
-            return credit_values(ExpectedBest(self.weights), x, credit)
+            return semivalue(ExpectedBest(self.weights), x, credit)
         # a semivalue is linear in the utility: the mixture's credit is the
         # weighted sum of each type's noisy-or credit
-        per_type = credit_values(AnySuccess(), x, credit)  # (..., M, K)
+        per_type = semivalue(AnySuccess(), x, credit)  # (..., M, K)
         return np.tensordot(per_type, self.weights, axes=(-2, 0))
 
 
