@@ -1,7 +1,9 @@
 """What trainers consume: GRPO advantages from set rewards and Shapley values.
 
 See MATH.md §7. Layout A (:func:`candidate_advantages`, then
-:func:`token_advantages`): each response is a set of candidates. Layout B
+:func:`token_advantages`): each response is a set of candidates, whose
+tokens :func:`candidate_spans` and :func:`token_candidates` find from the
+text and the tokenizer's offsets. Layout B
 (:func:`completion_advantages`): the completions of a prompt are the
 candidates of one set. :func:`set_advantages` is plain GRPO (the β = 0
 baseline); :data:`PRESETS` reproduces verl's and TRL's conventions; the peers
@@ -22,13 +24,18 @@ from .advantages import (
     token_advantages,
 )
 from .peers import grpo_passk_advantages, passk_training_advantages
+from .spans import SPAN_STYLES, candidate_spans
+from .tokens import token_candidates
 
 __all__ = [
     "PRESETS",
+    "SPAN_STYLES",
+    "candidate_spans",
     "candidate_advantages",
     "completion_advantages",
     "grpo_passk_advantages",
     "passk_training_advantages",
     "set_advantages",
     "token_advantages",
+    "token_candidates",
 ]
