@@ -19,6 +19,7 @@ from ._api import (
     value,
 )
 from ._version import __version__
+from .blackbox import Estimate, SetFunction, shapley_estimate
 from .engines import MAX_REFERENCE_K, register_engine, registered_engines
 from .utilities import (
     Additive,
@@ -44,6 +45,8 @@ __all__ = [
     "RankWeighted",
     "TopK",
     "LinearCombination",
+    "Estimate",
+    "SetFunction",
     "Utility",
     "banzhaf",
     "exact_shapley",
@@ -54,5 +57,6 @@ __all__ = [
     "registered_engines",
     "semivalue",
     "shapley",
+    "shapley_estimate",
     "value",
 ]
