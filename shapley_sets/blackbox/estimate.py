@@ -40,6 +40,8 @@ class Estimate:
             is exact (the budget covered every coalition needed, or the
             candidate is absent); ``inf`` where the sample is too small to
             measure a spread (one antithetic pair).
+        dof: float64 ``(..., K)``, the degrees of freedom of each standard
+            error (``inf`` where exact), used by :meth:`interval`.
         calls: int64 ``(...)``, the evaluations each set used, never more
             than ``budget`` (U(∅) is free when a ``SetFunction`` has
             ``empty_value``).
@@ -61,13 +63,16 @@ class Estimate:
 
     values: np.ndarray
     stderr: np.ndarray
+    dof: np.ndarray
     calls: np.ndarray
     total_calls: int
     method: str
     weights: str
 
     def interval(self, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-        """Normal confidence interval ``values ± z · stderr`` at ``level``.
+        """Confidence interval ``values ± t · stderr`` at ``level``, with the
+        Student-t quantile of each value's degrees of freedom (normal where
+        they are infinite); the interval is the point itself where exact.
 
         Examples:
             >>> import numpy as np, shapley_sets as ss
@@ -77,8 +82,9 @@ class Estimate:
         """
         if not 0.0 < level < 1.0:
             raise ValueError(f"level must lie strictly between 0 and 1, got {level}")
-        z = float(stats.norm.ppf(0.5 + level / 2.0))
-        return self.values - z * self.stderr, self.values + z * self.stderr
+        t = stats.t.ppf(0.5 + level / 2.0, np.maximum(self.dof, 1.0))
+        half = np.where(self.stderr > 0, t * self.stderr, 0.0)
+        return self.values - half, self.values + half
 
 
 def _check_budget(budget) -> int:
@@ -107,7 +113,7 @@ def _exact_plan(weighting: Weighting, n: int) -> _Plan:
             phi = exact_shapley_table(v[None, :])[0]
         else:
             phi = exact_semivalue_table(v[None, :], weighting)[0]
-        return phi, np.zeros(n)
+        return phi, np.zeros(n), np.full(n, np.inf)
 
     return _Plan(rows, finish)
 
@@ -219,20 +225,24 @@ def shapley_estimate(
                                                streams[s], where))
     requests = [None if plan is None else plan.members for plan in plans]
     values = game.values(requests, f"ss.shapley_estimate (budget={budget})")
-    phi, se, calls = [], [], np.zeros(len(plans), dtype=np.int64)
+    phi, se, dof, calls = [], [], [], np.zeros(len(plans), dtype=np.int64)
     for s, plan in enumerate(plans):
         if plan is None:
             phi.append(np.zeros(0))
             se.append(np.zeros(0))
+            dof.append(np.zeros(0))
             continue
-        est, err = plan.finish(values[s])
+        est, err, nu = plan.finish(values[s])
         phi.append(est)
         se.append(err)
+        dof.append(nu)
         has_empty = bool((~plan.members.any(axis=1)).any())
         calls[s] = len(plan.members) - int(game.empty_free and has_empty)
+    dofs = game.scatter(dof)  # absent candidates: 0 here, exact (inf) below
     return Estimate(
         values=game.scatter(phi),
         stderr=game.scatter(se),
+        dof=np.where(dofs > 0, dofs, np.inf),
         calls=calls.reshape(game.batch_shape),
         total_calls=u.last_calls if isinstance(u, SetFunction) else int(calls.sum()),
         method=method,

@@ -3,8 +3,9 @@
 Both work on one set of n present candidates, size weights p(s) (s = 0..n−1,
 the total weight of the coalitions of size s; p = 1/n for Shapley), and a
 random generator. Each is a *plan*: the coalitions to evaluate (bool rows,
-distinct) and a ``finish(values) -> (phi, stderr)`` that turns their values
-into the estimate.
+distinct) and a ``finish(values) -> (phi, stderr, dof)`` that turns their
+values into the estimate, its standard error and the degrees of freedom of
+that standard error (for Student-t intervals).
 
 Stratified ("stratified"). Write a_{i,s} (b_{i,s}) for the mean of U over the
 coalitions of size s that contain (do not contain) i. Then
@@ -21,7 +22,8 @@ memberships (an additive surrogate, fitted on all evaluated coalitions)
 serves as a control variate: the surrogate's stratum terms are exact, and
 only its residual is sampled. Each draw's residual uses the fit *without that
 draw* (exact leave-one-out updates), so the estimate is exactly unbiased; the
-standard error is the spread of the per-draw terms. For the Shapley value
+standard error is the spread of the per-draw terms (Welch-Satterthwaite
+degrees of freedom over the strata). For the Shapley value
 every per-draw term sums to zero over the candidates, so the estimate is
 efficient (Σ φ̂_i = U(N) − U(∅)) with no adjustment.
 
@@ -33,6 +35,8 @@ error is the spread over pairs.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from functools import lru_cache
 from itertools import combinations
 
 import numpy as np
@@ -148,72 +152,112 @@ class _Plan:
         return self._finish(values[self._index])
 
 
-def stratified_plan(p: np.ndarray, n: int, budget: int, empty_free: bool,
-                    rng: np.random.Generator) -> _Plan:
-    """The stratified estimator's plan for one set (``budget`` >= its minimum)."""
+@dataclass(frozen=True, eq=False)
+class _Layout:
+    """What the stratified plan of one (p, n, budget) is, before any draw."""
+
+    exact_strata: tuple  # enumerated sizes
+    sampled: tuple  # (size, draws) of the sampled strata
+    fixed_rows: np.ndarray  # U(N), U(∅), then the enumerated strata
+    fixed_design: np.ndarray  # the surrogate's features of the enumerated rows
+    fixed_gram: np.ndarray  # their Gram matrix, ridge included
+    col: dict  # stratum size -> intercept column
+    pairs: bool
+    g: dict  # stratum size -> G of its surrogate term
+
+
+@lru_cache(maxsize=256)
+def _layout(p_bytes: bytes, n: int, budget: int, empty_free: bool) -> _Layout:
+    p = np.frombuffer(p_bytes)
     w = _importance(p, n)
     strata = np.flatnonzero(w > 0)
     sizes = np.array([math.comb(n, int(s)) for s in strata], dtype=float)
     exact, draws = _allocate(budget - _base_cost(empty_free), w[strata], sizes)
+    exact_strata = tuple(int(s) for s in strata[exact])
+    sampled = tuple((int(s), int(m)) for s, m in zip(strata, draws) if m > 0)
     blocks = [np.ones((1, n), dtype=bool), np.zeros((1, n), dtype=bool)]
-    exact_strata = [int(s) for s in strata[exact]]
-    for s in exact_strata:
-        blocks.append(_enumerate(n, s))
-    sampled = [(int(s), int(m)) for s, m in zip(strata, draws) if m > 0]
-    for s, m in sampled:
-        blocks.append(_draw(rng, m, n, s))
-    rows = np.concatenate(blocks)
-
-    def finish(v: np.ndarray):
-        return _stratified_finish(p, n, rows, v, exact_strata, sampled)
-
-    return _Plan(rows, finish)
-
-
-def _stratified_finish(p, n, rows, v, exact_strata, sampled):
-    phi = p[n - 1] * v[0] - p[0] * v[1]
-    var = np.zeros(n)
-    start = 2
-    for s in exact_strata:
-        stop = start + math.comb(n, s)
-        m, vals = rows[start:stop], v[start:stop]
-        inside = (m.T @ vals) / math.comb(n - 1, s - 1)
-        outside = ((~m).T @ vals) / math.comb(n - 1, s) if s < n else 0.0
-        phi = phi + p[s - 1] * inside - p[s] * outside
-        start = stop
-    if not sampled:
-        return phi, np.sqrt(var)
+    blocks += [_enumerate(n, s) for s in exact_strata]
+    fixed = np.concatenate(blocks)
     # The surrogate: one intercept per stratum with rows, n membership
     # coefficients and, when the evaluations are plenty, one per pair of
     # candidates; fitted on the enumerated strata and the draws. Whether pairs
     # are used depends on n and the budget only, never on the values.
-    strata = exact_strata + [s for s, _ in sampled]
-    col = {s: j for j, s in enumerate(strata)}
-    n_int = len(strata)
-    fit_rows, fit_v = rows[2:], v[2:]
-    pairs = _use_pairs(n, len(fit_rows), n_int)
-    design = _design(fit_rows, col, n_int, pairs)
-    n_par = design.shape[1]
+    col = {s: j for j, s in enumerate(exact_strata + tuple(s for s, _ in sampled))}
+    n_int = len(col)
+    n_fit = len(fixed) - 2 + sum(m for _, m in sampled)
+    pairs = _use_pairs(n, n_fit, n_int)
+    design = _design(fixed[2:], col, n_int, pairs)
     gram = design.T @ design
     gram[np.diag_indices(n_int)] += 1e-9
+    n_par = design.shape[1]
     gram[np.arange(n_int, n_par), np.arange(n_int, n_par)] += _RIDGE
-    inv = np.linalg.inv(gram)
+    g = {s: _surrogate_term(p, n, s, col[s], n_int, pairs) for s, _ in sampled}
+    for arr in (fixed, design, gram, *g.values()):
+        arr.flags.writeable = False
+    return _Layout(exact_strata, sampled, fixed, design, gram, col, pairs, g)
+
+
+def stratified_plan(p: np.ndarray, n: int, budget: int, empty_free: bool,
+                    rng: np.random.Generator) -> _Plan:
+    """The stratified estimator's plan for one set (``budget`` >= its minimum)."""
+    p = np.ascontiguousarray(p, dtype=np.float64)
+    layout = _layout(p.tobytes(), n, budget, empty_free)
+    draws = [_draw(rng, m, n, s) for s, m in layout.sampled]
+    rows = np.concatenate([layout.fixed_rows] + draws)
+
+    def finish(v: np.ndarray):
+        return _stratified_finish(p, n, layout, rows, v)
+
+    return _Plan(rows, finish)
+
+
+def _stratified_finish(p, n, layout: _Layout, rows, v):
+    phi = p[n - 1] * v[0] - p[0] * v[1]
+    var = np.zeros(n)
+    start = 2
+    for s in layout.exact_strata:
+        stop = start + math.comb(n, s)
+        m, vals = rows[start:stop], v[start:stop]
+        inside = (m.T @ vals) / math.comb(n - 1, s - 1)
+        outside = ((~m).T @ vals) / math.comb(n - 1, s)
+        phi = phi + p[s - 1] * inside - p[s] * outside
+        start = stop
+    if not layout.sampled:
+        return phi, np.sqrt(var), np.full(n, np.inf)
+    n_int = len(layout.col)
+    drawn = _design(rows[start:], layout.col, n_int, layout.pairs)
+    design = np.concatenate([layout.fixed_design, drawn])
+    fit_v = v[2:]
+    inv = np.linalg.inv(layout.fixed_gram + drawn.T @ drawn)
     theta = inv @ (design.T @ fit_v)
     resid = fit_v - design @ theta
     at = start - 2  # the draws start here among the fitted rows
-    for s, m in sampled:
+    parts = []
+    for s, m in layout.sampled:
+        g = layout.g[s]
         x_t = design[at : at + m]
         hx = x_t @ inv  # rows of H x_t
         lev = np.einsum("ij,ij->i", hx, x_t)
         r = resid[at : at + m] / (1.0 - lev)
-        g = _surrogate_term(p, n, s, col[s], n_int, pairs)  # (n, n_par)
         shift = (hx * r[:, None]) @ g.T  # G Δθ_t
         d = np.where(rows[2 + at : 2 + at + m], p[s - 1] * n / s, -p[s] * n / (n - s))
         z = (g @ theta)[None, :] - shift + r[:, None] * d
         phi = phi + z.mean(axis=0)
-        var = var + z.var(axis=0, ddof=1) / m
+        part = z.var(axis=0, ddof=1) / m
+        var = var + part
+        parts.append((part, m))
         at += m
-    return phi, np.sqrt(var)
+    # Welch-Satterthwaite degrees of freedom of the summed stratum variances,
+    # from the shares of the total (no squares of huge variances).
+    safe = np.where(var > 0, var, 1.0)
+    den = sum((part / safe) ** 2 / (m - 1) for part, m in parts)
+    dof = np.where((var > 0) & (den > 0), 1.0 / np.where(den > 0, den, 1.0), np.inf)
+    return phi, np.sqrt(var), dof
+
+
+@lru_cache(maxsize=64)
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.triu_indices(n, 1)
 
 
 def _use_pairs(n: int, n_rows: int, n_int: int) -> bool:
@@ -225,10 +269,12 @@ def _use_pairs(n: int, n_rows: int, n_int: int) -> bool:
 def _design(rows: np.ndarray, col: dict, n_int: int, pairs: bool) -> np.ndarray:
     n = rows.shape[1]
     size = rows.sum(axis=1)
+    lookup = np.zeros(n + 1, dtype=np.int64)
+    lookup[list(col)] = list(col.values())
     parts = [np.zeros((len(rows), n_int)), rows.astype(np.float64)]
-    parts[0][np.arange(len(rows)), [col[int(c)] for c in size]] = 1.0
+    parts[0][np.arange(len(rows)), lookup[size]] = 1.0
     if pairs:
-        a, b = np.triu_indices(n, 1)
+        a, b = _pairs(n)
         parts.append((rows[:, a] & rows[:, b]).astype(np.float64))
     return np.concatenate(parts, axis=1)
 
@@ -243,7 +289,7 @@ def _surrogate_term(p, n, s, intercept, n_int, pairs) -> np.ndarray:
     g[:, n_int : n_int + n] = (p[s - 1] * (s - 1) - p[s] * s) / (n - 1)
     g[np.arange(n), n_int + np.arange(n)] = p[s - 1]
     if pairs:
-        a, b = np.triu_indices(n, 1)
+        a, b = _pairs(n)
         with_i = p[s - 1] * (s - 1) / (n - 1)
         without_i = (p[s - 1] * (s - 1) * (s - 2) - p[s] * s * (s - 1)) / ((n - 1) * (n - 2))
         block = np.full((n, len(a)), without_i)
@@ -273,6 +319,6 @@ def permutation_plan(n: int, budget: int, empty_free: bool, rng: np.random.Gener
         per_pair = marginal.reshape(pairs, 2, n).mean(axis=1)
         phi = per_pair.mean(axis=0)
         se = per_pair.std(axis=0, ddof=1) / math.sqrt(pairs) if pairs > 1 else np.full(n, np.inf)
-        return phi, se
+        return phi, se, np.full(n, float(pairs - 1) if pairs > 1 else np.inf)
 
     return _Plan(rows, finish)
