@@ -92,6 +92,21 @@ def test_identical_coalitions_of_different_sets_are_evaluated_once():
     np.testing.assert_allclose(phi[1], phi[0][::-1])
 
 
+def test_hash_collisions_never_merge_different_coalitions(monkeypatch):
+    from shapley_sets.blackbox import set_function
+
+    # Every id gets the same word: all coalitions of one size collide.
+    monkeypatch.setattr(set_function, "_hash_words", lambda n: np.ones(n, dtype=np.uint64))
+    scores = _scores(5)
+    names = list(scores)
+    u = ss.SetFunction(Recorder(scores), empty_value=0.0)
+    phi = ss.shapley(u, [names[:4], names[1:5]])
+    assert u.last_calls == 15 + 15 - 7  # the 7 coalitions of names[1:4] are shared
+    for s, cands in enumerate([names[:4], names[1:5]]):
+        want = ss.shapley(ss.BestOf(), [scores[c] for c in cands])
+        np.testing.assert_allclose(phi[s, :4], want, rtol=1e-12)
+
+
 def test_unhashable_candidates_are_shared_by_identity_only():
     one, two = {"idea": "solar"}, {"idea": "wind"}
     twin = {"idea": "solar"}  # equal to `one` but another object

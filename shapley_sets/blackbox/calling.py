@@ -14,6 +14,8 @@ __all__ = ["call_all"]
 
 
 def _as_value(result, describe: Callable[[int], str], c: int) -> float:
+    if type(result) is float and math.isfinite(result):
+        return result
     if isinstance(result, (str, bytes)) or isinstance(result, (list, tuple, dict)):
         raise TypeError(
             f"fn must return a real number, got {type(result).__name__} for {describe(c)}"
@@ -43,6 +45,12 @@ def _batch_values(result, chunk: Sequence[int], describe) -> np.ndarray:
             f"a batched fn returned {length} values for a batch of {len(chunk)} coalitions "
             f"(the first is {describe(chunk[0])}); it must return one value per coalition"
         )
+    if isinstance(result, (list, tuple, np.ndarray)):
+        arr = np.asarray(result)
+        if arr.ndim == 1 and arr.dtype.kind in "biuf":
+            arr = arr.astype(np.float64)
+            if np.isfinite(arr).all():
+                return arr
     return np.array([_as_value(r, describe, c) for r, c in zip(result, chunk)], dtype=np.float64)
 
 
@@ -100,12 +108,12 @@ def call_all(
         chunks = _chunks(n, batch_size)
 
         def finish(i, result):
-            out[list(chunks[i])] = _batch_values(result, chunks[i], describe)
+            out[chunks[i].start : chunks[i].stop] = _batch_values(result, chunks[i], describe)
 
         def what(i):
             return f"a batch of {len(chunks[i])} coalitions starting with {describe(chunks[i][0])}"
 
-        args = [[coalitions[c] for c in chunk] for chunk in chunks]
+        args = [coalitions[chunk.start : chunk.stop] for chunk in chunks]
     else:
         chunks = list(range(n))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import inspect
 import math
 import numbers
@@ -199,29 +201,18 @@ class SetFunction:
         of distinct evaluations is checked against ``max_calls`` before the
         first one. ``what`` names the computation in that error.
         """
-        width = max((r.shape[1] for r in requests if r is not None and r.size), default=0)
-        big = np.iinfo(np.int64).max
-        keyed, owners = [], []
-        for s, members in enumerate(requests):
-            if members is None or not len(members):
-                continue
-            ids = np.where(members, batch.ids[s][None, :], big)
-            ids.sort(axis=1)
-            if ids.shape[1] < width:
-                ids = np.concatenate([ids, np.full((len(ids), width - ids.shape[1]), big)], axis=1)
-            keyed.append(ids)
-            owners.append(np.full(len(ids), s, dtype=np.int64))
+        sets = [s for s, r in enumerate(requests) if r is not None and len(r)]
         out = [None if r is None else np.empty(len(r)) for r in requests]
-        if not keyed:
+        if not sets:
             self._record(0, 0)
             return out
-        rows = np.concatenate(keyed)
-        owner = np.concatenate(owners)
-        local = np.concatenate([np.arange(len(k)) for k in keyed])
-        empty = rows[:, 0] == big if width else np.ones(len(rows), dtype=bool)
-        free = empty if self.empty_value is not None else np.zeros(len(rows), dtype=bool)
+        counts = np.array([len(requests[s]) for s in sets], dtype=np.int64)
+        owner = np.repeat(np.asarray(sets, dtype=np.int64), counts)
+        offsets = np.concatenate([[0], np.cumsum(counts)])
+        empty = np.concatenate([~requests[s].any(axis=1) for s in sets])
+        free = empty if self.empty_value is not None else np.zeros(len(empty), dtype=bool)
         todo = np.flatnonzero(~free)
-        first, inverse = _distinct_rows(rows[todo])
+        first, inverse = self._shared(batch, requests, sets, todo, empty)
         needed = len(first)
         if self.max_calls is not None and needed > self.max_calls:
             raise ValueError(
@@ -229,14 +220,18 @@ class SetFunction:
                 f"more than max_calls={self.max_calls:,}; raise max_calls, or use "
                 "ss.shapley_estimate(u, x, budget=...) for an estimate with error bars"
             )
-        reps = todo[first]
-        coalitions = [
-            list(compress(batch.sets[owner[r]], requests[owner[r]][local[r]].tolist())) for r in reps
-        ]
+        reps = todo[first]  # increasing: the coalitions go to fn set by set
+        rep_owner = owner[reps]
+        local = reps - offsets[np.searchsorted(sets, rep_owner)]
+        coalitions = []
+        cut = np.flatnonzero(np.diff(rep_owner)) + 1
+        with _gc_paused():
+            for chunk_rows, chunk_local in zip(np.split(reps, cut), np.split(local, cut)):
+                s = int(owner[chunk_rows[0]])
+                coalitions.extend(_coalition_lists(batch.sets[s], requests[s], chunk_local))
 
         def describe(c: int) -> str:
-            r = reps[c]
-            s, row = int(owner[r]), requests[owner[r]][local[r]]
+            s, row = int(rep_owner[c]), requests[int(rep_owner[c])][local[c]]
             where = set_label(batch.batch_shape, s)
             pos = batch.positions[s][row].tolist()
             shown = ", ".join(_short(v) for v in coalitions[c][:6])
@@ -248,15 +243,104 @@ class SetFunction:
             concurrency=self.concurrency, batch_size=self.batch_size,
         )
         self._record(needed, invoked)
-        flat = np.empty(len(rows))
+        flat = np.empty(len(empty))
         flat[free] = self.empty_value if self.empty_value is not None else 0.0
         flat[todo] = values[inverse]
-        start = 0
-        for k in keyed:
-            s = int(owner[start])
-            out[s] = flat[start : start + len(k)]
-            start += len(k)
+        for j, s in enumerate(sets):
+            out[s] = flat[offsets[j] : offsets[j + 1]]
         return out
+
+    @staticmethod
+    def _shared(batch, requests, sets, todo, empty) -> tuple[np.ndarray, np.ndarray]:
+        """Among the rows ``todo`` (flat over ``sets``), the first of each distinct
+        coalition (increasing) and, per row, the index of its distinct coalition."""
+        ids = np.concatenate([batch.ids[s] for s in sets])
+        if len(np.unique(ids)) == len(ids):
+            # No candidate appears twice in the batch: only empty coalitions
+            # (one per set) can coincide; every other row is its own coalition.
+            first = np.arange(len(todo))
+            inverse = np.arange(len(todo))
+            is_empty = np.flatnonzero(empty[todo])
+            if len(is_empty) > 1:
+                keep = np.ones(len(todo), dtype=bool)
+                keep[is_empty[1:]] = False
+                first = np.flatnonzero(keep)
+                inverse = np.cumsum(keep) - 1
+                inverse[is_empty] = inverse[is_empty[0]]
+            return first, inverse
+        # A coalition is a multiset of candidate ids: hash it as a sum of random
+        # 64-bit words per id (order-free), group equal hashes, then check
+        # every grouped row against its group's first row exactly, so a hash
+        # collision can cost time but never a wrong value.
+        words = _hash_words(int(ids.max()) + 1)
+        hashed = np.concatenate([
+            np.where(requests[s], words[batch.ids[s]][None, :], np.uint64(0)).sum(axis=1, dtype=np.uint64)
+            for s in sets
+        ])[todo]
+        _, first, inverse, count = np.unique(hashed, return_index=True, return_inverse=True,
+                                              return_counts=True)
+        inverse = inverse.ravel()
+        grouped = np.flatnonzero(count[inverse] > 1)
+        if len(grouped):
+            keys = _sorted_keys(batch, requests, sets, todo[grouped])
+            rep = np.searchsorted(grouped, first[inverse[grouped]])
+            if not np.array_equal(keys, keys[rep]):
+                first, inverse = _distinct_rows(_sorted_keys(batch, requests, sets, todo))
+        order = np.argsort(first, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        return first[order], rank[inverse]
+
+
+def _hash_words(n: int) -> np.ndarray:
+    """Odd random 64-bit words, one per candidate id (fixed: runs repeat)."""
+    rng = np.random.default_rng(0x5E7)
+    return rng.integers(0, 2**63, size=n, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+
+
+def _sorted_keys(batch, requests, sets, flat_rows: np.ndarray) -> np.ndarray:
+    """Rows ``flat_rows`` (flat over ``sets``) as sorted id vectors, padded."""
+    sizes = np.array([len(requests[s]) for s in sets], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    width = max(requests[s].shape[1] for s in sets)
+    big = np.iinfo(np.int64).max
+    which = np.searchsorted(offsets, flat_rows, side="right") - 1
+    out = np.full((len(flat_rows), width), big, dtype=np.int64)
+    for j in np.unique(which):
+        s, pick = sets[j], np.flatnonzero(which == j)
+        key = np.where(requests[s][flat_rows[pick] - offsets[j]], batch.ids[s][None, :], big)
+        key.sort(axis=1)
+        out[pick, : key.shape[1]] = key
+    return out
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    # Building many small lists triggers the cyclic garbage collector over and
+    # over (each pass scans every list built so far); none of them can form a
+    # cycle, so collection waits until they are built.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _coalition_lists(cands: list, members: np.ndarray, rows: np.ndarray) -> list:
+    """The candidate lists of coalitions ``members[rows]`` of one set."""
+    n = members.shape[1]
+    if len(members) == 1 << n and n <= 25:
+        codes = members @ (1 << np.arange(n, dtype=np.int64))
+        if np.array_equal(codes, np.arange(1 << n)):
+            # Every coalition, in code order: each list is a shorter one plus
+            # one candidate, built by doubling.
+            every: list = [[]]
+            for c in cands:
+                every += [prev + [c] for prev in every]
+            return [every[r] for r in rows.tolist()]
+    return [list(compress(cands, row)) for row in members[rows].tolist()]
 
 
 def _distinct_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
