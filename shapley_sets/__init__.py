@@ -21,6 +21,7 @@ from ._api import (
 )
 from ._version import __version__
 from ._jit import CacheUnavailableWarning
+from .blackbox import Estimate, SetFunction, shapley_estimate
 from .engines import MAX_REFERENCE_K, ReferenceEngineWarning, register_engine, registered_engines
 from .utilities import (
     Additive,
@@ -48,6 +49,8 @@ __all__ = [
     "RankWeighted",
     "TopK",
     "LinearCombination",
+    "Estimate",
+    "SetFunction",
     "Utility",
     "banzhaf",
     "empty_value",
@@ -59,5 +62,6 @@ __all__ = [
     "registered_engines",
     "semivalue",
     "shapley",
+    "shapley_estimate",
     "value",
 ]

@@ -7,10 +7,19 @@ import numpy as np
 from ._validation import as_float_array, check_finite, prepare_mask
 from .engines.dispatch import compute_semivalue, compute_shapley
 from .engines.reference import exact_semivalue_table, exact_shapley_table, reference_from_prepared
-from .engines.weights import BANZHAF, LEAVE_ONE_OUT, as_weighting
+from .engines.weights import BANZHAF, LEAVE_ONE_OUT, SHAPLEY, as_weighting
+from .blackbox.set_function import SetFunction
 
 __all__ = ["shapley", "semivalue", "banzhaf", "leave_one_out", "value", "empty_value",
            "exact_shapley", "reference_shapley"]
+
+
+def _black_box():
+    # A SetFunction's input is a batch of sets of arbitrary objects, not a
+    # float array: it has its own validation and evaluation path.
+    from .blackbox import exact
+
+    return exact
 
 
 def _prepare(u, x, mask):
@@ -73,6 +82,8 @@ def shapley(u, x, *, mask=None) -> np.ndarray:
         array([[0.8 , 0.1 , 0.  ],
                [0.05, 0.05, 0.  ]])
     """
+    if isinstance(u, SetFunction):
+        return _black_box().exact_values(u, x, mask, SHAPLEY, "ss.shapley")
     arr, mask = _prepare(u, x, mask)
     return _checked_result(compute_shapley(u, arr, mask), u)
 
@@ -129,6 +140,8 @@ def semivalue(u, x, weights, *, mask=None) -> np.ndarray:
         [0.1, 0.0, 0.0]
     """
     weighting = as_weighting(weights)
+    if isinstance(u, SetFunction):
+        return _black_box().exact_values(u, x, mask, weighting, f"ss.semivalue ({weighting.name})")
     arr, mask = _prepare(u, x, mask)
     what = "Shapley values" if weighting.is_shapley else f"{weighting.name} semivalues"
     return _checked_result(compute_semivalue(u, arr, mask, weighting), u, what)
@@ -186,6 +199,8 @@ def value(u, x, *, mask=None) -> np.ndarray:
         >>> float(ss.value(ss.BestOf(floor=0.5), [0.1, 0.3]))
         0.5
     """
+    if isinstance(u, SetFunction):
+        return _black_box().whole_set_values(u, x, mask)
     arr, mask = _prepare(u, x, mask)
     return np.asarray(u.coalition_values(arr, mask[..., None, :])[..., 0], dtype=np.float64)
 
@@ -287,5 +302,7 @@ def reference_shapley(u, x, *, mask=None) -> np.ndarray:
         >>> ss.reference_shapley(ss.BestOf(), [1.0, 3.0, 2.0]).round(6).tolist()
         [0.333333, 1.833333, 0.833333]
     """
+    if isinstance(u, SetFunction):
+        return _black_box().exact_values(u, x, mask, SHAPLEY, "ss.reference_shapley")
     arr, mask = _prepare(u, x, mask)
     return _checked_result(reference_from_prepared(u, arr, mask), u)
