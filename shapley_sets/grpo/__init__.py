@@ -1,7 +1,10 @@
 """What trainers consume: GRPO advantages from set rewards and Shapley values.
 
-See MATH.md §7. Layout A (:func:`candidate_advantages`, then
-:func:`token_advantages`): each response is a set of candidates. Layout B
+Layout A (:func:`candidate_advantages` — the Shapley rule — or
+:func:`credit_advantages` — the marginal-credit rule —, then
+:func:`token_advantages`): each response is a set of candidates;
+:class:`CreditRule` names a rule end to end and :data:`RECOMMENDED_RULE` is
+the one the trainer integrations use by default. Layout B
 (:func:`completion_advantages`): the completions of a prompt are the
 candidates of one set. :func:`set_advantages` is plain GRPO (the β = 0
 baseline); :data:`PRESETS` reproduces verl's and TRL's conventions; the peers
@@ -21,11 +24,21 @@ from .advantages import (
     set_advantages,
     token_advantages,
 )
+from .credit import credit_advantages
 from .peers import grpo_passk_advantages, passk_training_advantages
+from ._semivalues import CREDITS, credit_values
+from .rules import FORMS, RECOMMENDED_RULE, CreditRule, LinearSchedule
 
 __all__ = [
+    "CREDITS",
+    "FORMS",
     "PRESETS",
+    "RECOMMENDED_RULE",
+    "CreditRule",
+    "LinearSchedule",
     "candidate_advantages",
+    "credit_advantages",
+    "credit_values",
     "completion_advantages",
     "grpo_passk_advantages",
     "passk_training_advantages",

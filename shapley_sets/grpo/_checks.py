@@ -11,7 +11,7 @@ from .._validation import as_float_array
 from ..adapters.arrays import to_numpy
 from ._groups import SCALES, SINGLETONS
 
-__all__ = ["check_options", "rewards_1d", "check_choice"]
+__all__ = ["check_options", "rewards_1d", "check_choice", "check_beta", "check_candidate_values"]
 
 
 def check_choice(value, name: str, choices: tuple) -> str:
@@ -48,4 +48,31 @@ def rewards_1d(values, name: str) -> np.ndarray:
         raise ValueError(
             f"{name} must be finite or NaN (NaN = missing reward); found {arr[i]} at response {i}"
         )
+    return arr
+
+
+def check_beta(beta) -> float:
+    """``beta`` as a float; a ``ValueError`` unless it is a finite number >= 0."""
+    if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not np.isfinite(beta) or beta < 0:
+        raise ValueError(f"beta must be a finite number >= 0, got {beta!r}")
+    return float(beta)
+
+
+def check_candidate_values(values, name: str, n: int, live: np.ndarray | None = None) -> np.ndarray:
+    """float64 (N, K) per-candidate values; with ``live``, finite where live.
+
+    ``live`` (N, K) bool marks the entries that are used; NaN or inf there is
+    an error naming the response and the candidate.
+    """
+    arr = as_float_array(to_numpy(values), name, min_ndim=2)
+    if arr.ndim != 2 or arr.shape[0] != n:
+        raise ValueError(f"{name} must have shape (N, K) with N = {n} (len(set_rewards)), got {arr.shape}")
+    if live is not None:
+        bad = live & ~np.isfinite(arr)
+        if bad.any():
+            i, k = np.argwhere(bad)[0]
+            raise ValueError(
+                f"{name} must be finite for present candidates; found {arr[i, k]} "
+                f"at response {i}, candidate {k}"
+            )
     return arr

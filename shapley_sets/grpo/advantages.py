@@ -25,7 +25,6 @@ Conventions (verified against the installed sources of verl 0.9.1
 
 from __future__ import annotations
 
-import numbers
 import sys
 
 import numpy as np
@@ -34,8 +33,9 @@ from .._api import shapley
 from .._validation import as_float_array, check_finite, prepare_mask
 from ..adapters.arrays import first_tensor, like, to_numpy
 from ..adapters.torch_tokens import gather_token_advantages_torch
-from ._checks import check_choice, check_options, rewards_1d
+from ._checks import check_beta, check_candidate_values, check_choice, check_options, rewards_1d
 from ._groups import Groups, group_stats, resolve_groups
+from ._semivalues import check_credit, credit_values
 from ._kernels import gather_token_advantages
 
 __all__ = [
@@ -241,28 +241,17 @@ def candidate_advantages(
     """
     scale, eps, ddof, singleton = check_options(scale, eps, ddof, singleton)
     check_choice(tau, "tau", TAUS)
-    if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not np.isfinite(beta) or beta < 0:
-        raise ValueError(f"beta must be a finite number >= 0, got {beta!r}")
+    beta = check_beta(beta)
     R = rewards_1d(set_rewards, "set_rewards")
     n = R.shape[0]
-    phi = as_float_array(to_numpy(shapley_values), "shapley_values", min_ndim=2)
-    if phi.ndim != 2 or phi.shape[0] != n:
-        raise ValueError(
-            f"shapley_values must have shape (N, K) with N = {n} (len(set_rewards)), got {phi.shape}"
-        )
+    phi = check_candidate_values(shapley_values, "shapley_values", n)
     present = prepare_mask(None if mask is None else to_numpy(mask), phi.shape)
     empty = _empty_values(empty_value, n)
     g = resolve_groups(groups, n)
 
     valid_set = ~np.isnan(R)
     live = present & valid_set[:, None]
-    bad = live & ~np.isfinite(phi)
-    if bad.any():
-        i, k = np.argwhere(bad)[0]
-        raise ValueError(
-            f"shapley_values must be finite for present candidates; found {phi[i, k]} "
-            f"at response {i}, candidate {k}"
-        )
+    check_candidate_values(phi, "shapley_values", n, live)
     phi_live = np.where(live, phi, 0.0)
     k_g = present.sum(axis=1)
     if efficiency_rtol is not None:
@@ -283,13 +272,13 @@ def candidate_advantages(
         tau_row = sigma
     else:
         tau_row = np.ones(n)
-    out = a_set[:, None] + (float(beta) / (tau_row + eps))[:, None] * d
+    out = a_set[:, None] + (beta / (tau_row + eps))[:, None] * d
     out[~live] = 0.0
     return like(out, set_rewards, shapley_values, mask)
 
 
 def completion_advantages(
-    utility, x, groups, *, eps=1e-6, ddof=1, scale="group", singleton="reward"
+    utility, x, groups, *, eps=1e-6, ddof=1, scale="group", singleton="reward", credit="shapley"
 ):
     """Layout B: the completions of a prompt group are the candidates of one set.
 
@@ -297,7 +286,10 @@ def completion_advantages(
     ``U(group)``, ``r_g = G · φ_g + U(∅)`` (the group's mean r is U of the
     whole group) and ``A_g = (r_g - mean r) / (std r + eps)``. Groups may
     differ in size; all of them go through one batched ``ss.shapley`` call
-    (padded to the largest group, with a mask).
+    (padded to the largest group, with a mask). With another ``credit``
+    (the marginal-credit rule with completions as candidates), ``r_g`` is
+    completion g's credit itself, e.g. ``U(group) − U(group ∖ g)`` for
+    ``"loo"``, and is normalised the same way.
 
     Args:
         utility: a set utility, e.g. ``ss.BestOf()``.
@@ -310,6 +302,9 @@ def completion_advantages(
             is 0, as in :func:`set_advantages`.
         groups: int group size or N labels, as in :func:`set_advantages`.
         eps, ddof, scale, singleton: as in :func:`set_advantages`, applied to r.
+        credit: ``"shapley"`` (default), ``"loo"``, ``"banzhaf"`` or
+            ``("beta", α, β)``: the semivalue each completion is credited with
+            (see :func:`credit_values`).
 
     Returns:
         (N,) float64 numpy array, or a float32 tensor on ``x``'s device.
@@ -327,8 +322,12 @@ def completion_advantages(
         >>> # A missing (NaN) reward leaves its group as a set of two.
         >>> ss.grpo.completion_advantages(ss.BestOf(), [0.9, float("nan"), 0.1], 3).round(4)
         array([ 0.7071,  0.    , -0.7071])
+        >>> # Leave-one-out credit: only a completion the set cannot do without counts.
+        >>> ss.grpo.completion_advantages(ss.BestOf(), [0.9, 0.8, 0.1], 3, credit="loo").round(4)
+        array([ 1.1547, -0.5773, -0.5773])
     """
     scale, eps, ddof, singleton = check_options(scale, eps, ddof, singleton)
+    credit = check_credit(credit)
     if not hasattr(utility, "coalition_values"):
         raise TypeError(
             "utility must be a set utility (e.g. ss.BestOf()), got " f"{type(utility).__name__}"
@@ -376,11 +375,14 @@ def completion_advantages(
     present[g.index, slot] = ~missing
     batch = np.ascontiguousarray(np.moveaxis(arr[rows], 1, -1))
 
-    phi = shapley(utility, batch, mask=present)
-    none = np.zeros((g.n_groups, 1, width), dtype=bool)
-    empty = np.asarray(utility.coalition_values(batch, none), dtype=np.float64)[:, 0]
-    k_present = np.bincount(g.index, weights=~missing, minlength=g.n_groups)
-    r = k_present[g.index] * phi[g.index, slot] + empty[g.index]
+    if credit == "shapley":
+        phi = shapley(utility, batch, mask=present)
+        none = np.zeros((g.n_groups, 1, width), dtype=bool)
+        empty = np.asarray(utility.coalition_values(batch, none), dtype=np.float64)[:, 0]
+        k_present = np.bincount(g.index, weights=~missing, minlength=g.n_groups)
+        r = k_present[g.index] * phi[g.index, slot] + empty[g.index]
+    else:
+        r = credit_values(utility, batch, credit, mask=present)[g.index, slot]
     r[missing] = np.nan
     adv, _ = _set_advantages(r, g, scale, eps, ddof, singleton)
     return like(adv, x)

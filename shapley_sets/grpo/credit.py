@@ -1,0 +1,93 @@
+"""The marginal-credit rule: candidate advantages from any per-candidate credit.
+
+For per-candidate credits ``c_{g,k}`` (leave-one-out marginals
+``U(S_g) - U(S_g ∖ k)``, Banzhaf values, Shapley values, any semivalue)::
+
+    A_{g,k} = A_g + β · (c_{g,k} - mean c) / (std c + eps)
+
+``A_g`` is the set's plain GRPO advantage; the mean and std run over every
+present candidate of every set in the prompt's group (G·K of them), so the
+credit term compares a candidate with all candidates the group saw, not only
+with its own set. With leave-one-out credit and i.i.d. candidates the credit
+term's expected gradient is that of the set reward itself (see
+``docs/math.md``), which is why it speeds learning up without pulling the
+policy towards another objective.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import as_float_array, prepare_mask
+from ..adapters.arrays import like, to_numpy
+from ._checks import check_beta, check_candidate_values, check_options, rewards_1d
+from ._groups import resolve_groups, zscore_in_groups
+from .advantages import _set_advantages
+
+__all__ = ["credit_advantages"]
+
+
+def credit_advantages(
+    set_rewards, credits, groups, *, beta=1.0, mask=None, scale="group", eps=1e-6, ddof=1, singleton="reward"
+):
+    """Marginal-credit rule: ``A_{g,k} = A_g + β·(c_{g,k} − mean c)/(std c + eps)``.
+
+    ``A_g`` is :func:`set_advantages` of the set rewards; the credit term is
+    a z-score of the credits over the present candidates of every
+    (non-missing) set of the prompt's group. Per set the advantages do not
+    average to ``A_g`` (unlike :func:`candidate_advantages`): a set whose
+    candidates all earn more credit than the group's other candidates is
+    pushed up as a whole.
+
+    Args:
+        set_rewards: (N,) set rewards ``R_g = U(S_g)``; NaN = missing (the
+            whole row gets 0 and takes part in no statistic).
+        credits: (N, K) per-candidate credits, e.g. leave-one-out marginals
+            ``ss.leave_one_out(u, x)``; entries of absent candidates are
+            ignored (they may be NaN).
+        groups: an int group size or N labels, as in :func:`set_advantages`.
+        beta: weight of the credit term, a finite number >= 0 (0 is plain GRPO).
+        mask: optional bool (N, K) or broadcastable; True = candidate present.
+            Absent candidates get 0.
+        scale, eps, ddof, singleton: as in :func:`set_advantages` for ``A_g``;
+            ``eps`` and ``ddof`` also serve the credit z-score, which is
+            always divided by the group's credit std (a group with at most
+            ``ddof`` present candidates gets credit term 0).
+
+    Returns:
+        (N, K) float64 numpy array, or a float32 tensor on the inputs' device.
+
+    Raises:
+        ValueError: shapes, a negative or non-finite ``beta``, non-finite
+            credits of present candidates (naming response and candidate),
+            bad options.
+        TypeError: non-numeric input, a non-boolean mask.
+
+    Examples:
+        >>> import numpy as np
+        >>> import shapley_sets as ss
+        >>> x = np.array([[0.9, 0.2, 0.8], [0.3, 0.1, 0.2]])
+        >>> R = ss.value(ss.BestOf(), x)
+        >>> loo = R[:, None] - np.array([[0.8, 0.9, 0.9], [0.2, 0.3, 0.3]])  # U(S) - U(S minus k)
+        >>> ss.grpo.credit_advantages(R, loo, 2).round(3)
+        array([[ 1.998,  0.062,  0.062],
+               [ 0.584, -1.353, -1.353]])
+        >>> ss.grpo.credit_advantages(R, loo, 2, beta=0.0).round(3)
+        array([[ 0.707,  0.707,  0.707],
+               [-0.707, -0.707, -0.707]])
+    """
+    scale, eps, ddof, singleton = check_options(scale, eps, ddof, singleton)
+    beta = check_beta(beta)
+    R = rewards_1d(set_rewards, "set_rewards")
+    n = R.shape[0]
+    shape = as_float_array(to_numpy(credits), "credits", min_ndim=2).shape
+    if len(shape) != 2 or shape[0] != n:
+        raise ValueError(f"credits must have shape (N, K) with N = {n} (len(set_rewards)), got {shape}")
+    present = prepare_mask(None if mask is None else to_numpy(mask), shape)
+    live = present & ~np.isnan(R)[:, None]
+    c = check_candidate_values(credits, "credits", n, live)
+    g = resolve_groups(groups, n)
+    a_set, _ = _set_advantages(R, g, scale, eps, ddof, singleton)
+    out = a_set[:, None] + beta * zscore_in_groups(np.where(live, c, 0.0), live, g, eps, ddof)
+    out[~live] = 0.0
+    return like(out, set_rewards, credits, mask)

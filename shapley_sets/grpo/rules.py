@@ -1,0 +1,185 @@
+"""Credit rules end to end: which credit, which form, which β (maybe scheduled).
+
+A :class:`CreditRule` names a per-candidate credit (a semivalue of the set
+utility: leave-one-out, Banzhaf, Shapley or a Beta(α, β) semivalue), the form
+that turns credits into advantages (:func:`credit_advantages`, the marginal
+rule, or :func:`candidate_advantages`, the Shapley rule) and the weight β of
+the credit term, a number or a function of the training step.
+:data:`RECOMMENDED_RULE` is what the trainer integrations use unless told
+otherwise.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from typing import Callable, Union
+
+import numpy as np
+
+from .._api import value
+from ..adapters.arrays import like, to_numpy
+from ._checks import check_beta, check_choice
+from ._semivalues import check_credit, credit_values
+from .advantages import TAUS, candidate_advantages
+from .credit import credit_advantages
+
+__all__ = ["CreditRule", "LinearSchedule", "RECOMMENDED_RULE", "FORMS"]
+
+FORMS = ("marginal", "shapley")
+@dataclass(frozen=True)
+class LinearSchedule:
+    """β that moves linearly from ``start`` to ``end`` over ``steps`` steps, then stays.
+
+    A picklable callable of the training step, for :class:`CreditRule`'s
+    ``beta`` (and the verl estimator's ``shapley.rule.beta`` mapping).
+
+    Examples:
+        >>> sched = LinearSchedule(1.0, 0.0, 100)
+        >>> sched(0), sched(50), sched(100), sched(500)
+        (1.0, 0.5, 0.0, 0.0)
+    """
+
+    start: float
+    end: float
+    steps: int
+
+    def __post_init__(self):
+        check_beta(self.start)
+        check_beta(self.end)
+        if isinstance(self.steps, bool) or not isinstance(self.steps, numbers.Integral) or self.steps < 1:
+            raise ValueError(f"steps must be an int >= 1, got {self.steps!r}")
+
+    def __call__(self, step) -> float:
+        frac = min(max(float(step), 0.0) / self.steps, 1.0)
+        return float(self.start + (self.end - self.start) * frac)
+
+
+Beta = Union[float, Callable[[int], float]]
+
+
+@dataclass(frozen=True)
+class CreditRule:
+    """A credit rule: per-candidate credit, the form of the advantage, and β.
+
+    Attributes:
+        credit: ``"loo"`` (leave-one-out ``U(S) − U(S∖k)``), ``"banzhaf"``,
+            ``"shapley"`` or ``("beta", α, β)``: which semivalue of the set
+            utility each candidate is credited with.
+        form: ``"marginal"`` — :func:`credit_advantages`,
+            ``A_g + β·z(c)`` with z a z-score over the group's candidates —
+            or ``"shapley"`` — :func:`candidate_advantages`,
+            ``A_g + β·d/τ`` with ``d = K·φ + U(∅) − R`` (needs
+            ``credit="shapley"``).
+        beta: weight of the credit term: a number >= 0 or a callable
+            ``beta(step) -> float`` (e.g. :class:`LinearSchedule`).
+        tau: the Shapley form's scale τ (``"within"``, ``"set"``, ``"none"``).
+
+    Raises:
+        ValueError: an unknown credit or form, the Shapley form with another
+            credit, a negative β, an unknown τ.
+        TypeError: ``beta`` neither a number nor callable.
+
+    Examples:
+        >>> import numpy as np
+        >>> import shapley_sets as ss
+        >>> x = np.array([[0.9, 0.2, 0.8], [0.3, 0.1, 0.2]])
+        >>> rule = ss.grpo.CreditRule("loo", "marginal", beta=1.0)
+        >>> rule.advantages(ss.BestOf(), x, 2).round(3)
+        array([[ 1.998,  0.062,  0.062],
+               [ 0.584, -1.353, -1.353]])
+        >>> rule.name
+        'marginal loo b=1'
+        >>> ss.grpo.CreditRule("shapley", "shapley", beta=ss.grpo.LinearSchedule(1.0, 0.0, 10)).beta_at(5)
+        0.5
+    """
+
+    credit: Union[str, tuple] = "loo"
+    form: str = "marginal"
+    beta: Beta = 1.0
+    tau: str = "within"
+
+    def __post_init__(self):
+        object.__setattr__(self, "credit", check_credit(self.credit))
+        check_choice(self.form, "form", FORMS)
+        check_choice(self.tau, "tau", TAUS)
+        if self.form == "shapley" and self.credit != "shapley":
+            raise ValueError(
+                f"form='shapley' (A_g + beta*d/tau, d from efficient Shapley values) needs "
+                f"credit='shapley', got {self.credit!r}; use form='marginal' for other credits"
+            )
+        if callable(self.beta):
+            return
+        if isinstance(self.beta, bool) or not isinstance(self.beta, numbers.Real):
+            raise TypeError(f"beta must be a number or a callable of the step, got {type(self.beta).__name__}")
+        object.__setattr__(self, "beta", check_beta(self.beta))
+
+    @property
+    def name(self) -> str:
+        """A short label, e.g. ``'marginal loo b=1'``."""
+        credit = self.credit if isinstance(self.credit, str) else "beta({:g},{:g})".format(*self.credit[1:])
+        beta = f"b={self.beta:g}" if not callable(self.beta) else f"b={self.beta!r}"
+        if self.form == "shapley":
+            return f"shapley-form b={self.beta:g} tau={self.tau}" if not callable(self.beta) else (
+                f"shapley-form {beta} tau={self.tau}")
+        return f"marginal {credit} {beta}"
+
+    def beta_at(self, step=0) -> float:
+        """β at training step ``step`` (the number itself when β is constant).
+
+        Raises:
+            ValueError: the schedule returned a negative or non-finite β.
+        """
+        if not callable(self.beta):
+            return float(self.beta)
+        try:
+            return check_beta(self.beta(step))
+        except ValueError as exc:
+            raise ValueError(f"the beta schedule at step {step}: {exc}") from None
+
+    def credits(self, utility, x, *, mask=None) -> np.ndarray:
+        """The (N, K) credits this rule gives the candidates of ``x`` (numpy)."""
+        return credit_values(utility, x, self.credit, mask=mask)
+
+    def from_credits(self, set_rewards, credits, groups, *, mask=None, step=0, empty_value=0.0,
+                     efficiency_rtol=1e-6, **options):
+        """Candidate advantages from set rewards and credits already computed.
+
+        ``options`` are ``scale``, ``eps``, ``ddof``, ``singleton`` (see
+        :func:`set_advantages`); ``empty_value`` and ``efficiency_rtol``
+        serve the Shapley form only (:func:`candidate_advantages`).
+        """
+        beta = self.beta_at(step)
+        if self.form == "shapley":
+            return candidate_advantages(
+                set_rewards, credits, groups, beta=beta, tau=self.tau, empty_value=empty_value,
+                mask=mask, efficiency_rtol=efficiency_rtol, **options,
+            )
+        return credit_advantages(set_rewards, credits, groups, beta=beta, mask=mask, **options)
+
+    def advantages(self, utility, x, groups, *, mask=None, step=0, **options):
+        """(N, K) candidate advantages of N sets ``x`` under this rule at ``step``.
+
+        Args:
+            utility: the set utility.
+            x: (N, K) or (N, M, K) inputs of the N sets (numpy or torch).
+            groups: int group size or N labels.
+            mask: optional (N, K) bool mask of present candidates.
+            step: the training step (read by a β schedule).
+            **options: ``scale``, ``eps``, ``ddof``, ``singleton``.
+
+        Returns:
+            (N, K) float64 numpy array, or a float32 tensor on ``x``'s device.
+        """
+        x_np = to_numpy(x)
+        m = None if mask is None else to_numpy(mask)
+        rewards = value(utility, x_np, mask=m)
+        credits = self.credits(utility, x_np, mask=m)
+        empty = value(utility, x_np, mask=np.zeros(x_np.shape[:1] + x_np.shape[-1:], dtype=bool))
+        out = self.from_credits(rewards, credits, groups, mask=m, step=step, empty_value=empty, **options)
+        return like(out, x, mask)
+
+
+#: The rule the trainer integrations use unless told otherwise: leave-one-out
+#: credit, marginal form, β = 1 (see the GRPO guide for the measurements).
+RECOMMENDED_RULE = CreditRule("loo", "marginal", beta=1.0)

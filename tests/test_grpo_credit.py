@@ -1,0 +1,256 @@
+"""The marginal-credit rule, per-candidate credits and CreditRule."""
+
+from __future__ import annotations
+
+import itertools
+from fractions import Fraction
+from math import comb
+
+import numpy as np
+import pytest
+
+import shapley_sets as ss
+from shapley_sets import grpo
+
+
+def _naive_credit_advantages(R, c, labels, beta, present, eps=1e-6, ddof=1, scale="group", singleton="reward"):
+    """Loop over groups and candidates, straight from the formula."""
+    n, k = c.shape
+    out = np.zeros((n, k))
+    a_set = grpo.set_advantages(R, labels, scale=scale, eps=eps, ddof=ddof, singleton=singleton)
+    for lab in dict.fromkeys(labels):
+        rows = [i for i in range(n) if labels[i] == lab and not np.isnan(R[i])]
+        vals = [c[i, j] for i in rows for j in range(k) if present[i, j]]
+        mean = np.mean(vals) if vals else 0.0
+        std = np.std(vals, ddof=ddof) if len(vals) > ddof else 1.0
+        for i in rows:
+            for j in range(k):
+                if present[i, j]:
+                    out[i, j] = a_set[i] + beta * (c[i, j] - mean) / (std + eps)
+    return out
+
+
+@pytest.mark.parametrize("scale", ["group", "batch", "none"])
+@pytest.mark.parametrize("singleton", ["reward", "zero"])
+@pytest.mark.parametrize("seed", range(4))
+def test_credit_advantages_match_the_formula(scale, singleton, seed):
+    rng = np.random.default_rng(seed)
+    n, k = 9, 4
+    labels = list(rng.choice(["a", "b", "c", "d"], size=n))
+    R = rng.normal(size=n)
+    R[rng.random(n) < 0.2] = np.nan
+    c = rng.normal(size=(n, k))
+    present = rng.random((n, k)) < 0.8
+    c_in = np.where(present, c, np.nan)  # absent credits may be NaN
+    before = c_in.copy()
+    got = grpo.credit_advantages(R, c_in, labels, beta=0.7, mask=present, scale=scale, singleton=singleton)
+    want = _naive_credit_advantages(R, c, labels, 0.7, present, scale=scale, singleton=singleton)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(c_in, before)
+
+
+def test_beta_zero_is_plain_grpo_and_groups_as_int_match_labels():
+    rng = np.random.default_rng(0)
+    R, c = rng.normal(size=6), rng.normal(size=(6, 3))
+    got = grpo.credit_advantages(R, c, 3, beta=0.0)
+    np.testing.assert_allclose(got, np.repeat(grpo.set_advantages(R, 3)[:, None], 3, axis=1))
+    np.testing.assert_allclose(grpo.credit_advantages(R, c, 3), grpo.credit_advantages(R, c, [0, 0, 0, 1, 1, 1]))
+
+
+def test_equal_credits_leave_the_set_advantage():
+    R = np.array([1.0, 0.0])
+    got = grpo.credit_advantages(R, np.ones((2, 3)), 2, beta=5.0)
+    np.testing.assert_allclose(got, np.repeat(grpo.set_advantages(R, 2)[:, None], 3, axis=1))
+
+
+def test_credit_advantages_torch_in_torch_out():
+    torch = pytest.importorskip("torch")
+    R, c = torch.tensor([1.0, 0.0]), torch.tensor([[0.5, 0.0], [0.2, 0.1]], dtype=torch.float64)
+    out = grpo.credit_advantages(R, c, 2)
+    assert isinstance(out, torch.Tensor) and out.dtype == torch.float32
+    np.testing.assert_allclose(out.numpy(), grpo.credit_advantages(R.numpy(), c.numpy(), 2), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        ({"beta": -1.0}, ValueError, "beta must be a finite number >= 0"),
+        ({"beta": float("nan")}, ValueError, "beta"),
+        ({"beta": True}, ValueError, "beta"),
+        ({"scale": "std"}, ValueError, "scale must be one of"),
+        ({"eps": 0.0}, ValueError, "eps"),
+    ],
+)
+def test_credit_advantages_bad_options(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        grpo.credit_advantages([1.0, 0.0], [[0.1], [0.2]], 2, **kwargs)
+
+
+def test_credit_advantages_bad_credits_are_named():
+    with pytest.raises(ValueError, match=r"credits must be finite for present candidates; found nan at response 1, candidate 0"):
+        grpo.credit_advantages([1.0, 0.0], [[0.1, 0.0], [np.nan, 0.0]], 2)
+    with pytest.raises(ValueError, match=r"credits must have shape \(N, K\) with N = 2"):
+        grpo.credit_advantages([1.0, 0.0], [[0.1, 0.0]], 2)
+    with pytest.raises(TypeError):
+        grpo.credit_advantages([1.0, 0.0], [["a"], ["b"]], 2)
+
+
+# --- credits: exact rational check of every semivalue on small sets --------------------------
+
+
+def _exact_semivalue(u, x, present, weight):
+    """Σ_T q(|T|) [U(T ∪ i) − U(T)] over T ⊆ present ∖ i, with Fractions."""
+    idx = [j for j in range(len(present)) if present[j]]
+    kp = len(idx)
+    out = [Fraction(0)] * len(present)
+
+    def U(members):
+        m = np.zeros(len(present), dtype=bool)
+        m[list(members)] = True
+        return Fraction(float(ss.value(u, x, mask=m)))
+
+    for i in idx:
+        others = [j for j in idx if j != i]
+        for s in range(kp):
+            for T in itertools.combinations(others, s):
+                out[i] += weight(kp, s) * (U(T + (i,)) - U(T))
+    return out
+
+
+_WEIGHTS = {
+    "shapley": lambda k, s: Fraction(1, k * comb(k - 1, s)),
+    "banzhaf": lambda k, s: Fraction(1, 2 ** (k - 1)),
+    "loo": lambda k, s: Fraction(int(s == k - 1)),
+    # Beta(2, 3): q(s) = B(s + 2, k - 1 - s + 3) / B(2, 3), in integers
+    ("beta", 2, 3): lambda k, s: Fraction(
+        _fact(s + 1) * _fact(k + 1 - s) * _fact(4), _fact(k + 3) * _fact(1) * _fact(2)
+    ),
+}
+
+
+def _fact(n):
+    from math import factorial  # exact integers in a test oracle only
+
+    return factorial(n)
+
+
+@pytest.mark.parametrize("credit", list(_WEIGHTS), ids=str)
+@pytest.mark.parametrize("utility", [ss.BestOf(), ss.AnySuccess(), ss.TopK(2)], ids=lambda u: type(u).__name__)
+def test_credit_values_are_exact_semivalues(credit, utility):
+    rng = np.random.default_rng(3)
+    x = rng.random((3, 5)).round(3)
+    present = np.array([[True] * 5, [True, False, True, True, False], [False, True, False, False, False]])
+    got = grpo.credit_values(utility, x, credit, mask=present)
+    for i in range(3):
+        want = _exact_semivalue(utility, x[i], present[i], _WEIGHTS[credit])
+        np.testing.assert_allclose(got[i], [float(v) for v in want], rtol=1e-10, atol=1e-12)
+
+
+def test_beta_one_one_is_shapley_and_expected_best_batches():
+    rng = np.random.default_rng(1)
+    u = ss.ExpectedBest(np.array([0.2, 0.3, 0.5]))
+    x = rng.random((4, 3, 5))
+    np.testing.assert_allclose(grpo.credit_values(u, x, ("beta", 1, 1)), ss.shapley(u, x), atol=1e-12)
+    loo = grpo.credit_values(u, x, "loo")
+    for j in range(5):
+        m = np.ones(5, dtype=bool)
+        m[j] = False
+        np.testing.assert_allclose(loo[:, j], ss.value(u, x) - ss.value(u, x, mask=m), atol=1e-12)
+
+
+def test_credit_values_bad_credit():
+    with pytest.raises(ValueError, match="credit must be 'loo', 'banzhaf', 'shapley' or"):
+        grpo.credit_values(ss.BestOf(), [0.5, 0.2], "owen")
+    with pytest.raises(ValueError, match="alpha > 0"):
+        grpo.credit_values(ss.BestOf(), [0.5, 0.2], ("beta", 0, 1))
+    with pytest.raises(ValueError, match="K <= 16"):
+        grpo.credit_values(ss.BestOf(), np.zeros(17), "banzhaf")
+
+
+def test_coverage_as_expected_best_of_memberships_has_the_coverage_shapley_value():
+    # A set of ideas covering weighted topics: ExpectedBest over 0/1 memberships.
+    # Each topic's weight is split equally among the ideas covering it.
+    rng = np.random.default_rng(5)
+    topics, k = 6, 4
+    w = rng.dirichlet(np.ones(topics))
+    member = (rng.random((topics, k)) < 0.4).astype(float)
+    phi = ss.shapley(ss.ExpectedBest(w), member)
+    covering = member.sum(axis=1)
+    want = (w[:, None] * member / np.where(covering, covering, 1)[:, None]).sum(axis=0)
+    np.testing.assert_allclose(phi, want, atol=1e-12)
+    loo = grpo.credit_values(ss.ExpectedBest(w), member, "loo")
+    np.testing.assert_allclose(loo, (w[:, None] * member * (covering == 1)[:, None]).sum(axis=0), atol=1e-12)
+
+
+# --- CreditRule -------------------------------------------------------------------------------
+
+
+def test_credit_rule_marginal_matches_credit_advantages():
+    rng = np.random.default_rng(2)
+    x = rng.random((6, 4))
+    mask = rng.random((6, 4)) < 0.8
+    rule = grpo.CreditRule("banzhaf", beta=0.5)
+    R = ss.value(ss.BestOf(), x, mask=mask)
+    c = grpo.credit_values(ss.BestOf(), x, "banzhaf", mask=mask)
+    np.testing.assert_allclose(
+        rule.advantages(ss.BestOf(), x, 3, mask=mask), grpo.credit_advantages(R, c, 3, beta=0.5, mask=mask)
+    )
+
+
+def test_credit_rule_shapley_form_is_candidate_advantages_and_schedules_beta():
+    rng = np.random.default_rng(4)
+    x = rng.random((4, 3))
+    rule = grpo.CreditRule("shapley", "shapley", beta=grpo.LinearSchedule(2.0, 0.0, 10), tau="set")
+    R, phi = ss.value(ss.BestOf(), x), ss.shapley(ss.BestOf(), x)
+    for step, beta in [(0, 2.0), (5, 1.0), (20, 0.0)]:
+        np.testing.assert_allclose(
+            rule.advantages(ss.BestOf(), x, 2, step=step),
+            grpo.candidate_advantages(R, phi, 2, beta=beta, tau="set"),
+        )
+
+
+def test_credit_rule_validation():
+    with pytest.raises(ValueError, match="form='shapley'.*needs credit='shapley'"):
+        grpo.CreditRule("loo", "shapley")
+    with pytest.raises(ValueError, match="form must be one of"):
+        grpo.CreditRule("loo", "softmax")
+    with pytest.raises(TypeError, match="beta must be a number or a callable"):
+        grpo.CreditRule("loo", beta="big")
+    with pytest.raises(ValueError, match="beta must be a finite number >= 0"):
+        grpo.CreditRule("loo", beta=-0.5)
+    bad = grpo.CreditRule("loo", beta=lambda step: -1.0)
+    with pytest.raises(ValueError, match="the beta schedule at step 3"):
+        bad.beta_at(3)
+    with pytest.raises(ValueError, match="steps must be an int >= 1"):
+        grpo.LinearSchedule(1.0, 0.0, 0)
+
+
+def test_recommended_rule_is_a_marginal_rule():
+    rule = grpo.RECOMMENDED_RULE
+    assert isinstance(rule, grpo.CreditRule) and rule.form == "marginal"
+    assert rule.beta_at(0) > 0
+
+
+def test_credit_rule_torch_in_torch_out():
+    torch = pytest.importorskip("torch")
+    x = torch.tensor([[0.9, 0.2], [0.1, 0.4]])
+    out = grpo.RECOMMENDED_RULE.advantages(ss.BestOf(), x, 2)
+    assert isinstance(out, torch.Tensor) and out.shape == (2, 2)
+
+
+# --- layout B with other credits --------------------------------------------------------------
+
+
+def test_completion_advantages_with_loo_credit():
+    x = np.array([0.9, 0.8, 0.1, 0.3, 0.7, 0.5])
+    got = grpo.completion_advantages(ss.BestOf(), x, 3, credit="loo")
+    want = np.empty(6)
+    for g in range(2):
+        xs = x[3 * g : 3 * g + 3]
+        c = np.array([xs.max() - np.delete(xs, j).max() for j in range(3)])
+        want[3 * g : 3 * g + 3] = (c - c.mean()) / (c.std(ddof=1) + 1e-6)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    # default credit is unchanged
+    np.testing.assert_allclose(
+        grpo.completion_advantages(ss.BestOf(), x, 3), grpo.completion_advantages(ss.BestOf(), x, 3, credit="shapley")
+    )
