@@ -2,9 +2,11 @@
 
 Layout A (:func:`candidate_advantages` — the Shapley rule — or
 :func:`credit_advantages` — the marginal-credit rule —, then
-:func:`token_advantages`): each response is a set of candidates;
-:class:`CreditRule` names a rule end to end and :data:`RECOMMENDED_RULE` is
-the one the trainer integrations use by default. Layout B
+:func:`token_advantages`): each response is a set of candidates, whose
+tokens :func:`candidate_spans` and :func:`token_candidates` find from the
+text and the tokenizer's offsets; :class:`CreditRule` names a rule end to
+end and :data:`RECOMMENDED_RULE` is the one the trainer integrations use by
+default. Layout B
 (:func:`completion_advantages`): the completions of a prompt are the
 candidates of one set. :func:`set_advantages` is plain GRPO (the β = 0
 baseline); :data:`PRESETS` reproduces verl's and TRL's conventions; the peers
@@ -28,6 +30,8 @@ from .credit import credit_advantages
 from .peers import grpo_passk_advantages, passk_training_advantages
 from ._semivalues import CREDITS, credit_values
 from .rules import FORMS, RECOMMENDED_RULE, CreditRule, LinearSchedule
+from .spans import SPAN_STYLES, candidate_spans
+from .tokens import token_candidates
 
 __all__ = [
     "CREDITS",
@@ -36,6 +40,8 @@ __all__ = [
     "RECOMMENDED_RULE",
     "CreditRule",
     "LinearSchedule",
+    "SPAN_STYLES",
+    "candidate_spans",
     "candidate_advantages",
     "credit_advantages",
     "credit_values",
@@ -44,4 +50,5 @@ __all__ = [
     "passk_training_advantages",
     "set_advantages",
     "token_advantages",
+    "token_candidates",
 ]
