@@ -141,3 +141,42 @@ def test_configuration_errors(tmp_path):
         _train(tmp_path, reward_mean, layout="candidates")
     with pytest.raises(ValueError, match="layout must be one of"):
         _train(tmp_path, reward_mean, layout="tokens")
+
+
+def _tokens_as_candidates_two_types(prompt, completion, completion_ids, **row):
+    # Two user types score each non-EOS token: (2, K) with the candidates on the last axis.
+    scores, tokens = _tokens_as_candidates(prompt, completion, completion_ids, **row)
+    s = np.asarray(scores)
+    return np.stack([s, 1.0 - s]), tokens
+
+
+def test_candidates_layout_takes_a_utility_of_several_scores_per_candidate(tmp_path):
+    utility = ss.ExpectedBest([0.7, 0.3])
+    reward = CandidateReward(utility, _tokens_as_candidates_two_types)
+    trainer = _train(tmp_path, [reward], layout="candidates", beta=0.5)
+    records = reward.last
+    x = np.zeros((8, 2, 6))
+    mask = np.zeros((8, 6), dtype=bool)
+    ids = np.full((8, trainer.last_advantages.shape[1]), -1)
+    for i, (s, tok) in enumerate(records):
+        assert s.shape == (2, int((np.asarray(tok) >= 0).sum()))
+        x[i, :, : s.shape[1]], mask[i, : s.shape[1]] = s, True
+        ids[i, : len(tok)] = tok
+    R = ss.value(utility, x, mask=mask)
+    np.testing.assert_allclose(trainer._gathered_rewards[:, 0].double().numpy(), R, rtol=1e-6)
+    cand = ss.grpo.candidate_advantages(R, ss.shapley(utility, x, mask=mask), G, beta=0.5, mask=mask,
+                                        **ss.grpo.PRESETS["trl"])
+    sa = ss.grpo.set_advantages(R, G, **ss.grpo.PRESETS["trl"])
+    rmask = np.arange(ids.shape[1])[None, :] < np.array([len(t) for _, t in records])[:, None]
+    expected = ss.grpo.token_advantages(cand, sa, ids, rmask)
+    np.testing.assert_allclose(trainer.last_advantages.numpy(), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_candidate_reward_names_the_completion_with_scores_of_the_wrong_shape():
+    reward = CandidateReward(ss.ExpectedBest([0.5, 0.5]), lambda p, c, ids, **row: ([0.1, 0.2], [0, 1]))
+    with pytest.raises(ValueError, match="completion 0: candidate_fn returned scores of shape"):
+        reward(prompts=["p"], completions=["a b"], completion_ids=[[3, 7]])
+    rows = iter([(np.ones((2, 1)), [0]), (np.ones((3, 1)), [0])])
+    reward = CandidateReward(ss.ExpectedBest(), lambda p, c, ids, **row: next(rows))
+    with pytest.raises(ValueError, match="completion 1: candidate scores of shape"):
+        reward(prompts=["p", "p"], completions=["a", "b"], completion_ids=[[3], [4]])

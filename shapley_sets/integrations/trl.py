@@ -53,22 +53,26 @@ class CandidateReward:
 
     ``candidate_fn(prompt, completion, completion_ids, **row)`` is called once
     per completion (``row`` holds that completion's dataset columns) and
-    returns ``(scores, token_candidates)``: ``scores``, the K_i inputs of
-    ``utility`` for the completion's K_i candidates (K_i may vary, may be 0),
-    and ``token_candidates``, one int per completion token
+    returns ``(scores, token_candidates)``: ``scores``, the input of
+    ``utility`` for the completion's K_i candidates (K_i may vary, may be 0):
+    K_i numbers, or for a utility with more than one score per candidate an
+    array whose last axis is the candidates' (``(M, K_i)`` for
+    ``ss.ExpectedBest``'s M user types); and ``token_candidates``, one int
+    per completion token
     (``len(completion_ids)``), the candidate index in [0, K_i) or -1 for a
     token of no candidate. As a reward function it returns the set reward
     U(scores) of each completion; :class:`ShapleyGRPOTrainer` (layout
     ``"candidates"``) reads the candidates it stored.
 
     Args:
-        utility: a set utility over scores, e.g. ``ss.BestOf()`` (one score
-            per candidate, ``core_ndim == 1``).
+        utility: a set utility, e.g. ``ss.BestOf()`` (one score per
+            candidate) or ``ss.ExpectedBest(...)`` (one per user type).
         candidate_fn: the callable described above.
         name: the name TRL logs the reward under.
 
     Raises:
-        ValueError: from a call, when ``token_candidates`` has the wrong
+        ValueError: from a call, when ``scores`` has the wrong number of
+            axes for ``utility``, or ``token_candidates`` has the wrong
             length or an id outside [-1, K_i) (naming the completion).
 
     Examples:
@@ -82,8 +86,6 @@ class CandidateReward:
     """
 
     def __init__(self, utility, candidate_fn, name="candidate_reward"):
-        if int(getattr(utility, "core_ndim", 1)) != 1:
-            raise ValueError("CandidateReward needs a utility of one score per candidate (core_ndim == 1)")
         self.utility = utility
         self.candidate_fn = candidate_fn
         self.__name__ = name
@@ -94,31 +96,54 @@ class CandidateReward:
         records = []
         for i, (p, c, ids) in enumerate(zip(prompts, completions, completion_ids)):
             scores, tokens = self.candidate_fn(p, c, ids, **{k: v[i] for k, v in columns.items()})
-            scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+            scores = _candidate_scores(scores, self.utility, i)
             tokens = np.asarray(tokens, dtype=np.int64).reshape(-1)
             if tokens.shape[0] != len(ids):
                 raise ValueError(
                     f"completion {i}: candidate_fn returned {tokens.shape[0]} token candidates for "
                     f"{len(ids)} completion tokens"
                 )
-            if tokens.size and (tokens.min() < -1 or tokens.max() >= scores.shape[0]):
+            if tokens.size and (tokens.min() < -1 or tokens.max() >= scores.shape[-1]):
                 raise ValueError(
-                    f"completion {i}: token candidates must lie in [-1, {scores.shape[0]}), got "
+                    f"completion {i}: token candidates must lie in [-1, {scores.shape[-1]}), got "
                     f"{int(tokens.min())}..{int(tokens.max())}"
                 )
             records.append((scores, tokens))
         self.last = records
-        width = max([s.shape[0] for s, _ in records] + [1])
-        x, mask = _pad([s for s, _ in records], width)
+        x, mask = _pad([s for s, _ in records], self.utility)
         return ss.value(self.utility, x, mask=mask).tolist()
 
 
-def _pad(rows, width):
-    x = np.zeros((len(rows), width))
+def _candidate_scores(scores, utility, i):
+    """One completion's utility input, candidates on the last axis (a flat vector for one score each)."""
+    ndim = int(getattr(utility, "core_ndim", 1))
+    scores = np.asarray(scores, dtype=np.float64)
+    if ndim == 1:
+        return scores.reshape(-1)
+    if scores.size == 0:  # no candidates: the other axes are taken from the batch
+        return np.zeros((1,) * (ndim - 1) + (0,))
+    if scores.ndim != ndim:
+        raise ValueError(
+            f"completion {i}: candidate_fn returned scores of shape {scores.shape}; "
+            f"{type(utility).__name__} takes {ndim} axes per set, the candidates' last"
+        )
+    return scores
+
+
+def _pad(rows, utility):
+    """Ragged per-completion inputs as one (N, ..., width) batch and its (N, width) candidate mask."""
+    width = max([r.shape[-1] for r in rows] + [1])
+    ndim = int(getattr(utility, "core_ndim", 1))
+    lead = next((r.shape[:-1] for r in rows if r.shape[-1]), (1,) * (ndim - 1))
+    x = np.zeros((len(rows), *lead, width))
     mask = np.zeros((len(rows), width), dtype=bool)
     for i, r in enumerate(rows):
-        x[i, : r.shape[0]] = r
-        mask[i, : r.shape[0]] = True
+        if r.shape[-1] and r.shape[:-1] != lead:
+            raise ValueError(
+                f"completion {i}: candidate scores of shape {r.shape} do not match the batch's {(*lead, 'K')}"
+            )
+        x[i, ..., : r.shape[-1]] = r
+        mask[i, : r.shape[-1]] = True
     return x, mask
 
 
@@ -212,9 +237,8 @@ class ShapleyGRPOTrainer(GRPOTrainer):
         reward_fn = self.reward_funcs[self._candidate_column]
         # Candidates are ragged Python data: gather them as objects, in process order like the rewards.
         records = gather_object(list(reward_fn.last))
-        width = max([s.shape[0] for s, _ in records] + [1])
-        x, mask = _pad([s for s, _ in records], width)
         u = reward_fn.utility
+        x, mask = _pad([s for s, _ in records], u)
         phi = ss.shapley(u, x, mask=mask)
         u_set = ss.value(u, x, mask=mask)
         u_empty = ss.value(u, x, mask=np.zeros_like(mask))
