@@ -160,10 +160,10 @@ def exact_shapley_table(table) -> np.ndarray:
     out = np.zeros((n_sets, k), dtype=np.float64)
     if n_sets and k:
         args = (flat, shapley_weights(k), _coalition_sizes(k), out)
-        if n_sets == 1 or n_sets * length <= _SERIAL_TABLE_ENTRIES:
+        if n_sets == 1 or n_sets * length <= _SERIAL_TABLE_ENTRIES or not parallel_allowed():
             _exact_shapley_chunk(*args, 0, n_sets)
         else:
-            _exact_shapley_kernel(*args)
+            launch(_exact_shapley_kernel, *args)
     return out.reshape(batch + (k,))
 
 
