@@ -8,7 +8,7 @@ pair that is not an interval, overlapping spans), and never reads past them.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from .._jit import njit
 
 #: Error codes written to ``err[0]`` (``err[1:]`` = row, then two positions).
 OK, BAD_OFFSET, OVERLAP = 0, 1, 2
