@@ -423,7 +423,7 @@ def rank_weighted_semivalue(u: RankWeighted, x: np.ndarray, mask: np.ndarray,
 
 
 @register_engine(RankWeighted, name="rank-weighted (step tables)",
-                 complexity="O(K log K) + O(K³) per (K, weights), cached",
+                 complexity="O(K log K) + tables per (K, weights), cached: O(K) to O(K²) for the presets, O(K³) otherwise",
                  semivalue=rank_weighted_semivalue, weightings=WEIGHTINGS)
 def rank_weighted_shapley(u: RankWeighted, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return rank_weighted_semivalue(u, x, mask, SHAPLEY)
