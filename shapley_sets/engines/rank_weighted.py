@@ -97,12 +97,20 @@ def _step_tables_kernel(cum, k, size_weights, uniform, p_top, p_bot):
     # Serial on purpose: numba threads are reserved for independent sets, and
     # the tables are built once per (weights, K, weighting) and cached.
     # ``uniform``: the Shapley value's p_K(s) = 1/K, summed then divided once.
+    # Sizes whose weight is below _TAIL of the largest are skipped, as the
+    # hypergeometric tails are: leave-one-out reads one size, Banzhaf the
+    # O(sqrt K) sizes around K/2.
+    cut = 0.0
+    if not uniform:
+        for s in range(k):
+            cut = max(cut, size_weights[s])
+        cut *= _TAIL
     for j in range(1, k + 1):
         top = 0.0
         bot = 0.0
         for s in range(k):
             w = 1.0 if uniform else size_weights[s]
-            if w == 0.0:  # e.g. leave-one-out: only s = K - 1 counts
+            if w == 0.0 or w < cut:
                 continue
             top += w * _hypergeometric_mean(cum, k - 1, j - 1, s, 1)
             if j < k:
