@@ -61,8 +61,10 @@ def _read_only(*tables):
 
 
 @njit(cache=True)
-def _hypergeometric_mean(cum, n_pop, n_succ, draws, shift):
-    """E[cum[draws + 1, a + shift] - cum[draws, a]], a ~ Hypergeom(n_pop, n_succ, draws).
+def _hypergeometric_means(cum, n_pop, n_succ, draws):
+    """``(E[cum[d + 1, a + 1] - cum[d, a]], E[cum[d + 1, a] - cum[d, a]])``,
+    d = ``draws``, a ~ Hypergeom(n_pop, n_succ, draws): the marginal of a
+    top candidate and of one below, from one walk of the pmf.
 
     The pmf is walked outwards from its mode by its ratio recurrence,
     starting from 1 and normalised by the total at the end: no factorials,
@@ -74,22 +76,28 @@ def _hypergeometric_mean(cum, n_pop, n_succ, draws, shift):
     mode = (draws + 1) * (n_succ + 1) // (n_pop + 2)
     mode = min(max(mode, lo), hi)
     total = 1.0
-    acc = cum[draws + 1, mode + shift] - cum[draws, mode]
+    base = cum[draws, mode]
+    top = cum[draws + 1, mode + 1] - base
+    bot = cum[draws + 1, mode] - base
     p = 1.0
     for a in range(mode, hi):
         p *= ((n_succ - a) * (draws - a)) / ((a + 1.0) * (n_fail - draws + a + 1))
         if p < _TAIL:
             break
         total += p
-        acc += p * (cum[draws + 1, a + 1 + shift] - cum[draws, a + 1])
+        base = cum[draws, a + 1]
+        top += p * (cum[draws + 1, a + 2] - base)
+        bot += p * (cum[draws + 1, a + 1] - base)
     p = 1.0
     for a in range(mode, lo, -1):
         p *= (a * (n_fail - draws + a)) / ((n_succ - a + 1.0) * (draws - a + 1))
         if p < _TAIL:
             break
         total += p
-        acc += p * (cum[draws + 1, a - 1 + shift] - cum[draws, a - 1])
-    return acc / total
+        base = cum[draws, a - 1]
+        top += p * (cum[draws + 1, a] - base)
+        bot += p * (cum[draws + 1, a - 1] - base)
+    return top / total, bot / total
 
 
 @njit(cache=True)
@@ -100,23 +108,26 @@ def _step_tables_kernel(cum, k, size_weights, uniform, p_top, p_bot):
     # Sizes whose weight is below _TAIL of the largest are skipped, as the
     # hypergeometric tails are: leave-one-out reads one size, Banzhaf the
     # O(sqrt K) sizes around K/2.
+    # With m of the K - 1 others in the top, a walk of Hypergeom(K - 1, m, s)
+    # serves both the top candidate of step m + 1 and the one below step m.
     cut = 0.0
     if not uniform:
         for s in range(k):
             cut = max(cut, size_weights[s])
         cut *= _TAIL
-    for j in range(1, k + 1):
+    for m in range(k):
         top = 0.0
         bot = 0.0
         for s in range(k):
             w = 1.0 if uniform else size_weights[s]
             if w == 0.0 or w < cut:
                 continue
-            top += w * _hypergeometric_mean(cum, k - 1, j - 1, s, 1)
-            if j < k:
-                bot += w * _hypergeometric_mean(cum, k - 1, j, s, 0)
-        p_top[j] = top / k if uniform else top
-        p_bot[j] = bot / k if uniform else bot
+            t, b = _hypergeometric_means(cum, k - 1, m, s)
+            top += w * t
+            bot += w * b
+        p_top[m + 1] = top / k if uniform else top
+        if 1 <= m:
+            p_bot[m] = bot / k if uniform else bot
 
 
 def step_tables(u: RankWeighted, k: int, weighting=SHAPLEY) -> tuple[np.ndarray, np.ndarray]:
