@@ -19,6 +19,7 @@ from ._api import (
     shapley,
     value,
 )
+from ._cache import clear_caches
 from ._version import __version__
 from ._jit import CacheUnavailableWarning
 from .blackbox import Estimate, SetFunction, shapley_estimate
@@ -53,6 +54,7 @@ __all__ = [
     "SetFunction",
     "Utility",
     "banzhaf",
+    "clear_caches",
     "empty_value",
     "exact_shapley",
     "grpo",

@@ -53,7 +53,8 @@ BUILTIN_ENGINES: tuple[Engine, ...] = (
     Engine("top-k sum (closed form)", TopK, top_k_shapley, "O(K log K)",
            top_k_semivalue, frozenset(RANK_WEIGHTINGS)),
     Engine("rank-weighted (step tables)", RankWeighted, rank_weighted_shapley,
-           "O(K log K) + O(K³) per (K, weights), cached",
+           "O(K log K) + tables per (K, weights), cached: O(K) to O(K²) for the presets, "
+           "O(K³) otherwise",
            rank_weighted_semivalue, frozenset(RANK_WEIGHTINGS)),
 )
 

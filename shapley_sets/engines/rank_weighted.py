@@ -16,14 +16,16 @@ Shapley value's 1/K: the same tables with other size weights.
 from __future__ import annotations
 
 import functools
-from collections import OrderedDict
 
 import numpy as np
 from numba import prange
+from scipy import special
 
+from .._cache import ByteCache, also_clear
 from .._jit import njit
-from ..utilities.rank_weighted import RankWeighted, TopK, _remember, _TopMSum, _touch
+from ..utilities.rank_weighted import _PRESETS, RankWeighted, TopK, _TopMSum
 from ._kernels import SETS_PER_TASK, rank_buffer_length, rank_into, run_in_chunks
+from .preset_tables import preset_step_tables
 from .weights import SHAPLEY
 
 __all__ = [
@@ -44,8 +46,9 @@ WEIGHTINGS = ("shapley", "banzhaf", "loo", "beta", "sizes")
 # and skipping it makes the table build several times faster at large K.
 _TAIL = 1e-30
 
-_TABLE_CACHE: OrderedDict = OrderedDict()
-_TABLE_CACHE_SIZE = 256
+# Step tables per (utility, K, weighting): 16 (K + 1) bytes each, so the
+# bound holds every size of a ragged batch up to K ~ 4000 at once.
+_TABLE_CACHE = ByteCache("rank-weighted step tables", 256 << 20)
 
 
 def _read_only(*tables):
@@ -58,35 +61,54 @@ def _read_only(*tables):
 
 
 @njit(cache=True)
-def _hypergeometric_mean(cum, n_pop, n_succ, draws, shift):
-    """E[cum[draws + 1, a + shift] - cum[draws, a]], a ~ Hypergeom(n_pop, n_succ, draws).
+def _hypergeometric_pair(cum, n_pop, m, d, pair):
+    """The marginals of a top candidate and of one below under
+    a ~ Hypergeom(n_pop, m, d) for the pair (m top others, coalition size d),
+    and, when ``pair``, for (d top others, size m): the pmf is symmetric in
+    its two arguments, so one walk serves both.
 
-    The pmf is walked outwards from its mode by its ratio recurrence,
-    starting from 1 and normalised by the total at the end: no factorials,
-    no log-gamma, no overflow at any K.
+    Returns ``(top_md, bot_md, top_dm, bot_dm)`` with ``top_md`` =
+    E[cum[d + 1, a + 1] - cum[d, a]], ``bot_md`` = E[cum[d + 1, a] - cum[d, a]]
+    and the same with the rows m in place of d. The pmf is walked outwards
+    from its mode by its ratio recurrence, starting from 1 and normalised by
+    the total at the end: no factorials, no log-gamma, no overflow at any K.
     """
-    n_fail = n_pop - n_succ
-    lo = max(0, draws - n_fail)
-    hi = min(draws, n_succ)
-    mode = (draws + 1) * (n_succ + 1) // (n_pop + 2)
+    n_fail = n_pop - m
+    lo = max(0, d - n_fail)
+    hi = min(d, m)
+    mode = (d + 1) * (m + 1) // (n_pop + 2)
     mode = min(max(mode, lo), hi)
     total = 1.0
-    acc = cum[draws + 1, mode + shift] - cum[draws, mode]
+    top = cum[d + 1, mode + 1] - cum[d, mode]
+    bot = cum[d + 1, mode] - cum[d, mode]
+    top2 = 0.0
+    bot2 = 0.0
+    if pair:
+        top2 = cum[m + 1, mode + 1] - cum[m, mode]
+        bot2 = cum[m + 1, mode] - cum[m, mode]
     p = 1.0
     for a in range(mode, hi):
-        p *= ((n_succ - a) * (draws - a)) / ((a + 1.0) * (n_fail - draws + a + 1))
+        p *= ((m - a) * (d - a)) / ((a + 1.0) * (n_fail - d + a + 1))
         if p < _TAIL:
             break
         total += p
-        acc += p * (cum[draws + 1, a + 1 + shift] - cum[draws, a + 1])
+        top += p * (cum[d + 1, a + 2] - cum[d, a + 1])
+        bot += p * (cum[d + 1, a + 1] - cum[d, a + 1])
+        if pair:
+            top2 += p * (cum[m + 1, a + 2] - cum[m, a + 1])
+            bot2 += p * (cum[m + 1, a + 1] - cum[m, a + 1])
     p = 1.0
     for a in range(mode, lo, -1):
-        p *= (a * (n_fail - draws + a)) / ((n_succ - a + 1.0) * (draws - a + 1))
+        p *= (a * (n_fail - d + a)) / ((m - a + 1.0) * (d - a + 1))
         if p < _TAIL:
             break
         total += p
-        acc += p * (cum[draws + 1, a - 1 + shift] - cum[draws, a - 1])
-    return acc / total
+        top += p * (cum[d + 1, a] - cum[d, a - 1])
+        bot += p * (cum[d + 1, a - 1] - cum[d, a - 1])
+        if pair:
+            top2 += p * (cum[m + 1, a] - cum[m, a - 1])
+            bot2 += p * (cum[m + 1, a - 1] - cum[m, a - 1])
+    return top / total, bot / total, top2 / total, bot2 / total
 
 
 @njit(cache=True)
@@ -94,18 +116,40 @@ def _step_tables_kernel(cum, k, size_weights, uniform, p_top, p_bot):
     # Serial on purpose: numba threads are reserved for independent sets, and
     # the tables are built once per (weights, K, weighting) and cached.
     # ``uniform``: the Shapley value's p_K(s) = 1/K, summed then divided once.
-    for j in range(1, k + 1):
-        top = 0.0
-        bot = 0.0
+    # With m of the K - 1 others in the top and a coalition of s, one walk of
+    # Hypergeom(K - 1, m, s) serves the top candidate of step m + 1 and the
+    # one below step m, and, the pmf being symmetric in (m, s), the same for
+    # (s, m): a quarter of the walks of one per (step, kind, size).
+    # Sizes whose weight is below _TAIL of the largest are skipped, as the
+    # hypergeometric tails are: leave-one-out reads one size, Banzhaf the
+    # O(sqrt K) sizes around K/2.
+    cut = 0.0
+    if not uniform:
         for s in range(k):
-            w = 1.0 if uniform else size_weights[s]
-            if w == 0.0:  # e.g. leave-one-out: only s = K - 1 counts
+            cut = max(cut, size_weights[s])
+        cut *= _TAIL
+    top = np.zeros(k + 1)
+    bot = np.zeros(k + 1)
+    for m in range(k):
+        wm = 1.0 if uniform else size_weights[m]
+        use_m = wm != 0.0 and wm >= cut
+        for s in range(m, k):
+            ws = 1.0 if uniform else size_weights[s]
+            use_s = ws != 0.0 and ws >= cut
+            pair = use_m and s != m
+            if not (use_s or pair):
                 continue
-            top += w * _hypergeometric_mean(cum, k - 1, j - 1, s, 1)
-            if j < k:
-                bot += w * _hypergeometric_mean(cum, k - 1, j, s, 0)
-        p_top[j] = top / k if uniform else top
-        p_bot[j] = bot / k if uniform else bot
+            t, b, t2, b2 = _hypergeometric_pair(cum, k - 1, m, s, pair)
+            if use_s:  # m top others, coalition of s
+                top[m + 1] += ws * t
+                bot[m] += ws * b
+            if pair:  # s top others, coalition of m
+                top[s + 1] += wm * t2
+                bot[s] += wm * b2
+    for j in range(1, k + 1):
+        p_top[j] = top[j] / k if uniform else top[j]
+        p_bot[j] = bot[j] / k if uniform else bot[j]
+    p_bot[k] = 0.0
 
 
 def step_tables(u: RankWeighted, k: int, weighting=SHAPLEY) -> tuple[np.ndarray, np.ndarray]:
@@ -116,8 +160,9 @@ def step_tables(u: RankWeighted, k: int, weighting=SHAPLEY) -> tuple[np.ndarray,
     ``U_j(S) = W(|S|, |S ∩ {1..j}|)``, ``W(s, a) = Σ_{k <= a} w(s, k)``, of a
     candidate inside (outside) the top j; index 0 is unused and
     ``P_bot[K] = 0``. Built in O(K³) from size-stratified hypergeometric
-    means weighted by the size weights p_K(s) (docs/math.md#step-games),
-    cached per (u, K, weighting) in a bounded cache.
+    means weighted by the size weights p_K(s) (docs/math.md#step-games), or in O(K) to O(K²) by the presets' closed
+    forms (:mod:`shapley_sets.engines.preset_tables`); cached per
+    (u, K, weighting) in a cache bounded in bytes (``ss.clear_caches``).
 
     Args:
         u: a :class:`~shapley_sets.RankWeighted` utility.
@@ -142,11 +187,16 @@ def step_tables(u: RankWeighted, k: int, weighting=SHAPLEY) -> tuple[np.ndarray,
     key = (u, int(k), weighting)
     cached = _TABLE_CACHE.get(key)
     if cached is not None:
-        _touch(_TABLE_CACHE, key)
         return cached
-    size_weights = None if weighting.is_shapley else weighting.size_weights(int(k))
-    tables = _build_step_tables(u.weight_table(k), int(k), size_weights)
-    _remember(_TABLE_CACHE, key, tables, _TABLE_CACHE_SIZE)
+    tables = None
+    if type(u.weights) in _PRESETS:
+        tables = preset_step_tables(u.weights, int(k), weighting)
+        if tables is not None:
+            _read_only(*tables)
+    if tables is None:
+        size_weights = None if weighting.is_shapley else weighting.size_weights(int(k))
+        tables = _build_step_tables(u.weight_table(k), int(k), size_weights)
+    _TABLE_CACHE.put(key, tables)
     return tables
 
 
@@ -322,20 +372,35 @@ def _top_m_tables(k: int, m: int, weighting=SHAPLEY) -> tuple[np.ndarray, np.nda
     elif m == 1:
         share_of = np.array(weighting.absent_chance(k))
     else:
-        from scipy import stats  # imported when first needed: it is slow to import
-
         others = np.arange(-1, k)  # j - 1 for j = 0..k (j = 0 unused)
         others[0] = 0
         if weighting.kind == "banzhaf":
-            share_of = stats.binom.cdf(m - 1, others, 0.5)
+            # bdtr is NaN where n < m - 1 (the cdf is 1 there)
+            share_of = np.where(others < m, 1.0, special.bdtr(m - 1, np.maximum(others, m), 0.5))
         elif weighting.kind == "loo":
             share_of = (others < m).astype(np.float64)
         else:
-            share_of = stats.betabinom.cdf(m - 1, others, weighting.alpha, weighting.beta)
-        share_of = np.asarray(share_of, dtype=np.float64)
+            share_of = _beta_binomial_cdf(m - 1, others, weighting)
     offsets = np.zeros(k + 1, dtype=np.int64)
     _read_only(share_of, offsets)
     return share_of, offsets
+
+
+also_clear(_top_m_tables.cache_clear)
+
+
+def _beta_binomial_cdf(top: int, n: np.ndarray, weighting) -> np.ndarray:
+    """P(BetaBinomial(n, α, β) <= top) for every n of ``n``, by the pmf's
+    ratio recurrence from pmf(0; n) = E[(1 − t)^n] (never underflows: it
+    decays like a power of n), as accurate as the pmf recurrence."""
+    alpha, beta = weighting.alpha, weighting.beta
+    n = n.astype(np.float64)
+    pmf = np.asarray(weighting.absent_chance(int(n.max()) + 1))[n.astype(np.int64) + 1].copy()
+    total = pmf.copy()
+    for a in range(min(top, int(n.max()))):
+        pmf *= np.maximum(n - a, 0.0) * (a + alpha) / ((a + 1.0) * np.maximum(n - a - 1.0 + beta, beta))
+        total += pmf
+    return np.minimum(total, 1.0)
 
 
 def _present_sizes(mask2d) -> list[int]:
@@ -348,7 +413,8 @@ def _present_sizes(mask2d) -> list[int]:
 def _tables_per_size(u: RankWeighted, sizes, k: int, weighting, bottom: bool = True):
     """``(p_top, p_bot, offsets)``: the step tables of every set size in
     ``sizes`` concatenated, ``offsets[c]`` where size c's begins."""
-    u.weight_table(max(sizes))  # evaluate the weights once, for the largest set
+    if type(u.weights) not in _PRESETS:
+        u.weight_table(max(sizes))  # evaluate the weights once, for the largest set
     offsets = np.full(k + 1, -1, dtype=np.int64)
     if len(sizes) == 1:
         p_top, p_bot = step_tables(u, sizes[0], weighting)
