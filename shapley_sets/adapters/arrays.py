@@ -29,7 +29,7 @@ def _issubclass_fast(cls: type, module: str, name: str) -> bool:
     return parent is not None and issubclass(cls, parent)
 
 
-def is_tensor(x) -> bool:
+def is_tensor(x: object) -> bool:
     """True iff ``x`` is a torch tensor (checked without importing torch).
 
     Examples:

@@ -26,12 +26,12 @@ Conventions (verified against the installed sources of verl 0.9.1
 
 from __future__ import annotations
 
-import numbers
 import sys
 
 import numpy as np
 
 from .._api import shapley
+from .._scalars import check_nonnegative_real
 from .._validation import as_float_array, check_finite, prepare_mask
 from ..adapters.arrays import first_tensor, like, to_numpy
 from ..adapters.torch_tokens import gather_token_advantages_torch
@@ -243,8 +243,9 @@ def candidate_advantages(
     """
     scale, eps, ddof, singleton = check_options(scale, eps, ddof, singleton)
     check_choice(tau, "tau", TAUS)
-    if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not np.isfinite(beta) or beta < 0:
-        raise ValueError(f"beta must be a finite number >= 0, got {beta!r}")
+    beta = check_nonnegative_real("beta", beta)
+    if efficiency_rtol is not None:
+        efficiency_rtol = check_nonnegative_real("efficiency_rtol", efficiency_rtol)
     R = rewards_1d(set_rewards, "set_rewards")
     n = R.shape[0]
     phi = as_float_array(to_numpy(shapley_values), "shapley_values", min_ndim=2)
@@ -270,7 +271,7 @@ def candidate_advantages(
     if efficiency_rtol is not None:
         _check_efficiency(
             R, phi_live.sum(axis=1), np.abs(phi_live).sum(axis=1), empty,
-            valid_set & (k_g > 0), float(efficiency_rtol),
+            valid_set & (k_g > 0), efficiency_rtol,
         )
 
     a_set, sigma = _set_advantages(R, g, scale, eps, ddof, singleton)

@@ -11,11 +11,10 @@ Both accept numpy arrays or torch tensors and answer in the caller's type.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from scipy.special import gammaln
 
+from .._scalars import check_int, check_positive_real
 from ..adapters.arrays import like
 from ._checks import check_choice, rewards_1d
 from ._groups import group_stats, resolve_groups
@@ -34,10 +33,8 @@ def _finite_rewards(rewards, name="rewards") -> np.ndarray:
     return r
 
 
-def _check_eps(eps) -> float:
-    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not (np.isfinite(eps) and eps > 0):
-        raise ValueError(f"eps must be finite and > 0, got {eps!r}")
-    return float(eps)
+def _check_eps(eps: object) -> float:
+    return check_positive_real("eps", eps)
 
 
 def _smallest_group(sizes, need: int, what: str) -> None:
@@ -141,8 +138,7 @@ def passk_training_advantages(rewards, groups, k, *, eps=1e-6):
         >>> ss.grpo.passk_training_advantages([1, 0, 0, 0], 4, k=2).round(4)
         array([ 1.    , -0.3333, -0.3333, -0.3333])
     """
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-        raise ValueError(f"k must be an int >= 1, got {k!r}")
+    k = check_int("k", k, minimum=1)
     eps = _check_eps(eps)
     r = _finite_rewards(rewards)
     nonbinary = (r != 0) & (r != 1)

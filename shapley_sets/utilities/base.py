@@ -123,7 +123,7 @@ class LinearCombination(Utility):
             >>> len(u.terms), float(ss.value(u, [1.0, 3.0]))
             (2, 10.0)
         """
-        flat = []
+        flat: list[tuple[float, Utility]] = []
         for coef, u in pairs:
             if isinstance(u, LinearCombination):
                 flat.extend((coef * c, t) for c, t in u.terms)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._scalars import check_finite_real
 from .base import Utility
 
 __all__ = ["BestOf"]
@@ -35,12 +36,7 @@ class BestOf(Utility):
     floor: float = 0.0
 
     def __post_init__(self):
-        floor = self.floor
-        if isinstance(floor, bool) or not np.isscalar(floor) or not np.isreal(floor):
-            raise TypeError(f"floor must be a real number, got {floor!r}")
-        if not np.isfinite(floor):
-            raise ValueError(f"floor must be finite, got {floor}")
-        object.__setattr__(self, "floor", float(floor))
+        object.__setattr__(self, "floor", check_finite_real("floor", self.floor))
 
     def as_rank_weighted(self):
         """Best-of as a member of the rank-weighted family (docs/math.md#rank-weighted-utilities).

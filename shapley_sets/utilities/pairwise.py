@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
+from .._scalars import check_finite_real
 from .._validation import as_float_array, check_finite, set_label
 from .base import Utility
 
@@ -66,12 +66,7 @@ class Pairwise(Utility):
     lam: float = 1.0
 
     def __post_init__(self):
-        lam = self.lam
-        if isinstance(lam, bool) or not isinstance(lam, numbers.Real):
-            raise TypeError(f"lam must be a real number, got {lam!r}")
-        if not np.isfinite(lam):
-            raise ValueError(f"lam must be finite, got {lam}")
-        object.__setattr__(self, "lam", float(lam))
+        object.__setattr__(self, "lam", check_finite_real("lam", self.lam))
 
         d = as_float_array(self.distances, "distances", min_ndim=2)
         if d.shape[-1] != d.shape[-2]:

@@ -14,10 +14,16 @@ import math
 import numbers
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any, Callable, Union, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 
+from .._scalars import check_int
 from .base import Utility
+
+#: What ``RankWeighted(weights)`` takes: ``w(s, k)`` or an array indexed ``[s, k]``.
+Weights = Union[Callable[[int, int], float], ArrayLike]
 
 __all__ = ["RankWeighted", "TopK"]
 
@@ -46,17 +52,8 @@ def _remember(cache: OrderedDict, key, value, size: int) -> None:
             break
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
-
-
-def _check_count(value, name: str) -> int:
-    if not _is_int(value):
-        raise TypeError(f"{name} must be an int >= 1, got {value!r}")
-    value = int(value)
-    if value < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {value}")
-    return value
+def _check_count(value: object, name: str) -> int:
+    return check_int(name, value, minimum=1)
 
 
 def _real_scalar(value, what: str) -> float:
@@ -166,7 +163,7 @@ class _WorstOf:
 class _Discounted:
     """``w(s, k) = d_k``: either a callable of k or a 1-D array, ``d[k - 1]``."""
 
-    d: object
+    d: Callable[[int], float] | np.ndarray
     _key: tuple
 
     def discounts(self, kmax: int) -> np.ndarray:
@@ -273,8 +270,8 @@ class RankWeighted(Utility):
         [1.4167, -0.0833, 0.6667]
     """
 
-    weights: object
-    _key: tuple = field(default=None, init=False, repr=False, compare=False)
+    weights: Weights
+    _key: tuple = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self):
         weights = self.weights
@@ -430,6 +427,7 @@ class RankWeighted(Utility):
         """
         if d is None:
             d = _dcg_discount
+        key: tuple
         if callable(d) and not isinstance(d, np.ndarray):
             try:
                 key = ("callable", d, hash(d))
@@ -492,7 +490,9 @@ class RankWeighted(Utility):
                 )
             return _read_region(w, kmax)
         if type(w) in _PRESETS:
-            return _read_region(w._table(kmax), kmax)
+            return _read_region(cast(Any, w)._table(kmax), kmax)
+        # Arrays and presets returned above; __post_init__ let only callables through.
+        f = cast(Callable[[int, int], float], w)
         table = np.zeros((kmax + 1, kmax + 1))
         start = 1
         if previous is not None:  # rows already evaluated stay valid
@@ -502,7 +502,7 @@ class RankWeighted(Utility):
         for s in range(start, kmax + 1):
             for k in range(1, s + 1):
                 try:
-                    value = w(s, k)
+                    value = f(s, k)
                 except Exception as exc:
                     kind = TypeError if isinstance(exc, TypeError) else ValueError
                     raise kind(
