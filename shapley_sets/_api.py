@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._typing import ArrayLike, FloatArray, UtilityLike
 from ._validation import as_float_array, check_finite, prepare_mask
 from .engines.dispatch import compute_shapley
 from .engines.reference import exact_shapley_table, reference_from_prepared
@@ -11,7 +12,7 @@ from .engines.reference import exact_shapley_table, reference_from_prepared
 __all__ = ["shapley", "value", "empty_value", "exact_shapley", "reference_shapley"]
 
 
-def _prepare(u, x, mask):
+def _prepare(u: object, x: ArrayLike, mask: ArrayLike | None) -> tuple[np.ndarray, np.ndarray]:
     if not hasattr(u, "coalition_values"):
         raise TypeError(
             "u must be a set utility (e.g. ss.BestOf()) or an object with a "
@@ -24,8 +25,8 @@ def _prepare(u, x, mask):
     if check is not None:
         check(arr)
     batch = arr.shape[: arr.ndim - core_ndim]
-    mask = prepare_mask(mask, batch + (arr.shape[-1],))
-    return arr, mask
+    present = prepare_mask(mask, batch + (arr.shape[-1],))
+    return arr, present
 
 
 def _checked_result(phi: np.ndarray, u) -> np.ndarray:
@@ -37,7 +38,7 @@ def _checked_result(phi: np.ndarray, u) -> np.ndarray:
     return phi
 
 
-def shapley(u, x, *, mask=None) -> np.ndarray:
+def shapley(u: UtilityLike, x: ArrayLike, *, mask: ArrayLike | None = None) -> FloatArray:
     """Exact Shapley values of every candidate, by the fastest exact engine.
 
     Args:
@@ -71,11 +72,11 @@ def shapley(u, x, *, mask=None) -> np.ndarray:
         array([[0.8 , 0.1 , 0.  ],
                [0.05, 0.05, 0.  ]])
     """
-    arr, mask = _prepare(u, x, mask)
-    return _checked_result(compute_shapley(u, arr, mask), u)
+    arr, present = _prepare(u, x, mask)
+    return _checked_result(compute_shapley(u, arr, present), u)
 
 
-def value(u, x, *, mask=None) -> np.ndarray:
+def value(u: UtilityLike, x: ArrayLike, *, mask: ArrayLike | None = None) -> FloatArray:
     """U of each whole set (its present candidates), shape ``(...)``.
 
     Args:
@@ -93,11 +94,11 @@ def value(u, x, *, mask=None) -> np.ndarray:
         >>> float(ss.value(ss.BestOf(floor=0.5), [0.1, 0.3]))
         0.5
     """
-    arr, mask = _prepare(u, x, mask)
-    return np.asarray(u.coalition_values(arr, mask[..., None, :])[..., 0], dtype=np.float64)
+    arr, present = _prepare(u, x, mask)
+    return np.asarray(u.coalition_values(arr, present[..., None, :])[..., 0], dtype=np.float64)
 
 
-def empty_value(u, x, *, mask=None) -> np.ndarray:
+def empty_value(u: UtilityLike, x: ArrayLike, *, mask: ArrayLike | None = None) -> FloatArray:
     """U(∅), the worth of each set's empty coalition, shape ``(...)``.
 
     Efficiency reads ``shapley(u, x).sum(-1) == value(u, x) - empty_value(u, x)``:
@@ -130,19 +131,19 @@ def empty_value(u, x, *, mask=None) -> np.ndarray:
         >>> (ss.shapley(u, x).sum(-1) + ss.empty_value(u, x) - ss.value(u, x)).round(12).tolist()
         [0.0, 0.0]
     """
-    arr, mask = _prepare(u, x, mask)
-    nobody = np.zeros(mask.shape[:-1] + (1, mask.shape[-1]), dtype=bool)
+    arr, present = _prepare(u, x, mask)
+    nobody = np.zeros(present.shape[:-1] + (1, present.shape[-1]), dtype=bool)
     return np.asarray(u.coalition_values(arr, nobody)[..., 0], dtype=np.float64)
 
 
-def exact_shapley(table) -> np.ndarray:
+def exact_shapley(table: ArrayLike) -> FloatArray:
     return exact_shapley_table(table)
 
 
 exact_shapley.__doc__ = exact_shapley_table.__doc__
 
 
-def reference_shapley(u, x, *, mask=None) -> np.ndarray:
+def reference_shapley(u: UtilityLike, x: ArrayLike, *, mask: ArrayLike | None = None) -> FloatArray:
     """Shapley values by enumerating all 2^K coalitions of ``u`` (K ≤ 25).
 
     The ground truth every fast engine is tested against: it only needs
@@ -157,5 +158,5 @@ def reference_shapley(u, x, *, mask=None) -> np.ndarray:
         >>> ss.reference_shapley(ss.BestOf(), [1.0, 3.0, 2.0]).round(6).tolist()
         [0.333333, 1.833333, 0.833333]
     """
-    arr, mask = _prepare(u, x, mask)
-    return _checked_result(reference_from_prepared(u, arr, mask), u)
+    arr, present = _prepare(u, x, mask)
+    return _checked_result(reference_from_prepared(u, arr, present), u)

@@ -37,7 +37,8 @@ def is_tensor(x: object) -> bool:
         >>> is_tensor(np.zeros(3)), is_tensor([1.0, 2.0])
         (False, False)
     """
-    return _issubclass_fast(type(x), "torch", "Tensor")
+    # mypy does not see a class object as Hashable; it is.
+    return _issubclass_fast(type(x), "torch", "Tensor")  # type: ignore[arg-type]
 
 
 def to_numpy(x) -> np.ndarray:

@@ -8,11 +8,13 @@ the reference engine, so a new engine joins the test matrix by registering.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, TypeVar
 
 import numpy as np
 
 __all__ = ["Engine", "register_engine", "engine_for", "registered_engines"]
+
+_Compute = TypeVar("_Compute", bound=Callable[..., np.ndarray])
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ class Engine:
 _ENGINES: dict[type, Engine] = {}
 
 
-def register_engine(utility_type: type, *, name: str, complexity: str):
+def register_engine(utility_type: type, *, name: str, complexity: str) -> Callable[[_Compute], _Compute]:
     """Decorator registering ``compute`` as the exact engine of ``utility_type``.
 
     ``ss.shapley`` then uses it for every utility of exactly that type (the
@@ -74,7 +76,7 @@ def register_engine(utility_type: type, *, name: str, complexity: str):
         [1.0, 0.0, 1.0]
     """
 
-    def decorate(compute):
+    def decorate(compute: _Compute) -> _Compute:
         if utility_type in _ENGINES:
             raise ValueError(f"an engine for {utility_type.__name__} is already registered")
         _ENGINES[utility_type] = Engine(name, utility_type, compute, complexity)
@@ -83,7 +85,7 @@ def register_engine(utility_type: type, *, name: str, complexity: str):
     return decorate
 
 
-def engine_for(utility) -> Engine | None:
+def engine_for(utility: object) -> Engine | None:
     """The registered engine for ``utility``'s exact type, or None.
 
     Examples:

@@ -15,6 +15,7 @@ import numpy as np
 from scipy.special import gammaln
 
 from .._scalars import check_int, check_positive_real
+from .._typing import ArrayIn, ArrayOut, GroupsLike, Scale
 from ..adapters.arrays import like
 from ._checks import check_choice, rewards_1d
 from ._groups import group_stats, resolve_groups
@@ -46,7 +47,7 @@ def _smallest_group(sizes, need: int, what: str) -> None:
         )
 
 
-def grpo_passk_advantages(rewards, groups, *, scale="group", eps=1e-6):
+def grpo_passk_advantages(rewards: ArrayIn, groups: GroupsLike, *, scale: Scale = "group", eps: float = 1e-6) -> ArrayOut:
     """verl's ``grpo_passk`` rule: the best response gets ``r_max - r_second``.
 
     Per group: the response with the largest reward gets
@@ -104,7 +105,7 @@ def _comb_ratio(a, b, k):
     return np.where(a == b, 1.0, np.where(ok, np.exp(log), 0.0))
 
 
-def passk_training_advantages(rewards, groups, k, *, eps=1e-6):
+def passk_training_advantages(rewards: ArrayIn, groups: GroupsLike, k: int, *, eps: float = 1e-6) -> ArrayOut:
     """Closed-form Pass@k-training advantages for binary rewards (arXiv 2508.10751).
 
     For a group of n responses of which c are correct, averaging the

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import grpo
+from .._typing import Tau
 
 __all__ = ["Method", "default_methods"]
 
@@ -32,7 +33,7 @@ class Method:
 
     kind: str
     beta: float = 0.0
-    tau: str = "within"
+    tau: Tau = "within"
 
     def __post_init__(self):
         if self.kind not in ("grpo", "shape", "passk"):

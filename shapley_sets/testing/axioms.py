@@ -10,12 +10,15 @@ axiom, the set and the candidates, so that it can run inside hypothesis tests
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Iterable
 
 import numpy as np
 
 from .._api import _prepare
+from .._typing import ArrayLike, Attribution
 from .._validation import set_label
 from ..engines.reference import MAX_REFERENCE_K, coalition_table
+from ..utilities.base import Utility
 
 __all__ = ["AxiomFailure", "AxiomReport", "AXIOMS", "check_axioms", "assert_axioms"]
 
@@ -83,16 +86,16 @@ def _permute_utility(u, perm):
 
 
 def check_axioms(
-    attribution,
-    u,
-    x,
+    attribution: Attribution,
+    u: Utility,
+    x: ArrayLike,
     *,
-    mask=None,
-    other=None,
+    mask: ArrayLike | None = None,
+    other: Utility | None = None,
     rtol: float = 1e-9,
     atol: float = 0.0,
     seed: int = 0,
-    axioms=AXIOMS,
+    axioms: Iterable[str] = AXIOMS,
 ) -> AxiomReport:
     """Run ``attribution`` on ``(u, x, mask)`` and test the Shapley axioms.
 
@@ -158,10 +161,10 @@ def check_axioms(
             fail(AxiomFailure("finiteness", where, (bad,), 0.0, float(phi2[s, bad]), float(tol[s])))
             continue
         if "efficiency" in axioms:
-            want = t[-1] - t[0]
+            gain = float(t[-1] - t[0])
             got = float(phi2[s].sum())
-            if not abs(got - want) <= tol[s] * max(1, k):
-                fail(AxiomFailure("efficiency", where, ("all",), float(want), got, float(tol[s] * max(1, k))))
+            if not abs(got - gain) <= tol[s] * max(1, k):
+                fail(AxiomFailure("efficiency", where, ("all",), gain, got, float(tol[s] * max(1, k))))
         for i in range(k):
             without_i = codes[(codes >> i) & 1 == 0]
             if "null player" in axioms and np.array_equal(t[without_i | (1 << i)], t[without_i]):
@@ -190,9 +193,9 @@ def check_axioms(
         combined = u + coef * v if other is not None else u - coef * u
         phi_v = phi if other is None else np.asarray(attribution(v, x, mask=mask), dtype=np.float64)
         sign = coef if other is not None else -coef
-        want = phi2 + sign * phi_v.reshape(n, k)
-        got = np.asarray(attribution(combined, x, mask=mask), dtype=np.float64).reshape(n, k)
-        _compare(fail, "additivity", batch, want, got, tol * (1 + coef))
+        expected = phi2 + sign * phi_v.reshape(n, k)
+        actual = np.asarray(attribution(combined, x, mask=mask), dtype=np.float64).reshape(n, k)
+        _compare(fail, "additivity", batch, expected, actual, tol * (1 + coef))
     return report
 
 
@@ -203,7 +206,7 @@ def _compare(fail, axiom, batch, want, got, tol):
                           float(got[s, i]), float(tol[s])))
 
 
-def assert_axioms(attribution, u, x, **kwargs) -> None:
+def assert_axioms(attribution: Attribution, u: Utility, x: ArrayLike, **kwargs: Any) -> None:
     """:func:`check_axioms`, raising ``AssertionError`` with the report on failure.
 
     Examples:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .._scalars import check_finite_real
 from .base import Utility
+
+if TYPE_CHECKING:
+    from .rank_weighted import RankWeighted
 
 __all__ = ["BestOf"]
 
@@ -38,7 +42,7 @@ class BestOf(Utility):
     def __post_init__(self):
         object.__setattr__(self, "floor", check_finite_real("floor", self.floor))
 
-    def as_rank_weighted(self):
+    def as_rank_weighted(self) -> "RankWeighted":
         """Best-of as a member of the rank-weighted family (docs/math.md#rank-weighted-utilities).
 
         ``BestOf(floor=b)`` is ``RankWeighted.top_m_sum(1)`` (``w(s, k) = 1``
@@ -66,7 +70,7 @@ class BestOf(Utility):
 
         return RankWeighted.top_m_sum(1)
 
-    def coalition_values(self, x, members):
+    def coalition_values(self, x: np.ndarray, members: np.ndarray) -> np.ndarray:
         members = np.asarray(members, dtype=bool)
         picked = np.where(members, x[..., None, :], -np.inf).max(axis=-1, initial=-np.inf)
         return np.maximum(picked, self.floor)

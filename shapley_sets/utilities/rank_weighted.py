@@ -397,7 +397,7 @@ class RankWeighted(Utility):
         return cls(_WorstOf())
 
     @classmethod
-    def discounted(cls, d=None) -> "RankWeighted":
+    def discounted(cls, d: Callable[[int], float] | ArrayLike | None = None) -> "RankWeighted":
         """Position-discounted list (DCG-like): ``w(s, k) = d_k``.
 
         The user reads the list best first and the k-th best counts with
@@ -512,13 +512,13 @@ class RankWeighted(Utility):
                 table[s, k] = _real_scalar(value, f"weights({s}, {k})")
         return table
 
-    def check_input(self, x):
+    def check_input(self, x: np.ndarray) -> None:
         """Evaluate (and cache) the weights for sets of up to K = ``x.shape[-1]``
         candidates, so that weights too small or failing are reported before
         any work; raises as :meth:`weight_table`."""
         self.weight_table(x.shape[-1])
 
-    def coalition_values(self, x, members):
+    def coalition_values(self, x: np.ndarray, members: np.ndarray) -> np.ndarray:
         return _sorted_weighted_sums(x, members, self.weight_table)
 
 
@@ -601,7 +601,7 @@ class TopK(Utility):
         """
         return RankWeighted.top_m_sum(self.k)
 
-    def coalition_values(self, x, members):
+    def coalition_values(self, x: np.ndarray, members: np.ndarray) -> np.ndarray:
         members = np.asarray(members, dtype=bool)
         picked = np.where(members, x[..., None, :], -np.inf)
         top = np.sort(picked, axis=-1)[..., ::-1][..., : self.k]
