@@ -153,7 +153,7 @@ def _enumerate(problem, k):
     return best_value, np.sort(best_items), "exact"
 
 
-def _greedy(problem, k):
+def _greedy(problem: Problem, k: int) -> tuple[float, np.ndarray, str]:
     covered = np.zeros(problem.n_types)
     chosen: list[int] = []
     for _ in range(k):
