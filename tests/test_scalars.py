@@ -117,3 +117,14 @@ def test_other_scalars():
     for bad, error in ((1.0, TypeError), ("1", TypeError), (2, ValueError)):
         with pytest.raises(error, match="ddof must be"):
             ss.grpo.set_advantages(R, 2, ddof=bad)
+
+
+def test_axiom_checker_tolerances():
+    from shapley_sets.testing import check_axioms
+
+    x = [[3.0, 1.0]]
+    assert check_axioms(ss.shapley, ss.BestOf(), x).ok
+    for kwargs, error in ((dict(rtol="1e-9"), TypeError), (dict(rtol=-1.0), ValueError),
+                          (dict(atol=math.nan), ValueError), (dict(seed=1.5), TypeError), (dict(seed=-1), ValueError)):
+        with pytest.raises(error, match=next(iter(kwargs))):
+            check_axioms(ss.shapley, ss.BestOf(), x, **kwargs)

@@ -15,6 +15,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from .._api import _prepare
+from .._scalars import check_int, check_nonnegative_real
 from .._typing import ArrayLike, Attribution
 from .._validation import set_label
 from ..engines.reference import MAX_REFERENCE_K, coalition_table
@@ -117,6 +118,12 @@ def check_axioms(
     Returns:
         An :class:`AxiomReport`; ``report.ok`` tells whether all held.
 
+    Raises:
+        TypeError: ``rtol``/``atol`` not real numbers, ``seed`` not an int;
+            ``u`` or ``x`` as for :func:`shapley_sets.shapley`.
+        ValueError: negative or non-finite ``rtol``/``atol``, a negative
+            ``seed``, an unknown axiom, or K > 12.
+
     Examples:
         >>> import shapley_sets as ss
         >>> from shapley_sets.testing import check_axioms
@@ -130,6 +137,9 @@ def check_axioms(
         1 axiom failure(s):
           - efficiency fails on set (0,), candidate(s) all: expected 3.0, got 6.0 (tolerance 9e-09)
     """
+    rtol = check_nonnegative_real("rtol", rtol)
+    atol = check_nonnegative_real("atol", atol)
+    seed = check_int("seed", seed, minimum=0)
     unknown = set(axioms) - set(AXIOMS)
     if unknown:
         raise ValueError(f"axioms must be among {AXIOMS}, got {sorted(unknown)}")
