@@ -1,4 +1,4 @@
-"""The package, its docs and its README stand on their own: they cite no file
+"""The package, its docs, its benchmarks and its README stand on their own: they cite no file
 outside the repository (the mathematics is in docs/math.md, cited by section
 anchor) and say nothing of how the project is planned (issues, tickets).
 Command output is covered too: every message the commands print is a string
@@ -16,7 +16,8 @@ MATH = ROOT / "docs" / "math.md"
 
 FILES = sorted(
     [*ROOT.joinpath("shapley_sets").rglob("*.py"), *ROOT.joinpath("docs").rglob("*.md"),
-     *ROOT.joinpath("docs").rglob("*.py"), ROOT / "README.md", ROOT / "CHANGELOG.md",
+     *ROOT.joinpath("docs").rglob("*.py"), *ROOT.joinpath("benchmarks").rglob("*.py"),
+     *ROOT.joinpath("benchmarks").rglob("*.md"), ROOT / "README.md", ROOT / "CHANGELOG.md",
      ROOT / "mkdocs.yml", ROOT / "pyproject.toml"]
 )
 
