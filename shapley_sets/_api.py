@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._typing import ArrayLike, FloatArray, UtilityLike, WeightsLike
 from ._validation import as_float_array, check_finite, prepare_mask
 from .engines.dispatch import compute_semivalue, compute_shapley
 from .engines.reference import exact_semivalue_table, exact_shapley_table, reference_from_prepared
@@ -22,7 +23,7 @@ def _black_box():
     return exact
 
 
-def _prepare(u, x, mask):
+def _prepare(u: object, x: ArrayLike, mask: ArrayLike | None) -> tuple[np.ndarray, np.ndarray]:
     if not hasattr(u, "coalition_values"):
         raise TypeError(
             "u must be a set utility (e.g. ss.BestOf()) or an object with a "
@@ -35,11 +36,11 @@ def _prepare(u, x, mask):
     if check is not None:
         check(arr)
     batch = arr.shape[: arr.ndim - core_ndim]
-    mask = prepare_mask(mask, batch + (arr.shape[-1],))
-    return arr, mask
+    present = prepare_mask(mask, batch + (arr.shape[-1],))
+    return arr, present
 
 
-def _checked_result(phi: np.ndarray, u, what: str = "Shapley values") -> np.ndarray:
+def _checked_result(phi: np.ndarray, u: object, what: str = "Shapley values") -> np.ndarray:
     if not np.isfinite(phi).all():
         raise ValueError(
             f"the {what} of {type(u).__name__} overflowed float64: the "
@@ -48,7 +49,7 @@ def _checked_result(phi: np.ndarray, u, what: str = "Shapley values") -> np.ndar
     return phi
 
 
-def shapley(u, x, *, mask=None) -> np.ndarray:
+def shapley(u: UtilityLike, x: ArrayLike, *, mask: ArrayLike | None = None) -> FloatArray:
     """Exact Shapley values of every candidate, by the fastest exact engine.
 
     Args:
@@ -84,11 +85,12 @@ def shapley(u, x, *, mask=None) -> np.ndarray:
     """
     if isinstance(u, SetFunction):
         return _black_box().exact_values(u, x, mask, SHAPLEY, "ss.shapley")
-    arr, mask = _prepare(u, x, mask)
-    return _checked_result(compute_shapley(u, arr, mask), u)
+    arr, present = _prepare(u, x, mask)
+    return _checked_result(compute_shapley(u, arr, present), u)
 
 
-def semivalue(u, x, weights, *, mask=None) -> np.ndarray:
+def semivalue(u: UtilityLike, x: ArrayLike, weights: WeightsLike, *,
+              mask: ArrayLike | None = None) -> FloatArray:
     """Exact semivalues of every candidate: Shapley, Banzhaf, leave-one-out,
     the Beta family or your own size weights, by the fastest exact engine.
 
@@ -142,12 +144,12 @@ def semivalue(u, x, weights, *, mask=None) -> np.ndarray:
     weighting = as_weighting(weights)
     if isinstance(u, SetFunction):
         return _black_box().exact_values(u, x, mask, weighting, f"ss.semivalue ({weighting.name})")
-    arr, mask = _prepare(u, x, mask)
+    arr, present = _prepare(u, x, mask)
     what = "Shapley values" if weighting.is_shapley else f"{weighting.name} semivalues"
-    return _checked_result(compute_semivalue(u, arr, mask, weighting), u, what)
+    return _checked_result(compute_semivalue(u, arr, present, weighting), u, what)
 
 
-def banzhaf(u, x, *, mask=None) -> np.ndarray:
+def banzhaf(u: UtilityLike, x: ArrayLike, *, mask: ArrayLike | None = None) -> FloatArray:
     """Exact Banzhaf values: ``ss.semivalue(u, x, "banzhaf", mask=mask)``.
 
     Every coalition of the other present candidates weighs the same,
@@ -163,7 +165,7 @@ def banzhaf(u, x, *, mask=None) -> np.ndarray:
     return semivalue(u, x, BANZHAF, mask=mask)
 
 
-def leave_one_out(u, x, *, mask=None) -> np.ndarray:
+def leave_one_out(u: UtilityLike, x: ArrayLike, *, mask: ArrayLike | None = None) -> FloatArray:
     """Leave-one-out credit ``U(S) − U(S∖k)`` of every present candidate k.
 
     ``ss.semivalue(u, x, "loo", mask=mask)``: S is the set's present
@@ -181,7 +183,7 @@ def leave_one_out(u, x, *, mask=None) -> np.ndarray:
     return semivalue(u, x, LEAVE_ONE_OUT, mask=mask)
 
 
-def value(u, x, *, mask=None) -> np.ndarray:
+def value(u: UtilityLike, x: ArrayLike, *, mask: ArrayLike | None = None) -> FloatArray:
     """U of each whole set (its present candidates), shape ``(...)``.
 
     Args:
@@ -201,11 +203,11 @@ def value(u, x, *, mask=None) -> np.ndarray:
     """
     if isinstance(u, SetFunction):
         return _black_box().whole_set_values(u, x, mask)
-    arr, mask = _prepare(u, x, mask)
-    return np.asarray(u.coalition_values(arr, mask[..., None, :])[..., 0], dtype=np.float64)
+    arr, present = _prepare(u, x, mask)
+    return np.asarray(u.coalition_values(arr, present[..., None, :])[..., 0], dtype=np.float64)
 
 
-def empty_value(u, x, *, mask=None) -> np.ndarray:
+def empty_value(u: UtilityLike, x: ArrayLike, *, mask: ArrayLike | None = None) -> FloatArray:
     """U(∅), the worth of each set's empty coalition, shape ``(...)``.
 
     Efficiency reads ``shapley(u, x).sum(-1) == value(u, x) - empty_value(u, x)``:
@@ -238,12 +240,12 @@ def empty_value(u, x, *, mask=None) -> np.ndarray:
         >>> (ss.shapley(u, x).sum(-1) + ss.empty_value(u, x) - ss.value(u, x)).round(12).tolist()
         [0.0, 0.0]
     """
-    arr, mask = _prepare(u, x, mask)
-    nobody = np.zeros(mask.shape[:-1] + (1, mask.shape[-1]), dtype=bool)
+    arr, present = _prepare(u, x, mask)
+    nobody = np.zeros(present.shape[:-1] + (1, present.shape[-1]), dtype=bool)
     return np.asarray(u.coalition_values(arr, nobody)[..., 0], dtype=np.float64)
 
 
-def exact_shapley(table, weights=None) -> np.ndarray:
+def exact_shapley(table: ArrayLike, weights: WeightsLike | None = None) -> FloatArray:
     """Shapley values (or any semivalue) of every set function given by a value table.
 
     Args:
@@ -287,7 +289,7 @@ def exact_shapley(table, weights=None) -> np.ndarray:
     return exact_semivalue_table(table, weighting)
 
 
-def reference_shapley(u, x, *, mask=None) -> np.ndarray:
+def reference_shapley(u: UtilityLike, x: ArrayLike, *, mask: ArrayLike | None = None) -> FloatArray:
     """Shapley values by enumerating all 2^K coalitions of ``u`` (K ≤ 25).
 
     The ground truth every fast engine is tested against: it only needs
@@ -304,5 +306,5 @@ def reference_shapley(u, x, *, mask=None) -> np.ndarray:
     """
     if isinstance(u, SetFunction):
         return _black_box().exact_values(u, x, mask, SHAPLEY, "ss.reference_shapley")
-    arr, mask = _prepare(u, x, mask)
-    return _checked_result(reference_from_prepared(u, arr, mask), u)
+    arr, present = _prepare(u, x, mask)
+    return _checked_result(reference_from_prepared(u, arr, present), u)

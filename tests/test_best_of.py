@@ -105,7 +105,7 @@ def test_results_do_not_depend_on_thread_count(two_threads):
 
 
 def test_floor_validation():
-    with pytest.raises(ValueError, match="floor must be finite"):
+    with pytest.raises(ValueError, match="floor must be a finite number"):
         ss.BestOf(np.inf)
     with pytest.raises(TypeError, match="floor must be a real number"):
         ss.BestOf("1")

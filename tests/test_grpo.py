@@ -439,7 +439,7 @@ def test_passk_training_bad_input():
     [
         (dict(scale="std"), ValueError, "scale must be one of"),
         (dict(singleton="drop"), ValueError, "singleton must be one of"),
-        (dict(eps=0.0), ValueError, "eps must be finite and > 0"),
+        (dict(eps=0.0), ValueError, "eps must be a finite number > 0"),
         (dict(ddof=2), ValueError, "ddof must be 0 or 1"),
     ],
 )

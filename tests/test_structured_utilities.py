@@ -329,7 +329,7 @@ def test_pairwise_rejects_matrices_that_do_not_fit_the_input():
         ss.shapley(u, np.zeros((3, 5)))
     with pytest.raises(ValueError, match=r"does not broadcast .* \(4, 4\)"):
         ss.shapley(u, np.zeros(4))
-    with pytest.raises(ValueError, match="lam must be finite"):
+    with pytest.raises(ValueError, match="lam must be a finite number"):
         ss.Pairwise(np.zeros((2, 2)), lam=np.inf)
     with pytest.raises(TypeError, match="lam must be a real number"):
         ss.Pairwise(np.zeros((2, 2)), lam="big")

@@ -29,7 +29,7 @@ def _issubclass_fast(cls: type, module: str, name: str) -> bool:
     return parent is not None and issubclass(cls, parent)
 
 
-def is_tensor(x) -> bool:
+def is_tensor(x: object) -> bool:
     """True iff ``x`` is a torch tensor (checked without importing torch).
 
     Examples:
@@ -37,7 +37,8 @@ def is_tensor(x) -> bool:
         >>> is_tensor(np.zeros(3)), is_tensor([1.0, 2.0])
         (False, False)
     """
-    return _issubclass_fast(type(x), "torch", "Tensor")
+    # mypy does not see a class object as Hashable; it is.
+    return _issubclass_fast(type(x), "torch", "Tensor")  # type: ignore[arg-type]
 
 
 def to_numpy(x) -> np.ndarray:

@@ -101,15 +101,15 @@ def rank_weighted_tables(k: int, weights) -> tuple[np.ndarray, np.ndarray]:
     cum = np.zeros((k + 1, k + 2))
     cum[:, 1 : k + 1] = np.cumsum(w[:, 1:], axis=1)
     cum[:, k + 1] = cum[:, k]
-    s = np.arange(k)[:, None]
+    sizes = np.arange(k)[:, None]
     a = np.arange(k + 1)[None, :]
     p_top = np.empty(k)
     p_bot = np.empty(k)
     for j in range(1, k + 1):
-        h_top = hypergeom.pmf(a, k - 1, j - 1, s)
-        h_bot = hypergeom.pmf(a, k - 1, j, s)
-        gain_top = cum[s + 1, np.minimum(a + 1, k + 1)] - cum[s, a]
-        gain_bot = cum[s + 1, a] - cum[s, a]
+        h_top = hypergeom.pmf(a, k - 1, j - 1, sizes)
+        h_bot = hypergeom.pmf(a, k - 1, j, sizes)
+        gain_top = cum[sizes + 1, np.minimum(a + 1, k + 1)] - cum[sizes, a]
+        gain_bot = cum[sizes + 1, a] - cum[sizes, a]
         p_top[j - 1] = np.nansum(h_top * gain_top) / k
         p_bot[j - 1] = np.nansum(h_bot * gain_bot) / k
     return p_top, p_bot
@@ -117,7 +117,7 @@ def rank_weighted_tables(k: int, weights) -> tuple[np.ndarray, np.ndarray]:
 
 def rank_weighted(x: np.ndarray, weights) -> np.ndarray:
     """Shapley values of ``Σ_r weights(|S|, r) · (r-th largest score in S)``
-    by the step decomposition (docs/math.md#step-decomposition) (tables cached per K).
+    by the step decomposition, tables cached per K (docs/math.md#step-decomposition).
 
     Examples:
         >>> from shapley_sets.bench import naive

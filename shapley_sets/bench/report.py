@@ -149,7 +149,9 @@ def _text_table(headers, body, right, width: int | None) -> list[str]:
 def _wrap(text: str, width: int | None, first: str = "", rest: str = "  ") -> list[str]:
     if width is None:
         return [first + text]
-    return textwrap.wrap(text, width, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False)
+    return textwrap.wrap(
+        text, width, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False, break_long_words=False
+    )
 
 
 _STATISTIC = {"median": "medians", "best": "fastest samples"}

@@ -222,6 +222,7 @@ def machine_info() -> dict:
     import numba
     import scipy
 
+    usable: int | None
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:

@@ -17,6 +17,7 @@ import numpy as np
 
 import shapley_sets as ss
 
+from ..engines import Engine
 from . import naive
 
 __all__ = ["Case", "Workload", "WORKLOADS", "EXPECTED_BEST_TYPES", "workload_for", "benchmarked"]
@@ -169,7 +170,7 @@ def workload_for(utility_type: type) -> Workload | None:
     return workload
 
 
-def benchmarked() -> tuple[list[tuple[object, Workload]], list[str]]:
+def benchmarked() -> tuple[list[tuple[Engine, Workload]], list[str]]:
     """The registered engines that have a workload, in registration order,
     and the names of the utility types of those that have none.
 

@@ -115,7 +115,7 @@ def run(args) -> int:
     if args.threads is not None:
         import numba
 
-        limit = numba.config.NUMBA_NUM_THREADS
+        limit = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]  # set at runtime
         if not 1 <= args.threads <= limit:
             print(
                 f"shapley-sets bench: error: --threads must be between 1 and {limit} "

@@ -18,7 +18,7 @@ reference engine until an engine is registered for it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, TypeVar
 
 import numpy as np
 
@@ -33,6 +33,8 @@ __all__ = [
     "register_engine",
     "registered_engines",
 ]
+
+_Compute = TypeVar("_Compute", bound=Callable[..., np.ndarray])
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ class Engine:
         # Shapley is always served (by ``compute``), whatever the caller lists.
         object.__setattr__(self, "weightings", frozenset(self.weightings) | {"shapley"})
 
-    def serves(self, weighting) -> bool:
+    def serves(self, weighting: Any) -> bool:
         """True when the engine computes ``weighting`` itself (Shapley always)."""
         return weighting.kind == "shapley" or (
             self.semivalue is not None and weighting.kind in self.weightings
@@ -107,7 +109,7 @@ def install_all(engines: Iterable[Engine]) -> None:
 
 def register_engine(utility_type: type, *, name: str, complexity: str,
                     semivalue: Callable[..., np.ndarray] | None = None,
-                    weightings: Iterable[str] = ("shapley",)):
+                    weightings: Iterable[str] = ("shapley",)) -> Callable[[_Compute], _Compute]:
     """Decorator registering ``compute`` as the exact engine of ``utility_type``.
 
     ``ss.shapley`` then uses it for every utility of that type, and of its
@@ -150,7 +152,7 @@ def register_engine(utility_type: type, *, name: str, complexity: str,
     if not isinstance(utility_type, type):
         raise TypeError(f"utility_type must be a class, got {utility_type!r}")
 
-    def decorate(compute):
+    def decorate(compute: _Compute) -> _Compute:
         install(Engine(name, utility_type, compute, complexity, semivalue,
                        frozenset(weightings)))
         return compute

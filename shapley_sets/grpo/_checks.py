@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
-import numbers
-
 import numpy as np
 
+from .._scalars import check_nonnegative_real
+
+from .._scalars import check_int, check_positive_real
 from .._validation import as_float_array
 from ..adapters.arrays import to_numpy
 from ._groups import SCALES, SINGLETONS
@@ -24,17 +24,11 @@ def check_choice(value, name: str, choices: tuple) -> str:
 def check_options(scale, eps, ddof, singleton) -> tuple:
     check_choice(scale, "scale", SCALES)
     check_choice(singleton, "singleton", SINGLETONS)
-    if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
-        raise TypeError(f"eps must be a real number, got {type(eps).__name__}")
-    eps = float(eps)
-    if not (math.isfinite(eps) and eps > 0):
-        raise ValueError(
-            f"eps must be finite and > 0 (it guards the division when all rewards "
-            f"of a group are equal); got {eps}"
-        )
-    if isinstance(ddof, bool) or not isinstance(ddof, numbers.Integral) or ddof not in (0, 1):
-        raise ValueError(f"ddof must be 0 or 1 (1 = unbiased std, as torch.std), got {ddof!r}")
-    return scale, eps, int(ddof), singleton
+    eps = check_positive_real(
+        "eps", eps, why="(it guards the division when all rewards of a group are equal)"
+    )
+    ddof = check_int("ddof", ddof, choices=(0, 1), why="(1 = unbiased std, as torch.std)")
+    return scale, eps, ddof, singleton
 
 
 def rewards_1d(values, name: str) -> np.ndarray:
@@ -51,11 +45,10 @@ def rewards_1d(values, name: str) -> np.ndarray:
     return arr
 
 
-def check_beta(beta) -> float:
-    """``beta`` as a float; a ``ValueError`` unless it is a finite number >= 0."""
-    if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not np.isfinite(beta) or beta < 0:
-        raise ValueError(f"beta must be a finite number >= 0, got {beta!r}")
-    return float(beta)
+def check_beta(beta: object) -> float:
+    """``beta`` as a float: a ``TypeError`` unless it is a real number, a
+    ``ValueError`` unless it is finite and >= 0."""
+    return check_nonnegative_real("beta", beta)
 
 
 def check_candidate_values(values, name: str, n: int, live: np.ndarray | None = None) -> np.ndarray:

@@ -27,10 +27,13 @@ Conventions (verified against the installed sources of verl 0.9.1
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import numpy as np
 
 from .._api import semivalue, shapley
+from .._scalars import check_nonnegative_real
+from .._typing import ArrayIn, ArrayOut, GroupsLike, Scale, Singleton, Tau, UtilityLike
 from .._validation import as_float_array, check_finite, prepare_mask
 from ..adapters.arrays import first_tensor, like, to_numpy
 from ..adapters.torch_tokens import gather_token_advantages_torch
@@ -51,7 +54,7 @@ __all__ = [
 #: (to float32 rounding) when passed as ``**PRESETS[name]``; pick ``scale``
 #: to match the trainer's setting (verl ``norm_adv_by_std_in_grpo=False`` and
 #: TRL ``scale_rewards="none"`` are ``scale="none"``).
-PRESETS = {
+PRESETS: dict[str, dict[str, Any]] = {
     "verl": {"eps": 1e-6, "ddof": 1, "singleton": "reward"},
     "trl": {"eps": 1e-4, "ddof": 1, "singleton": "zero"},
 }
@@ -93,7 +96,15 @@ def _set_advantages(r: np.ndarray, groups: Groups, scale, eps, ddof, singleton):
     return adv, sigma
 
 
-def set_advantages(rewards, groups, *, scale="group", eps=1e-6, ddof=1, singleton="reward"):
+def set_advantages(
+    rewards: ArrayIn,
+    groups: GroupsLike,
+    *,
+    scale: Scale = "group",
+    eps: float = 1e-6,
+    ddof: int = 1,
+    singleton: Singleton = "reward",
+) -> ArrayOut:
     """Plain GRPO advantages of N responses: the baseline (β = 0).
 
     ``A_i = (R_i - mean_g R) / (σ + eps)`` with the mean over response i's
@@ -169,20 +180,20 @@ def _check_efficiency(R, phi_sum, abs_sum, empty, live_rows, rtol):
 
 
 def candidate_advantages(
-    set_rewards,
-    shapley_values,
-    groups,
+    set_rewards: ArrayIn,
+    shapley_values: ArrayIn,
+    groups: GroupsLike,
     *,
-    beta=1.0,
-    tau="within",
-    empty_value=0.0,
-    mask=None,
-    scale="group",
-    eps=1e-6,
-    ddof=1,
-    singleton="reward",
-    efficiency_rtol=1e-4,
-):
+    beta: float = 1.0,
+    tau: Tau = "within",
+    empty_value: float | ArrayIn = 0.0,
+    mask: ArrayIn | None = None,
+    scale: Scale = "group",
+    eps: float = 1e-6,
+    ddof: int = 1,
+    singleton: Singleton = "reward",
+    efficiency_rtol: float | None = 1e-4,
+) -> ArrayOut:
     """Layout A: advantages of the K candidates inside each of N responses.
 
     With ``A_g`` the set advantage of response g (:func:`set_advantages`),
@@ -244,6 +255,8 @@ def candidate_advantages(
     scale, eps, ddof, singleton = check_options(scale, eps, ddof, singleton)
     check_choice(tau, "tau", TAUS)
     beta = check_beta(beta)
+    if efficiency_rtol is not None:
+        efficiency_rtol = check_nonnegative_real("efficiency_rtol", efficiency_rtol)
     R = rewards_1d(set_rewards, "set_rewards")
     n = R.shape[0]
     phi = check_candidate_values(shapley_values, "shapley_values", n)
@@ -259,7 +272,7 @@ def candidate_advantages(
     if efficiency_rtol is not None:
         _check_efficiency(
             R, phi_live.sum(axis=1), np.abs(phi_live).sum(axis=1), empty,
-            valid_set & (k_g > 0), float(efficiency_rtol),
+            valid_set & (k_g > 0), efficiency_rtol,
         )
 
     a_set, sigma = _set_advantages(R, g, scale, eps, ddof, singleton)
@@ -280,8 +293,16 @@ def candidate_advantages(
 
 
 def completion_advantages(
-    utility, x, groups, *, eps=1e-6, ddof=1, scale="group", singleton="reward", credit="shapley"
-):
+    utility: UtilityLike,
+    x: ArrayIn,
+    groups: GroupsLike,
+    *,
+    eps: float = 1e-6,
+    ddof: int = 1,
+    scale: Scale = "group",
+    singleton: Singleton = "reward",
+    credit: Any = "shapley",
+) -> ArrayOut:
     """Layout B: the completions of a prompt group are the candidates of one set.
 
     For a group of G completions, ``φ_g`` is completion g's Shapley value in
@@ -390,7 +411,14 @@ def completion_advantages(
     return like(adv, x)
 
 
-def token_advantages(candidate_adv, set_adv, candidate_ids, response_mask=None, *, candidate_mask=None):
+def token_advantages(
+    candidate_adv: ArrayIn,
+    set_adv: ArrayIn,
+    candidate_ids: ArrayIn,
+    response_mask: ArrayIn | None = None,
+    *,
+    candidate_mask: ArrayIn | None = None,
+) -> ArrayOut:
     """Per-token advantages: each token gets its candidate's advantage.
 
     Args:

@@ -11,11 +11,11 @@ Both accept numpy arrays or torch tensors and answer in the caller's type.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from scipy.special import gammaln
 
+from .._scalars import check_int, check_positive_real
+from .._typing import ArrayIn, ArrayOut, GroupsLike, Scale
 from ..adapters.arrays import like
 from ._checks import check_choice, rewards_1d
 from ._groups import group_stats, resolve_groups
@@ -34,10 +34,8 @@ def _finite_rewards(rewards, name="rewards") -> np.ndarray:
     return r
 
 
-def _check_eps(eps) -> float:
-    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not (np.isfinite(eps) and eps > 0):
-        raise ValueError(f"eps must be finite and > 0, got {eps!r}")
-    return float(eps)
+def _check_eps(eps: object) -> float:
+    return check_positive_real("eps", eps)
 
 
 def _smallest_group(sizes, need: int, what: str) -> None:
@@ -49,7 +47,7 @@ def _smallest_group(sizes, need: int, what: str) -> None:
         )
 
 
-def grpo_passk_advantages(rewards, groups, *, scale="group", eps=1e-6):
+def grpo_passk_advantages(rewards: ArrayIn, groups: GroupsLike, *, scale: Scale = "group", eps: float = 1e-6) -> ArrayOut:
     """verl's ``grpo_passk`` rule: the best response gets ``r_max - r_second``.
 
     Per group: the response with the largest reward gets
@@ -107,7 +105,7 @@ def _comb_ratio(a, b, k):
     return np.where(a == b, 1.0, np.where(ok, np.exp(log), 0.0))
 
 
-def passk_training_advantages(rewards, groups, k, *, eps=1e-6):
+def passk_training_advantages(rewards: ArrayIn, groups: GroupsLike, k: int, *, eps: float = 1e-6) -> ArrayOut:
     """Closed-form Pass@k-training advantages for binary rewards (arXiv 2508.10751).
 
     For a group of n responses of which c are correct, averaging the
@@ -141,8 +139,7 @@ def passk_training_advantages(rewards, groups, k, *, eps=1e-6):
         >>> ss.grpo.passk_training_advantages([1, 0, 0, 0], 4, k=2).round(4)
         array([ 1.    , -0.3333, -0.3333, -0.3333])
     """
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-        raise ValueError(f"k must be an int >= 1, got {k!r}")
+    k = check_int("k", k, minimum=1)
     eps = _check_eps(eps)
     r = _finite_rewards(rewards)
     nonbinary = (r != 0) & (r != 1)

@@ -35,13 +35,17 @@ This module imports ``trl`` and ``torch``; ``import shapley_sets`` and
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import numpy as np
 import torch
 from accelerate.utils import gather_object
 from trl import GRPOTrainer
 
 import shapley_sets as ss
+from shapley_sets._typing import ArrayLike, Tau
 from shapley_sets.grpo import PRESETS, candidate_advantages, completion_advantages, set_advantages, token_advantages
+from shapley_sets.utilities import Utility
 
 __all__ = ["ShapleyGRPOTrainer", "CandidateReward", "LAYOUTS"]
 
@@ -85,13 +89,15 @@ class CandidateReward:
         [0.7, 0.5]
     """
 
-    def __init__(self, utility, candidate_fn, name="candidate_reward"):
+    def __init__(
+        self, utility: Utility, candidate_fn: Callable[..., tuple[ArrayLike, ArrayLike]], name: str = "candidate_reward"
+    ) -> None:
         self.utility = utility
         self.candidate_fn = candidate_fn
         self.__name__ = name
-        self.last = None
+        self.last: list[tuple[np.ndarray, np.ndarray]] | None = None
 
-    def __call__(self, prompts, completions, completion_ids, **kwargs):
+    def __call__(self, prompts: list, completions: list, completion_ids: list, **kwargs: Any) -> list[float]:
         columns = {k: v for k, v in kwargs.items() if isinstance(v, list) and len(v) == len(prompts)}
         records = []
         for i, (p, c, ids) in enumerate(zip(prompts, completions, completion_ids)):
@@ -170,7 +176,15 @@ class ShapleyGRPOTrainer(GRPOTrainer):
         See docs/guides/trl.md for a complete run on a tiny local model.
     """
 
-    def __init__(self, *args, layout="completions", utility=None, beta=1.0, tau="within", **kwargs):
+    def __init__(
+        self,
+        *args: Any,
+        layout: str = "completions",
+        utility: Utility | None = None,
+        beta: float = 1.0,
+        tau: Tau = "within",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         if layout not in LAYOUTS:
             raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")

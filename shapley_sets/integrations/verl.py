@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -71,6 +72,7 @@ from verl.trainer.ppo import core_algos
 
 import shapley_sets as ss
 from shapley_sets._jit import njit
+from shapley_sets._typing import ArrayIn
 from shapley_sets.adapters.arrays import to_numpy
 from shapley_sets.grpo import PRESETS, candidate_advantages, completion_advantages, set_advantages, token_advantages
 
@@ -150,7 +152,9 @@ def _utility(opts, who="shapley_completion"):
     return u
 
 
-def encode_token_rewards(shapley_values, candidate_ids, response_mask=None):
+def encode_token_rewards(
+    shapley_values: ArrayIn, candidate_ids: ArrayIn, response_mask: ArrayIn | None = None
+) -> torch.Tensor:
     """Write layout-A candidates into a verl ``token_level_rewards`` tensor.
 
     Args:
@@ -249,7 +253,9 @@ def _decode_marks(r, valid, use_valid, counts, ids, phi):
                     c += 1
 
 
-def decode_token_rewards(token_level_rewards, response_mask=None):
+def decode_token_rewards(
+    token_level_rewards: ArrayIn, response_mask: ArrayIn | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Read candidates back from a tensor written by :func:`encode_token_rewards`.
 
     Args:
@@ -287,8 +293,13 @@ def decode_token_rewards(token_level_rewards, response_mask=None):
 
 
 def shapley_grpo_advantage(
-    token_level_rewards, response_mask, index=None, config=None, epsilon=1e-6, **kwargs
-):
+    token_level_rewards: torch.Tensor,
+    response_mask: torch.Tensor,
+    index: Any = None,
+    config: Any = None,
+    epsilon: float = 1e-6,
+    **kwargs: Any,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """verl estimator ``"shapley_grpo"`` (layout A) on encoded token rewards.
 
     Args:
@@ -340,8 +351,13 @@ def shapley_grpo_advantage(
 
 
 def shapley_completion_advantage(
-    token_level_rewards, response_mask, index=None, config=None, epsilon=1e-6, **kwargs
-):
+    token_level_rewards: torch.Tensor,
+    response_mask: torch.Tensor,
+    index: Any = None,
+    config: Any = None,
+    epsilon: float = 1e-6,
+    **kwargs: Any,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """verl estimator ``"shapley_completion"`` (layout B): a uid's responses form one set.
 
     Each response's score is its row sum of ``token_level_rewards`` (verl's
@@ -385,7 +401,7 @@ def shapley_completion_advantage(
 _FUNCS = {"shapley_grpo": shapley_grpo_advantage, "shapley_completion": shapley_completion_advantage}
 
 
-def register(**options) -> tuple[str, ...]:
+def register(**options: Any) -> tuple[str, ...]:
     """Register the estimators with verl (idempotent) and set Python-side defaults.
 
     Args:
@@ -602,7 +618,7 @@ def _make_reward_manager():
             ``NaiveRewardManager.run_single`` in tests/test_integration_verl_layout_a.py.
         """
 
-        async def run_single(self, data):
+        async def run_single(self, data: Any) -> dict:
             result = await super().run_single(data)
             extra = result["reward_extra_info"]
             if not any(key in extra for key in CANDIDATE_KEYS):

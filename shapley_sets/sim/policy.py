@@ -122,17 +122,17 @@ class Adam:
 
     def __init__(self, lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
         self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
-        self.m = self.v = None
+        self.m: np.ndarray | None = None
+        self.v: np.ndarray | None = None
         self.t = 0
 
     def step(self, params: np.ndarray, grad: np.ndarray) -> np.ndarray:
         """Return ``params`` moved up the gradient (a new array)."""
-        if self.m is None:
-            self.m = np.zeros_like(grad)
-            self.v = np.zeros_like(grad)
+        m = np.zeros_like(grad) if self.m is None else self.m
+        v = np.zeros_like(grad) if self.v is None else self.v
         self.t += 1
-        self.m = self.beta1 * self.m + (1 - self.beta1) * grad
-        self.v = self.beta2 * self.v + (1 - self.beta2) * grad * grad
-        m_hat = self.m / (1 - self.beta1**self.t)
-        v_hat = self.v / (1 - self.beta2**self.t)
+        self.m = m = self.beta1 * m + (1 - self.beta1) * grad
+        self.v = v = self.beta2 * v + (1 - self.beta2) * grad * grad
+        m_hat = m / (1 - self.beta1**self.t)
+        v_hat = v / (1 - self.beta2**self.t)
         return params + self.lr * m_hat / (np.sqrt(v_hat) + self.eps)

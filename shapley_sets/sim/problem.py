@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import AnySuccess, ExpectedBest, semivalue
+from .._scalars import check_int
 
 __all__ = ["KINDS", "Problem", "make_problem", "set_utility", "best_set", "BRUTE_FORCE_LIMIT"]
 
@@ -110,12 +111,9 @@ def make_problem(n_items: int = 60, n_types: int = 6, seed: int = 0, *, dim: int
         >>> p.scores.shape, round(float(p.weights.sum()), 12)
         ((3, 10), 1.0)
     """
-    if n_items < 2:
-        raise ValueError(f"n_items must be at least 2, got {n_items}")
-    if n_types < 1:
-        raise ValueError(f"n_types must be at least 1, got {n_types}")
-    if dim < 1:
-        raise ValueError(f"dim must be at least 1, got {dim}")
+    n_items = check_int("n_items", n_items, minimum=2)
+    n_types = check_int("n_types", n_types, minimum=1)
+    dim = check_int("dim", dim, minimum=1)
     rng = np.random.default_rng(seed)
     features = rng.standard_normal((n_items, dim))
     popularity = 0.5 * rng.standard_normal(n_items)
@@ -181,8 +179,7 @@ def best_set(problem: Problem, k: int, *, limit: int = BRUTE_FORCE_LIMIT):
         (0.8, [0, 2], 'exact')
     """
     n = problem.n_items
-    if not 1 <= k <= n:
-        raise ValueError(f"k must be between 1 and the catalog size {n}, got {k}")
+    k = check_int("k", k, minimum=1, maximum=n, why=f"(the catalog size is {n})")
     if math.comb(n, k) <= limit:
         return _enumerate(problem, k)
     return _greedy(problem, k)

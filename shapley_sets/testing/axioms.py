@@ -10,12 +10,16 @@ axiom, the set and the candidates, so that it can run inside hypothesis tests
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Iterable
 
 import numpy as np
 
 from .._api import _prepare
+from .._scalars import check_int, check_nonnegative_real
+from .._typing import ArrayLike, Attribution
 from .._validation import set_label
 from ..engines.reference import MAX_REFERENCE_K, coalition_table
+from ..utilities.base import Utility
 
 __all__ = ["AxiomFailure", "AxiomReport", "AXIOMS", "SEMIVALUE_AXIOMS", "check_axioms",
            "assert_axioms"]
@@ -89,16 +93,16 @@ def _permute_utility(u, perm):
 
 
 def check_axioms(
-    attribution,
-    u,
-    x,
+    attribution: Attribution,
+    u: Utility,
+    x: ArrayLike,
     *,
-    mask=None,
-    other=None,
+    mask: ArrayLike | None = None,
+    other: Utility | None = None,
     rtol: float = 1e-9,
     atol: float = 0.0,
     seed: int = 0,
-    axioms=AXIOMS,
+    axioms: Iterable[str] = AXIOMS,
 ) -> AxiomReport:
     """Run ``attribution`` on ``(u, x, mask)`` and test the Shapley axioms.
 
@@ -121,6 +125,12 @@ def check_axioms(
     Returns:
         An :class:`AxiomReport`; ``report.ok`` tells whether all held.
 
+    Raises:
+        TypeError: ``rtol``/``atol`` not real numbers, ``seed`` not an int;
+            ``u`` or ``x`` as for :func:`shapley_sets.shapley`.
+        ValueError: negative or non-finite ``rtol``/``atol``, a negative
+            ``seed``, an unknown axiom, or K > 12.
+
     Examples:
         >>> import shapley_sets as ss
         >>> from shapley_sets.testing import check_axioms
@@ -137,6 +147,9 @@ def check_axioms(
         1 axiom failure(s):
           - efficiency fails on set (0,), candidate(s) all: expected 3.0, got 6.0 (tolerance 9e-09)
     """
+    rtol = check_nonnegative_real("rtol", rtol)
+    atol = check_nonnegative_real("atol", atol)
+    seed = check_int("seed", seed, minimum=0)
     unknown = set(axioms) - set(AXIOMS)
     if unknown:
         raise ValueError(f"axioms must be among {AXIOMS}, got {sorted(unknown)}")
@@ -168,10 +181,10 @@ def check_axioms(
             fail(AxiomFailure("finiteness", where, (bad,), 0.0, float(phi2[s, bad]), float(tol[s])))
             continue
         if "efficiency" in axioms:
-            want = t[-1] - t[0]
+            gain = float(t[-1] - t[0])
             got = float(phi2[s].sum())
-            if not abs(got - want) <= tol[s] * max(1, k):
-                fail(AxiomFailure("efficiency", where, ("all",), float(want), got, float(tol[s] * max(1, k))))
+            if not abs(got - gain) <= tol[s] * max(1, k):
+                fail(AxiomFailure("efficiency", where, ("all",), gain, got, float(tol[s] * max(1, k))))
         for i in range(k):
             without_i = codes[(codes >> i) & 1 == 0]
             if "null player" in axioms and np.array_equal(t[without_i | (1 << i)], t[without_i]):
@@ -200,9 +213,9 @@ def check_axioms(
         combined = u + coef * v if other is not None else u - coef * u
         phi_v = phi if other is None else np.asarray(attribution(v, x, mask=mask), dtype=np.float64)
         sign = coef if other is not None else -coef
-        want = phi2 + sign * phi_v.reshape(n, k)
-        got = np.asarray(attribution(combined, x, mask=mask), dtype=np.float64).reshape(n, k)
-        _compare(fail, "additivity", batch, want, got, tol * (1 + coef))
+        expected = phi2 + sign * phi_v.reshape(n, k)
+        actual = np.asarray(attribution(combined, x, mask=mask), dtype=np.float64).reshape(n, k)
+        _compare(fail, "additivity", batch, expected, actual, tol * (1 + coef))
     return report
 
 
@@ -213,7 +226,7 @@ def _compare(fail, axiom, batch, want, got, tol):
                           float(got[s, i]), float(tol[s])))
 
 
-def assert_axioms(attribution, u, x, **kwargs) -> None:
+def assert_axioms(attribution: Attribution, u: Utility, x: ArrayLike, **kwargs: Any) -> None:
     """:func:`check_axioms`, raising ``AssertionError`` with the report on failure.
 
     Examples:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..utilities.base import Utility
 
@@ -55,7 +56,7 @@ class TableGame(Utility):
     def k(self) -> int:
         return self.table.shape[-1].bit_length() - 1
 
-    def check_input(self, x):
+    def check_input(self, x: np.ndarray) -> None:
         if x.shape[-1] != self.k:
             raise ValueError(f"x must have K = {self.k} candidates on its last axis, got {x.shape[-1]}")
         try:
@@ -66,14 +67,14 @@ class TableGame(Utility):
                 f"with x's batch shape {x.shape[:-1]}"
             ) from None
 
-    def coalition_values(self, x, members):
+    def coalition_values(self, x: np.ndarray, members: np.ndarray) -> np.ndarray:
         codes = coalition_codes(members)
         batch = np.broadcast_shapes(x.shape[:-1], self.table.shape[:-1], codes.shape[:-1])
         table = np.broadcast_to(self.table, batch + self.table.shape[-1:])
         codes = np.broadcast_to(codes, batch + codes.shape[-1:])
         return np.take_along_axis(table, codes, axis=-1)
 
-    def permuted(self, perm) -> "TableGame":
+    def permuted(self, perm: ArrayLike) -> "TableGame":
         """The same game with candidate ``perm[j]`` renamed ``j``.
 
         Examples:

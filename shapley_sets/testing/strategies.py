@@ -7,9 +7,15 @@ extra).
 
 from __future__ import annotations
 
+from typing import Sequence, Union
+
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+
+#: K, fixed or drawn; the batch shape is drawn (None: from ``batch_shapes()``).
+IntOrStrategy = Union[int, st.SearchStrategy[int]]
+ShapeOrStrategy = Union[st.SearchStrategy[tuple[int, ...]], None]
 
 __all__ = [
     "batch_shapes",
@@ -25,7 +31,7 @@ __all__ = [
 MAGNITUDES = (1e-150, 1e-8, 1.0, 1e3, 1e12, 1e150)
 
 
-def batch_shapes(max_dims: int = 2, max_side: int = 4):
+def batch_shapes(max_dims: int = 2, max_side: int = 4) -> st.SearchStrategy[tuple[int, ...]]:
     """Leading batch shapes, including ``()`` (one set).
 
     Examples:
@@ -41,8 +47,8 @@ def batch_shapes(max_dims: int = 2, max_side: int = 4):
 
 
 @st.composite
-def scores(draw, k=st.integers(1, 8), batch_shape=None, *, magnitudes=MAGNITUDES,
-           allow_negative: bool = True):
+def scores(draw: st.DrawFn, k: IntOrStrategy = st.integers(1, 8), batch_shape: ShapeOrStrategy = None, *,
+           magnitudes: Sequence[float] = MAGNITUDES, allow_negative: bool = True) -> np.ndarray:
     """Float64 score arrays ``batch + (K,)`` with deliberate ties.
 
     Values come from a small pool per array, so ties are frequent; the pool
@@ -62,15 +68,16 @@ def scores(draw, k=st.integers(1, 8), batch_shape=None, *, magnitudes=MAGNITUDES
     shape = draw(batch_shapes() if batch_shape is None else batch_shape)
     scale = draw(st.sampled_from(magnitudes))
     low = -1.0 if allow_negative else 0.0
-    pool = draw(st.lists(st.floats(low, 1.0, allow_nan=False), min_size=1, max_size=6))
-    pool = np.asarray(pool) * scale
+    drawn = draw(st.lists(st.floats(low, 1.0, allow_nan=False), min_size=1, max_size=6))
+    pool = np.asarray(drawn) * scale
     n = int(np.prod(shape, dtype=np.int64)) * k
     picks = draw(st.lists(st.integers(0, len(pool) - 1), min_size=n, max_size=n))
     return pool[np.asarray(picks, dtype=np.int64)].reshape(tuple(shape) + (k,)) if n else np.zeros(tuple(shape) + (k,))
 
 
 @st.composite
-def probabilities(draw, k=st.integers(1, 8), batch_shape=None):
+def probabilities(draw: st.DrawFn, k: IntOrStrategy = st.integers(1, 8),
+                  batch_shape: ShapeOrStrategy = None) -> np.ndarray:
     """Probability arrays ``batch + (K,)`` in [0, 1], with exact 0s, 1s and ties.
 
     Examples:
@@ -94,7 +101,7 @@ def probabilities(draw, k=st.integers(1, 8), batch_shape=None):
 
 
 @st.composite
-def masks(draw, shape):
+def masks(draw: st.DrawFn, shape: tuple[int, ...]) -> np.ndarray:
     """Bool masks of ``shape``; some rows all-False, some all-True.
 
     Examples:
@@ -120,7 +127,8 @@ def masks(draw, shape):
 
 
 @st.composite
-def value_tables(draw, k=st.integers(0, 6), batch_shape=None, *, integer: bool = False):
+def value_tables(draw: st.DrawFn, k: IntOrStrategy = st.integers(0, 6), batch_shape: ShapeOrStrategy = None,
+                 *, integer: bool = False) -> np.ndarray:
     """Value tables ``batch + (2**K,)`` of arbitrary set functions.
 
     With ``integer=True`` the values are small integers, so exact rational

@@ -29,5 +29,5 @@ class Additive(Utility):
         1.5
     """
 
-    def coalition_values(self, x, members):
+    def coalition_values(self, x: np.ndarray, members: np.ndarray) -> np.ndarray:
         return np.where(members, x[..., None, :], 0.0).sum(axis=-1)

@@ -40,10 +40,10 @@ class AnySuccess(Utility):
         [0.333333333333, 0.0, 0.333333333333, 0.333333333333]
     """
 
-    def check_input(self, x):
+    def check_input(self, x: np.ndarray) -> None:
         check_in_range(x, "x", 0.0, 1.0)
 
-    def coalition_values(self, x, members):
+    def coalition_values(self, x: np.ndarray, members: np.ndarray) -> np.ndarray:
         members = np.asarray(members, dtype=bool)
         # 1 - Π(1 - p) through log1p/expm1 keeps full relative accuracy when
         # every p is tiny, where the plain product would cancel to noise.

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["Utility", "LinearCombination"]
 
@@ -67,17 +68,17 @@ class Utility:
         utility's domain. The default accepts every finite input."""
 
     # -- composition -------------------------------------------------------
-    def __add__(self, other):
+    def __add__(self, other: Utility) -> "LinearCombination":
         if not isinstance(other, Utility):
             return NotImplemented
         return LinearCombination.of((1.0, self), (1.0, other))
 
-    def __sub__(self, other):
+    def __sub__(self, other: Utility) -> "LinearCombination":
         if not isinstance(other, Utility):
             return NotImplemented
         return LinearCombination.of((1.0, self), (-1.0, other))
 
-    def __mul__(self, coef):
+    def __mul__(self, coef: float) -> "LinearCombination":
         if isinstance(coef, bool) or not isinstance(coef, numbers.Real):
             return NotImplemented
         coef = float(coef)
@@ -87,7 +88,7 @@ class Utility:
 
     __rmul__ = __mul__
 
-    def __neg__(self):
+    def __neg__(self) -> "LinearCombination":
         return LinearCombination.of((-1.0, self))
 
 
@@ -111,7 +112,7 @@ class LinearCombination(Utility):
     terms: tuple
 
     @staticmethod
-    def of(*pairs) -> "LinearCombination":
+    def of(*pairs: tuple[float, Utility]) -> "LinearCombination":
         """``Σ coef · u`` from ``(coef, u)`` pairs, flattening nested combinations.
 
         Raises:
@@ -123,7 +124,7 @@ class LinearCombination(Utility):
             >>> len(u.terms), float(ss.value(u, [1.0, 3.0]))
             (2, 10.0)
         """
-        flat = []
+        flat: list[tuple[float, Utility]] = []
         for coef, u in pairs:
             if isinstance(u, LinearCombination):
                 flat.extend((coef * c, t) for c, t in u.terms)
@@ -142,18 +143,18 @@ class LinearCombination(Utility):
     def core_ndim(self) -> int:  # type: ignore[override]
         return self.terms[0][1].core_ndim
 
-    def coalition_values(self, x, members):
-        total = None
-        for coef, u in self.terms:
-            part = coef * u.coalition_values(x, members)
-            total = part if total is None else total + part
+    def coalition_values(self, x: np.ndarray, members: np.ndarray) -> np.ndarray:
+        (coef, u), *rest = self.terms
+        total = coef * u.coalition_values(x, members)
+        for coef, u in rest:
+            total = total + coef * u.coalition_values(x, members)
         return total
 
-    def check_input(self, x):
+    def check_input(self, x: np.ndarray) -> None:
         for _, u in self.terms:
             u.check_input(x)
 
-    def permuted(self, perm) -> "LinearCombination":
+    def permuted(self, perm: ArrayLike) -> "LinearCombination":
         """The combination with candidates relabelled by ``perm`` in every term
         that depends on candidate labels (e.g. ``Pairwise``'s matrix).
 

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .._scalars import check_finite_real
 from .base import Utility
+
+if TYPE_CHECKING:
+    from .rank_weighted import RankWeighted
 
 __all__ = ["BestOf"]
 
@@ -35,14 +40,9 @@ class BestOf(Utility):
     floor: float = 0.0
 
     def __post_init__(self):
-        floor = self.floor
-        if isinstance(floor, bool) or not np.isscalar(floor) or not np.isreal(floor):
-            raise TypeError(f"floor must be a real number, got {floor!r}")
-        if not np.isfinite(floor):
-            raise ValueError(f"floor must be finite, got {floor}")
-        object.__setattr__(self, "floor", float(floor))
+        object.__setattr__(self, "floor", check_finite_real("floor", self.floor))
 
-    def as_rank_weighted(self):
+    def as_rank_weighted(self) -> "RankWeighted":
         """Best-of as a member of the rank-weighted family (docs/math.md#rank-weighted-utilities).
 
         ``BestOf(floor=b)`` is ``RankWeighted.top_m_sum(1)`` (``w(s, k) = 1``
@@ -70,7 +70,7 @@ class BestOf(Utility):
 
         return RankWeighted.top_m_sum(1)
 
-    def coalition_values(self, x, members):
+    def coalition_values(self, x: np.ndarray, members: np.ndarray) -> np.ndarray:
         members = np.asarray(members, dtype=bool)
         picked = np.where(members, x[..., None, :], -np.inf).max(axis=-1, initial=-np.inf)
         return np.maximum(picked, self.floor)

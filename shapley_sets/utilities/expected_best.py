@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Sequence
 
 import numpy as np
 
@@ -74,8 +74,8 @@ class ExpectedBest(Utility):
 
     core_ndim: ClassVar[int] = 2
 
-    weights: tuple | None = None
-    floors: float | tuple = 0.0
+    weights: Sequence[float] | np.ndarray | None = None
+    floors: float | Sequence[float] | np.ndarray = 0.0
 
     def __post_init__(self):
         if self.weights is not None:
@@ -123,7 +123,7 @@ class ExpectedBest(Utility):
             return np.array(self.floors, dtype=np.float64)
         return np.full(m, self.floors)
 
-    def check_input(self, x):
+    def check_input(self, x: np.ndarray) -> None:
         m = x.shape[-2]
         want = self.n_types()
         if want is not None and want != m:
@@ -133,7 +133,7 @@ class ExpectedBest(Utility):
                 f"types on axis -2 (x's shape {x.shape} is batch + (M, K))"
             )
 
-    def coalition_values(self, x, members):
+    def coalition_values(self, x: np.ndarray, members: np.ndarray) -> np.ndarray:
         members = np.asarray(members, dtype=bool)
         m = x.shape[-2]
         # batch + (M, C, K): user type u's scores restricted to coalition c

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
+from .._scalars import check_finite_real
 from .._validation import as_float_array, check_finite, set_label
 from .base import Utility
 
@@ -66,12 +67,7 @@ class Pairwise(Utility):
     lam: float = 1.0
 
     def __post_init__(self):
-        lam = self.lam
-        if isinstance(lam, bool) or not isinstance(lam, numbers.Real):
-            raise TypeError(f"lam must be a real number, got {lam!r}")
-        if not np.isfinite(lam):
-            raise ValueError(f"lam must be finite, got {lam}")
-        object.__setattr__(self, "lam", float(lam))
+        object.__setattr__(self, "lam", check_finite_real("lam", self.lam))
 
         d = as_float_array(self.distances, "distances", min_ndim=2)
         if d.shape[-1] != d.shape[-2]:
@@ -113,7 +109,7 @@ class Pairwise(Utility):
     def __repr__(self):
         return f"Pairwise(distances=<array {self.distances.shape}>, lam={self.lam})"
 
-    def permuted(self, perm) -> "Pairwise":
+    def permuted(self, perm: ArrayLike) -> "Pairwise":
         """The same utility with candidates relabelled: ``D[perm][:, perm]``.
 
         Examples:
@@ -125,7 +121,7 @@ class Pairwise(Utility):
         perm = np.asarray(perm)
         return Pairwise(self.distances[..., perm, :][..., :, perm], self.lam)
 
-    def check_input(self, x):
+    def check_input(self, x: np.ndarray) -> None:
         k = x.shape[-1]
         batch = x.shape[:-1]
         d = self.distances
@@ -141,7 +137,7 @@ class Pairwise(Utility):
                 f"batch + (K, K) = {batch + (k, k)} (x has shape {x.shape})"
             )
 
-    def coalition_values(self, x, members):
+    def coalition_values(self, x: np.ndarray, members: np.ndarray) -> np.ndarray:
         m = np.asarray(members, dtype=bool).astype(np.float64)
         quality = (m * x[..., None, :]).sum(axis=-1)
         upper = np.triu(self.distances, 1)

@@ -13,11 +13,17 @@ import hashlib
 import math
 import numbers
 from dataclasses import dataclass, field
+from typing import Any, Callable, Union, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._cache import ByteCache
+from .._scalars import check_int
 from .base import Utility
+
+#: What ``RankWeighted(weights)`` takes: ``w(s, k)`` or an array indexed ``[s, k]``.
+Weights = Union[Callable[[int, int], float], ArrayLike]
 
 __all__ = ["RankWeighted", "TopK"]
 
@@ -28,17 +34,8 @@ __all__ = ["RankWeighted", "TopK"]
 _WEIGHT_CACHE = ByteCache("rank-weighted weight tables", 512 << 20)
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
-
-
-def _check_count(value, name: str) -> int:
-    if not _is_int(value):
-        raise TypeError(f"{name} must be an int >= 1, got {value!r}")
-    value = int(value)
-    if value < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {value}")
-    return value
+def _check_count(value: object, name: str) -> int:
+    return check_int(name, value, minimum=1)
 
 
 def _real_scalar(value, what: str) -> float:
@@ -148,7 +145,7 @@ class _WorstOf:
 class _Discounted:
     """``w(s, k) = d_k``: either a callable of k or a 1-D array, ``d[k - 1]``."""
 
-    d: object
+    d: Callable[[int], float] | np.ndarray
     _key: tuple
 
     def discounts(self, kmax: int) -> np.ndarray:
@@ -257,8 +254,8 @@ class RankWeighted(Utility):
         [1.4167, -0.0833, 0.6667]
     """
 
-    weights: object
-    _key: tuple = field(default=None, init=False, repr=False, compare=False)
+    weights: Weights
+    _key: tuple = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self):
         weights = self.weights
@@ -384,7 +381,7 @@ class RankWeighted(Utility):
         return cls(_WorstOf())
 
     @classmethod
-    def discounted(cls, d=None) -> "RankWeighted":
+    def discounted(cls, d: Callable[[int], float] | ArrayLike | None = None) -> "RankWeighted":
         """Position-discounted list (DCG-like): ``w(s, k) = d_k``.
 
         The user reads the list best first and the k-th best counts with
@@ -414,6 +411,7 @@ class RankWeighted(Utility):
         """
         if d is None:
             d = _dcg_discount
+        key: tuple
         if callable(d) and not isinstance(d, np.ndarray):
             try:
                 key = ("callable", d, hash(d))
@@ -475,7 +473,9 @@ class RankWeighted(Utility):
                 )
             return _read_region(w, kmax)
         if type(w) in _PRESETS:
-            return _read_region(w._table(kmax), kmax)
+            return _read_region(cast(Any, w)._table(kmax), kmax)
+        # Arrays and presets returned above; __post_init__ let only callables through.
+        f = cast(Callable[[int, int], float], w)
         table = np.zeros((kmax + 1, kmax + 1))
         start = 1
         if previous is not None:  # rows already evaluated stay valid
@@ -485,7 +485,7 @@ class RankWeighted(Utility):
         for s in range(start, kmax + 1):
             for k in range(1, s + 1):
                 try:
-                    value = w(s, k)
+                    value = f(s, k)
                 except Exception as exc:
                     kind = TypeError if isinstance(exc, TypeError) else ValueError
                     raise kind(
@@ -495,7 +495,7 @@ class RankWeighted(Utility):
                 table[s, k] = _real_scalar(value, f"weights({s}, {k})")
         return table
 
-    def check_input(self, x):
+    def check_input(self, x: np.ndarray) -> None:
         """Evaluate (and cache) the weights for sets of up to K = ``x.shape[-1]``
         candidates, so that weights too small or failing are reported before
         any work; raises as :meth:`weight_table`. The presets need no table
@@ -507,7 +507,7 @@ class RankWeighted(Utility):
         elif type(w) not in _PRESETS:
             self.weight_table(x.shape[-1])
 
-    def coalition_values(self, x, members):
+    def coalition_values(self, x: np.ndarray, members: np.ndarray) -> np.ndarray:
         return _sorted_weighted_sums(x, members, self.weight_table)
 
 
@@ -590,7 +590,7 @@ class TopK(Utility):
         """
         return RankWeighted.top_m_sum(self.k)
 
-    def coalition_values(self, x, members):
+    def coalition_values(self, x: np.ndarray, members: np.ndarray) -> np.ndarray:
         members = np.asarray(members, dtype=bool)
         picked = np.where(members, x[..., None, :], -np.inf)
         top = np.sort(picked, axis=-1)[..., ::-1][..., : self.k]
