@@ -94,6 +94,12 @@ def main(argv=None) -> int:
             print(f"{task:10s} {m.name:34s} {reached:>8d}/{n:<2d} {st.mean():13.1f} {b_steps.sum() / st.sum():7.2f}x "
                   f"{100 * fi.mean():8.2f} {int((fi >= b_final).sum()):>11d}/{n}")
     print()
+    for task in tasks:  # where a rule loses to the baseline, by how much
+        for m in methods[1:]:
+            diff = 100 * (np.array(final[task][m.name]) - np.array(final[task][base]))
+            print(f"{task:10s} {m.name:34s} final - {base}, points, per seed: "
+                  + " ".join(f"{d:+.1f}" for d in diff))
+    print()
     for m in methods[1:]:
         all_b = np.concatenate([steps[t][base] for t in tasks])
         all_m = np.concatenate([steps[t][m.name] for t in tasks])
