@@ -24,7 +24,7 @@ from .advantages import (
     set_advantages,
     token_advantages,
 )
-from .credit import credit_advantages
+from .credit import GATES, credit_advantages
 from .peers import grpo_passk_advantages, passk_training_advantages
 from ._semivalues import CREDITS
 from .rules import FORMS, RECOMMENDED_RULE, CreditRule, LinearSchedule
@@ -32,6 +32,7 @@ from .rules import FORMS, RECOMMENDED_RULE, CreditRule, LinearSchedule
 __all__ = [
     "CREDITS",
     "FORMS",
+    "GATES",
     "PRESETS",
     "RECOMMENDED_RULE",
     "CreditRule",
