@@ -27,6 +27,7 @@ from .advantages import _set_advantages
 __all__ = ["credit_advantages", "GATES"]
 
 
+#: The marginal rule's gates: ``"none"`` (w = 1) and ``"spread"`` (w = σ_R/(σ_R + σ_c)).
 GATES = ("none", "spread")
 
 

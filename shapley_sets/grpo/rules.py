@@ -193,5 +193,6 @@ class CreditRule:
 
 
 #: The rule the trainer integrations use unless told otherwise: leave-one-out
-#: credit, marginal form, β = 1 (see the GRPO guide for the measurements).
-RECOMMENDED_RULE = CreditRule("loo", "marginal", beta=1.0)
+#: credit, marginal form, β = 1, the reward-spread gate (see the GRPO guide
+#: for the measurements).
+RECOMMENDED_RULE = CreditRule("loo", "marginal", beta=1.0, gate="spread")
