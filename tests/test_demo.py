@@ -89,6 +89,7 @@ def test_one_task_also_has_its_methods_at_the_top_level(tmp_path):
     assert result["methods"] == result["tasks"]["ideas"]["methods"]
     assert result["methods"][4]["recommended"] is True
     assert result["methods"][4]["method"] == "marginal loo b=1 gate=spread"
+    assert [row["gate"] for row in result["methods"]] == [None, None, "none", "none", "spread", None, None]
     assert [row["recommended"] for row in result["methods"]].count(True) == 1
 
 

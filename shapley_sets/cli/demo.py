@@ -227,6 +227,7 @@ def _run_task(name, problem, args, progress):
                 "credit": None if method.rule is None else _jsonable(method.rule.credit),
                 "form": None if method.rule is None else method.rule.form,
                 "beta": None if method.rule is None else method.rule.beta_at(0),
+                "gate": None if method.rule is None or method.rule.form != "marginal" else method.rule.gate,
                 "recommended": method.recommended,
                 "steps_to_90": [steps_to_fraction(c, TARGETS[0]) for c in curve_fraction],
                 "steps_to_95": [steps_to_fraction(c, TARGETS[1]) for c in curve_fraction],
