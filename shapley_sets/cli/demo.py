@@ -134,15 +134,6 @@ def _fmt_mean_sd(values, fmt: str) -> str:
     return f"{format(values.mean(), fmt)} ± {format(values.std(ddof=1), fmt)}"
 
 
-def _fmt_mean_sd(values, fmt: str) -> str:
-    values = np.asarray(values, dtype=float)
-    if values.size == 0:
-        return "-"
-    if values.size == 1:
-        return format(values[0], fmt)
-    return f"{format(values.mean(), fmt)} ± {format(values.std(ddof=1), fmt)}"
-
-
 def _table(rows, checkpoints) -> str:
     head = ["method", "reached 90%", "steps to 90%", "reached 95%", "steps to 95%", "final % of opt",
             "final >= grpo"]
@@ -201,13 +192,20 @@ _DESCRIPTIONS = {
 }
 
 
-def _run_task(name, args, progress, note):
-    from ..sim import TrainConfig, best_set, default_methods, make_task, steps_to_fraction, train
+def _problem(name, args):
+    """The task's problem; a ValueError (a usage error) for sizes it cannot take."""
+    from ..sim import make_task
 
     problem = make_task(name, args.seed, n_items=args.catalog, n_types=args.user_types)
+    if args.set_size > problem.n_items:
+        raise ValueError(f"--set-size ({args.set_size}) must not exceed the catalog ({problem.n_items})")
+    return problem
+
+
+def _run_task(name, problem, args, progress):
+    from ..sim import TrainConfig, best_set, default_methods, steps_to_fraction, train
+
     k = args.set_size
-    if k > problem.n_items:
-        raise ValueError(f"--set-size ({k}) must not exceed the catalog ({problem.n_items})")
     progress.show(f"demo: {name}: finding the best set of {k} among {problem.n_items} items ...", stage=True)
     opt_value, opt_items, opt_method = best_set(problem, k)
     config = TrainConfig(
@@ -229,6 +227,7 @@ def _run_task(name, args, progress, note):
                 "credit": None if method.rule is None else _jsonable(method.rule.credit),
                 "form": None if method.rule is None else method.rule.form,
                 "beta": None if method.rule is None else method.rule.beta_at(0),
+                "gate": None if method.rule is None or method.rule.form != "marginal" else method.rule.gate,
                 "recommended": method.recommended,
                 "steps_to_90": [steps_to_fraction(c, TARGETS[0]) for c in curve_fraction],
                 "steps_to_95": [steps_to_fraction(c, TARGETS[1]) for c in curve_fraction],
@@ -283,14 +282,12 @@ def run(args) -> int:
     note = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
     progress = _Progress(not args.quiet)
     names = ("recommend", "code", "ideas") if args.task == "all" else (args.task,)
-    tasks = {}
     try:
-        for name in names:
-            tasks[name] = _run_task(name, args, progress, note)
+        problems = {name: _problem(name, args) for name in names}
     except ValueError as exc:
-        progress.done()
         print(f"shapley-sets demo: error: {exc}", file=sys.stderr)
         return 2
+    tasks = {name: _run_task(name, problem, args, progress) for name, problem in problems.items()}
     progress.done()
     wall = time.perf_counter() - start
 
@@ -310,7 +307,8 @@ def run(args) -> int:
         "shape-grpo: the Shapley rule, item k gets A_g + b * d_gk / tau (d from Shapley values, tau = within;\n"
         "  docs/math.md#layout-a-candidates-inside-one-response).\n"
         "marginal C: item k gets A_g + b * z(c_gk), c its credit C (loo: U(S) - U(S minus k); banzhaf), z a\n"
-        "  z-score over the group's G*K items.\n"
+        "  z-score over the group's G*K items; gate=spread: that term times sigma_R / (sigma_R + sigma_c),\n"
+        "  the stds of the group's set rewards and credits (0 when all sets earn the same).\n"
         "wta: winner-takes-all, the item worth most on its own gets the set's reward, the others 0, z-scored\n"
         "  over the group's G*K items. passk: verl grpo_passk, only the best set of the group gets\n"
         "  (r_max - r_second) / std, all its items alike.\n"
