@@ -76,7 +76,7 @@ def test_credit_advantages_torch_in_torch_out():
     [
         ({"beta": -1.0}, ValueError, "beta must be a finite number >= 0"),
         ({"beta": float("nan")}, ValueError, "beta"),
-        ({"beta": True}, ValueError, "beta"),
+        ({"beta": True}, TypeError, "beta"),  # a bool is not a number here
         ({"scale": "std"}, ValueError, "scale must be one of"),
         ({"eps": 0.0}, ValueError, "eps"),
     ],
