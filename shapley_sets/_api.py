@@ -4,37 +4,63 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_float_array, check_finite, prepare_mask
+from ._validation import (
+    as_float_array,
+    check_finite,
+    check_result_size,
+    check_utility,
+    prepare_mask,
+)
 from .engines.dispatch import compute_shapley
 from .engines.reference import exact_shapley_table, reference_from_prepared
+from .utilities.base import rescale
 
 __all__ = ["shapley", "value", "exact_shapley", "reference_shapley"]
 
 
 def _prepare(u, x, mask):
-    if not hasattr(u, "coalition_values"):
-        raise TypeError(
-            "u must be a set utility (e.g. ss.BestOf()) or an object with a "
-            f"coalition_values(x, members) method, got {type(u).__name__}"
-        )
+    check_utility(u)
     core_ndim = getattr(u, "core_ndim", 1)
     arr = as_float_array(x, "x", min_ndim=core_ndim)
+    batch = arr.shape[: arr.ndim - core_ndim]
+    # The result and the mask, before either (or a check of x, which may be
+    # a broadcast view) is allocated.
+    check_result_size(batch + (arr.shape[-1],), "the result", per_entry=9)
     check_finite(arr, "x", core_ndim)
     check = getattr(u, "check_input", None)
     if check is not None:
         check(arr)
-    batch = arr.shape[: arr.ndim - core_ndim]
     mask = prepare_mask(mask, batch + (arr.shape[-1],))
     return arr, mask
 
 
-def _checked_result(phi: np.ndarray, u) -> np.ndarray:
-    if not np.isfinite(phi).all():
-        raise ValueError(
-            f"the Shapley values of {type(u).__name__} overflowed float64: the "
-            "scores' differences exceed the float64 range; rescale x"
-        )
-    return phi
+#: Where an intermediate overflows float64 though the answer need not (the
+#: difference of two scores near ±1.8e308), the computation is repeated on
+#: inputs scaled by this power of two, which is exact, and scaled back.
+_SHRINK = 2.0 ** -64
+
+
+def _finite_answer(compute, u, arr: np.ndarray, mask: np.ndarray, what: str) -> np.ndarray:
+    """``compute(u, arr, mask)``, every entry finite: recomputed at a smaller
+    scale where an intermediate overflowed, refused where the answer itself
+    is beyond the float64 range. The same rule for every engine."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = compute(u, arr, mask)
+        if np.isfinite(out).all():
+            return out
+        small = rescale(u, _SHRINK)
+        if small is not None:
+            out = compute(small, arr * _SHRINK, mask) / _SHRINK
+    if np.isfinite(out).all():
+        return out
+    raise ValueError(
+        f"{what} of {type(u).__name__} are beyond the float64 range (about ±1.8e308) "
+        "for these inputs; rescale x"
+    )
+
+
+def _whole_set_value(u, arr, mask):
+    return np.asarray(u.coalition_values(arr, mask[..., None, :])[..., 0], dtype=np.float64)
 
 
 def shapley(u, x, *, mask=None) -> np.ndarray:
@@ -55,10 +81,16 @@ def shapley(u, x, *, mask=None) -> np.ndarray:
         ``U(present candidates) - U(∅)`` (efficiency).
 
     Raises:
-        TypeError: ``u`` is not a utility, or ``x``/``mask`` have a wrong dtype.
+        TypeError: ``u`` is not a utility (or is a utility class, not an
+            instance), or ``x``/``mask`` have a wrong dtype.
         ValueError: NaN/inf in ``x`` or input outside the utility's domain
-            (naming the set and the candidate), a mask that does not
-            broadcast, or a result that would overflow float64.
+            (naming the set and the candidate), a ragged nested list (pad it
+            and pass ``mask``), a mask with values other than 0/1 or that
+            does not broadcast, a result larger than the machine's memory
+            (before allocating it), or Shapley values beyond the float64
+            range. Values near that limit whose intermediate differences
+            overflow are computed exactly at a smaller (power-of-two) scale
+            and returned.
 
     Examples:
         >>> import numpy as np
@@ -72,7 +104,7 @@ def shapley(u, x, *, mask=None) -> np.ndarray:
                [0.05, 0.05, 0.  ]])
     """
     arr, mask = _prepare(u, x, mask)
-    return _checked_result(compute_shapley(u, arr, mask), u)
+    return _finite_answer(compute_shapley, u, arr, mask, "the Shapley values")
 
 
 def value(u, x, *, mask=None) -> np.ndarray:
@@ -86,6 +118,10 @@ def value(u, x, *, mask=None) -> np.ndarray:
     Returns:
         float64 array of the batch's shape (a 0-d array for one set).
 
+    Raises:
+        TypeError, ValueError: as :func:`shapley`; a value beyond the float64
+            range is refused, never returned as inf.
+
     Examples:
         >>> import shapley_sets as ss
         >>> ss.value(ss.BestOf(), [[0.9, 0.2], [0.1, 0.3]]).tolist()
@@ -94,7 +130,7 @@ def value(u, x, *, mask=None) -> np.ndarray:
         0.5
     """
     arr, mask = _prepare(u, x, mask)
-    return np.asarray(u.coalition_values(arr, mask[..., None, :])[..., 0], dtype=np.float64)
+    return _finite_answer(_whole_set_value, u, arr, mask, "the values")
 
 
 def exact_shapley(table) -> np.ndarray:
@@ -120,4 +156,4 @@ def reference_shapley(u, x, *, mask=None) -> np.ndarray:
         [0.333333, 1.833333, 0.833333]
     """
     arr, mask = _prepare(u, x, mask)
-    return _checked_result(reference_from_prepared(u, arr, mask), u)
+    return _finite_answer(reference_from_prepared, u, arr, mask, "the Shapley values")

@@ -8,7 +8,7 @@ import numpy as np
 from numba import prange
 
 from .._jit import njit
-from .._validation import as_float_array, check_finite
+from .._validation import as_array, as_float_array, check_finite
 from ._launch import launch, parallel_allowed
 
 __all__ = [
@@ -111,8 +111,10 @@ def exact_shapley_table(table) -> np.ndarray:
     Raises:
         TypeError: the table is not a real numeric array.
         ValueError: its last axis is not a power of two, K exceeds
-            ``MAX_REFERENCE_K`` (checked before anything is copied), or it
-            holds NaN or infinity.
+            ``MAX_REFERENCE_K`` (checked before anything is copied), it
+            holds NaN or infinity, or the Shapley values are beyond the
+            float64 range. Values near that limit whose differences overflow
+            are computed exactly on the table scaled by a power of two.
 
     Examples:
         >>> import shapley_sets as ss
@@ -122,7 +124,9 @@ def exact_shapley_table(table) -> np.ndarray:
     """
     raw = table
     if not hasattr(raw, "dtype") or not hasattr(raw, "shape"):
-        raw = np.asarray(raw)
+        raw = as_array(raw, "table", "its sets have tables of different lengths",
+                       "every set needs one value per coalition of the same K candidates, "
+                       "2**K in all")
     shape = tuple(raw.shape)
     if len(shape) == 0:
         raise ValueError("table must have at least one axis (coalitions on the last axis)")
@@ -138,14 +142,43 @@ def exact_shapley_table(table) -> np.ndarray:
     arr = as_float_array(raw, "table")
     check_finite(arr, "table", core_ndim=1)
     flat = np.ascontiguousarray(arr.reshape(n_sets, length))
-    out = np.zeros((n_sets, k), dtype=np.float64)
-    if n_sets and k:
-        args = (flat, shapley_weights(k), _coalition_sizes(k), out)
-        if n_sets == 1 or n_sets * length <= _SERIAL_TABLE_ENTRIES or not parallel_allowed():
-            _exact_shapley_chunk(*args, 0, n_sets)
-        else:
-            launch(_exact_shapley_kernel, *args)
+    out = _table_shapley(flat, k)
+    if not np.isfinite(out).all():
+        raise ValueError(
+            "the Shapley values of this table are beyond the float64 range (about "
+            "±1.8e308); rescale the table"
+        )
     return out.reshape(shape[:-1] + (k,))
+
+
+# Where differences of coalition values overflow though the values need not
+# (values near ±1.8e308), the sweep is repeated on the table scaled by this
+# power of two, which is exact, and scaled back.
+_SHRINK = 2.0 ** -64
+
+
+def _table_shapley(flat: np.ndarray, k: int) -> np.ndarray:
+    """Shapley values ``(n, K)`` of a finite C-contiguous table ``(n, 2**K)``;
+    non-finite entries only where the answer is beyond float64."""
+    n_sets = flat.shape[0]
+    out = np.zeros((n_sets, k), dtype=np.float64)
+    if not (n_sets and k):
+        return out
+    _sweep(flat, k, out)
+    if not np.isfinite(out).all():
+        with np.errstate(over="ignore"):
+            _sweep(np.ascontiguousarray(flat * _SHRINK), k, out)
+            out /= _SHRINK
+    return out
+
+
+def _sweep(flat, k, out):
+    n_sets, length = flat.shape
+    args = (flat, shapley_weights(k), _coalition_sizes(k), out)
+    if n_sets == 1 or n_sets * length <= _SERIAL_TABLE_ENTRIES or not parallel_allowed():
+        _exact_shapley_chunk(*args, 0, n_sets)
+    else:
+        launch(_exact_shapley_kernel, *args)
 
 
 def _all_coalitions(start: int, stop: int, k: int) -> np.ndarray:
@@ -175,6 +208,11 @@ def reference_from_prepared(u, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     n_sets = int(np.prod(mask.shape[:-1], dtype=np.int64))
     if k > MAX_REFERENCE_K:
         raise ValueError(_table_bytes_message(n_sets, k))
-    table = coalition_table(u, x, mask)
+    with np.errstate(over="ignore", invalid="ignore"):
+        table = coalition_table(u, x, mask)
+    if np.isinf(table).any() and not np.isnan(table).any():
+        # Coalition values beyond float64 (a sum of scores near its limit):
+        # an answer the caller recomputes at a smaller scale, or refuses.
+        return np.full(mask.shape, np.inf)
     check_finite(table, f"coalition values of {type(u).__name__}", core_ndim=1)
-    return exact_shapley_table(table)
+    return _table_shapley(np.ascontiguousarray(table.reshape(-1, table.shape[-1])), k).reshape(mask.shape)

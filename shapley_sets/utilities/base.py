@@ -15,7 +15,35 @@ from typing import ClassVar
 
 import numpy as np
 
-__all__ = ["Utility", "LinearCombination"]
+__all__ = ["Utility", "LinearCombination", "rescale"]
+
+
+def rescale(u, c: float):
+    """``u.rescaled(c)`` where it belongs to ``u``'s value function, else None.
+
+    A subclass that defines its own ``coalition_values`` but inherits
+    ``rescaled`` gets None: its values need not scale like its parent's.
+
+    Examples:
+        >>> import numpy as np, shapley_sets as ss
+        >>> from shapley_sets.utilities.base import rescale
+        >>> rescale(ss.BestOf(1.0), 0.5)
+        BestOf(floor=0.5)
+        >>> class Capped(ss.BestOf):
+        ...     def coalition_values(self, x, members):
+        ...         return np.minimum(super().coalition_values(x, members), 1.0)
+        >>> rescale(Capped(), 0.5) is None
+        True
+    """
+    mro = type(u).__mro__
+
+    def first(attr):
+        return next((i for i, cls in enumerate(mro) if attr in vars(cls)), len(mro))
+
+    if first("rescaled") > first("coalition_values"):
+        return None
+    rescaled = getattr(u, "rescaled", None)
+    return None if rescaled is None else rescaled(c)
 
 
 class Utility:
@@ -65,6 +93,25 @@ class Utility:
     def check_input(self, x: np.ndarray) -> None:
         """Raise ``ValueError`` if the finite float64 input ``x`` is outside the
         utility's domain. The default accepts every finite input."""
+
+    def rescaled(self, c: float) -> "Utility | None":
+        """The utility ``V`` with ``V(c·x) = c·U(x)`` on every coalition, for a
+        power of two ``0 < c < 1``, or None if there is none (the default).
+
+        The public functions use it where an intermediate result overflows
+        float64 though the answer does not: they compute with ``V`` on
+        ``c·x`` and divide by ``c``. It is used only when the class that
+        defines it also defines ``coalition_values`` or inherits it (see
+        :func:`rescale`).
+
+        Examples:
+            >>> import shapley_sets as ss
+            >>> ss.BestOf(floor=2.0).rescaled(0.5)
+            BestOf(floor=1.0)
+            >>> ss.AnySuccess().rescaled(0.5) is None
+            True
+        """
+        return None
 
     # -- composition -------------------------------------------------------
     def __add__(self, other):
@@ -152,6 +199,19 @@ class LinearCombination(Utility):
     def check_input(self, x):
         for _, u in self.terms:
             u.check_input(x)
+
+    def rescaled(self, c):
+        """Every term rescaled, or None if one of them cannot be.
+
+        Examples:
+            >>> import shapley_sets as ss
+            >>> (ss.BestOf(2.0) + ss.Additive()).rescaled(0.5).terms[0][1]
+            BestOf(floor=1.0)
+        """
+        terms = [(coef, rescale(u, c)) for coef, u in self.terms]
+        if any(u is None for _, u in terms):
+            return None
+        return LinearCombination(tuple(terms))
 
     def permuted(self, perm) -> "LinearCombination":
         """The combination with candidates relabelled by ``perm`` in every term
