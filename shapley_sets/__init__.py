@@ -11,6 +11,7 @@ them into GRPO advantages (:mod:`shapley_sets.grpo`).
 
 from ._api import exact_shapley, reference_shapley, shapley, value
 from ._version import __version__
+from ._warmup import warmup
 from ._jit import CacheUnavailableWarning
 from .engines import MAX_REFERENCE_K, ReferenceEngineWarning, register_engine, registered_engines
 from .utilities import (
@@ -47,4 +48,5 @@ __all__ = [
     "registered_engines",
     "shapley",
     "value",
+    "warmup",
 ]

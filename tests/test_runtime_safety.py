@@ -259,3 +259,39 @@ def test_imports_and_computes_from_a_read_only_install():
     expected = namespace["compute_all"]()
     want = np.concatenate([v.ravel() for _, v in sorted(expected.items())])
     assert np.array_equal(got, want)
+
+
+# -- warm-up -------------------------------------------------------------------
+
+def test_warmup_compiles_every_kernel_and_a_second_run_compiles_nothing(tmp_path):
+    # A fresh cache: every kernel, including those only called from other
+    # kernels, gets compiled; then a new process finds everything cached.
+    env = {"NUMBA_CACHE_DIR": str(tmp_path)}
+    first = _run("from shapley_sets.cli.main import main; raise SystemExit(main(['warmup']))",
+                 env=env, timeout=900)
+    assert first.returncode == 0, first.stderr
+    lines = [line for line in first.stdout.splitlines() if line.startswith("  ")]
+    assert lines and all(not line.endswith(": 0 specialisations") for line in lines), first.stdout
+    assert "shapley_sets.engines.rank_weighted._step_kernel" in first.stdout
+    assert f"cached {tmp_path}" in first.stdout
+    cached = sorted(p.name for p in tmp_path.rglob("*.nbi"))
+    stamps = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.nb*")}
+    second = _run("import shapley_sets as ss; ss.warmup()", env=env, timeout=900)
+    assert second.returncode == 0, second.stderr
+    assert sorted(p.name for p in tmp_path.rglob("*.nbi")) == cached
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.nb*")} == stamps
+
+
+def test_every_kernel_is_listed_for_warmup():
+    from shapley_sets._warmup import kernels
+
+    names = set(kernels())
+    for path in (REPO / "shapley_sets").rglob("*.py"):
+        if "integrations" in path.parts:
+            continue
+        text = path.read_text()
+        module = ".".join(path.relative_to(REPO).with_suffix("").parts)
+        for match in __import__("re").finditer(r"@njit\((?P<opts>[^)]*)\)\s*\ndef (?P<name>\w+)", text):
+            if 'inline="always"' in match["opts"]:
+                continue
+            assert f"{module}.{match['name']}" in names

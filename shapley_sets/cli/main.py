@@ -15,6 +15,7 @@ from .._version import __version__
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo", "train a toy recommender with GRPO, ShapE-GRPO and grpo_passk and compare them"),
     "bench": ("bench", "time the exact engines against GRPO normalisation, numpy and the reference engine"),
+    "warmup": ("warmup", "compile every kernel into numba's on-disk cache (for image builds)"),
 }
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from scipy.special import gammaln
 
 from ..adapters.arrays import like
 from ._checks import check_choice, rewards_1d
@@ -99,6 +98,10 @@ def grpo_passk_advantages(rewards, groups, *, scale="group", eps=1e-6):
 
 def _comb_ratio(a, b, k):
     """C(a, k) / C(b, k) for integers 0 <= k <= b, a <= b, by log-gamma; 0 when a < k."""
+    # Imported here: scipy.special takes about half a second to import, which
+    # `import shapley_sets` should not pay for a rule few callers use.
+    from scipy.special import gammaln
+
     a, b, k = (np.asarray(v, dtype=np.float64) for v in (a, b, k))
     ok = a >= k
     a_ok = np.where(ok, a, k)

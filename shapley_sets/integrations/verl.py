@@ -65,6 +65,7 @@ from verl.trainer.ppo import core_algos
 
 import shapley_sets as ss
 from shapley_sets._jit import njit
+from shapley_sets._validation import as_bool_mask
 from shapley_sets.adapters.arrays import to_numpy
 from shapley_sets.grpo import PRESETS, candidate_advantages, completion_advantages, set_advantages, token_advantages
 
@@ -261,7 +262,8 @@ def decode_token_rewards(token_level_rewards, response_mask=None):
     if response_mask is None:
         valid = np.ones((1, 1), dtype=np.bool_)
     else:
-        valid = np.ascontiguousarray(to_numpy(response_mask) != 0)
+        valid = np.ascontiguousarray(as_bool_mask(to_numpy(response_mask), "response_mask",
+                                                  meaning="a response token"))
         if valid.shape != r.shape:
             raise ValueError(f"response_mask must have shape {r.shape}, got {valid.shape}")
     counts = np.zeros(r.shape[0], dtype=np.int64)
