@@ -83,6 +83,9 @@ def warmup(*, include_optional: bool = False) -> dict[str, int]:
         include_optional: also the kernels of the trainer integrations
             (imports verl and torch).
 
+    Raises:
+        TypeError: ``include_optional`` is not a bool.
+
     Returns:
         The number of specialisations compiled or loaded in this process per
         kernel (qualified name). A kernel called only from other kernels
@@ -95,6 +98,8 @@ def warmup(*, include_optional: bool = False) -> dict[str, int]:
         >>> counts["shapley_sets.engines.rank_weighted._step_chunk"] >= 1
         True
     """
+    if not isinstance(include_optional, bool):
+        raise TypeError(f"include_optional must be True or False, got {include_optional!r}")
     for call in _calls():
         call()
     if include_optional:

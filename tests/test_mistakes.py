@@ -211,3 +211,48 @@ def test_memory_check_skips_when_the_size_is_unknown(monkeypatch):
     monkeypatch.setattr(_validation, "_memory_bytes", lambda: 100)
     with pytest.raises(ValueError, match=r"shape \(4, 4\) needs"):
         _validation.check_result_size((4, 4))
+
+
+# -- further mistakes, one public function at a time ------------------------------
+
+def test_register_engine_refuses_a_non_callable():
+    class Toy(ss.Utility):
+        def coalition_values(self, x, members):
+            return np.zeros(np.shape(members)[:-1])
+
+    with pytest.raises(TypeError, match="an engine must be a function"):
+        ss.register_engine(Toy, name="toy", complexity="O(1)")(5)
+    assert all(e.utility_type is not Toy for e in ss.registered_engines())
+
+
+def test_linear_combination_refuses_what_is_not_a_utility():
+    with pytest.raises(TypeError, match=r"pass ss.BestOf\(\), not ss.BestOf"):
+        ss.LinearCombination.of((1.0, ss.BestOf))
+    with pytest.raises(TypeError, match="every term must be a utility instance, got 'u'"):
+        ss.LinearCombination.of((1.0, "u"))
+    with pytest.raises(TypeError, match="coefficient must be a finite real number"):
+        ss.LinearCombination.of(("2", ss.BestOf()))
+
+
+def test_candidate_advantages_option_types():
+    args = ([1.0], [[0.5, 0.5]], 1)
+    with pytest.raises(TypeError, match="efficiency_rtol must be a number or None, got '1e-4'"):
+        candidate_advantages(*args, efficiency_rtol="1e-4")
+    with pytest.raises(ValueError, match="efficiency_rtol must be finite and >= 0"):
+        candidate_advantages(*args, efficiency_rtol=-1.0)
+    with pytest.raises(ValueError, match=r"empty_value must be finite; found nan at response 1"):
+        candidate_advantages([1.0, 1.0], [[0.5, 0.5]] * 2, 1, empty_value=[0.0, np.nan])
+
+
+def test_check_axioms_refuses_a_non_callable_attribution():
+    from shapley_sets.testing import check_axioms
+
+    with pytest.raises(TypeError, match="attribution must be a function"):
+        check_axioms(5, ss.BestOf(), [1.0, 2.0])
+    with pytest.raises(TypeError, match=r"pass ss.BestOf\(\)"):
+        check_axioms(ss.shapley, ss.BestOf, [1.0, 2.0])
+
+
+def test_warmup_option_type():
+    with pytest.raises(TypeError, match="include_optional must be True or False"):
+        ss.warmup(include_optional="yes")

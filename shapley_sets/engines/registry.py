@@ -104,7 +104,8 @@ def register_engine(utility_type: type, *, name: str, complexity: str):
         :class:`Engine`) and returns it unchanged.
 
     Raises:
-        TypeError: ``utility_type`` is not a class.
+        TypeError: ``utility_type`` is not a class, or the decorated object
+            is not callable.
         ValueError: ``utility_type`` already has an engine.
 
     Examples:
@@ -125,6 +126,8 @@ def register_engine(utility_type: type, *, name: str, complexity: str):
         raise TypeError(f"utility_type must be a class, got {utility_type!r}")
 
     def decorate(compute):
+        if not callable(compute):
+            raise TypeError(f"an engine must be a function compute(u, x, mask), got {compute!r}")
         install(Engine(name, utility_type, compute, complexity))
         return compute
 

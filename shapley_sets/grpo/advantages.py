@@ -158,7 +158,10 @@ def _empty_values(empty_value, n: int) -> np.ndarray:
         raise ValueError(
             f"empty_value must be a number or have shape ({n},) (U(∅) per response), got {arr.shape}"
         )
-    check_finite(arr, "empty_value", core_ndim=0)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"empty_value must be finite; found {arr[i]} at response {i}")
     return arr
 
 
@@ -253,6 +256,12 @@ def candidate_advantages(
     check_choice(tau, "tau", TAUS)
     if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not np.isfinite(beta) or beta < 0:
         raise ValueError(f"beta must be a finite number >= 0, got {beta!r}")
+    if efficiency_rtol is not None and (
+        isinstance(efficiency_rtol, bool) or not isinstance(efficiency_rtol, numbers.Real)
+    ):
+        raise TypeError(f"efficiency_rtol must be a number or None, got {efficiency_rtol!r}")
+    if efficiency_rtol is not None and not (0 <= efficiency_rtol < np.inf):
+        raise ValueError(f"efficiency_rtol must be finite and >= 0 (or None), got {efficiency_rtol!r}")
     R = rewards_1d(set_rewards, "set_rewards")
     n = R.shape[0]
     phi = as_float_array(to_numpy(shapley_values), "shapley_values", min_ndim=2)

@@ -162,7 +162,9 @@ class LinearCombination(Utility):
         """``Σ coef · u`` from ``(coef, u)`` pairs, flattening nested combinations.
 
         Raises:
-            TypeError: the utilities take different kinds of input.
+            TypeError: a term that is not a utility instance, a coefficient
+                that is not a finite real number, or utilities that take
+                different kinds of input.
 
         Examples:
             >>> import shapley_sets as ss
@@ -172,6 +174,12 @@ class LinearCombination(Utility):
         """
         flat = []
         for coef, u in pairs:
+            if not isinstance(u, Utility):
+                hint = (f": pass ss.{u.__name__}(), not ss.{u.__name__} (the class)"
+                        if isinstance(u, type) else "")
+                raise TypeError(f"every term must be a utility instance, got {u!r}{hint}")
+            if isinstance(coef, bool) or not isinstance(coef, numbers.Real) or not np.isfinite(coef):
+                raise TypeError(f"every coefficient must be a finite real number, got {coef!r}")
             if isinstance(u, LinearCombination):
                 flat.extend((coef * c, t) for c, t in u.terms)
             else:
