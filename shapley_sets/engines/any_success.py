@@ -11,7 +11,7 @@ from numpy.polynomial.legendre import leggauss
 
 from .._jit import njit
 from ..utilities.any_success import AnySuccess
-from ._kernels import SETS_PER_TASK, run_in_chunks
+from ._kernels import SETS_PER_TASK, kernel_input, run_in_chunks
 
 __all__ = ["any_success_shapley", "gauss_legendre_01"]
 
@@ -131,7 +131,7 @@ def _any_success_kernel(p, mask, nodes, weights, start, out):
 def any_success_shapley(u: AnySuccess, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     k = x.shape[-1]
     n = int(np.prod(mask.shape[:-1], dtype=np.int64))
-    p2d = np.ascontiguousarray(x.reshape(n, k))
+    p2d = kernel_input(x.reshape(n, k))
     mask2d = mask.reshape(n, k)
     out = np.empty(p2d.shape, dtype=np.float64)
     if p2d.size:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..utilities.best_of import BestOf
+from ._kernels import kernel_input
 from .rank_weighted import top_m_kernel
 
 __all__ = ["best_of_kernel", "best_of_shapley"]
@@ -22,6 +23,6 @@ def best_of_kernel(x2d: np.ndarray, mask2d: np.ndarray, floor: float) -> np.ndar
 
 def best_of_shapley(u: BestOf, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     k = x.shape[-1]
-    x2d = np.ascontiguousarray(x.reshape(-1, k))
+    x2d = kernel_input(x.reshape(-1, k))
     mask2d = mask.reshape(-1, k)
     return best_of_kernel(x2d, mask2d, u.floor).reshape(x.shape)

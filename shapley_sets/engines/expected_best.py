@@ -8,7 +8,7 @@ from numba import prange
 
 from .._jit import njit
 from ..utilities.expected_best import ExpectedBest
-from ._kernels import SETS_PER_TASK, rank_buffer_length, rank_into, run_in_chunks
+from ._kernels import SETS_PER_TASK, kernel_input, rank_buffer_length, rank_into, run_in_chunks
 
 __all__ = ["expected_best_shapley"]
 
@@ -74,7 +74,7 @@ def _expected_best_kernel(x, mask, floors, weights, out):
 def expected_best_shapley(u: ExpectedBest, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     m, k = x.shape[-2:]
     n = int(np.prod(mask.shape[:-1], dtype=np.int64))
-    x3d = np.ascontiguousarray(x.reshape(n, m, k))
+    x3d = kernel_input(x.reshape(n, m, k))
     mask2d = mask.reshape(n, k)
     out = np.empty((n, k), dtype=np.float64)
     if out.size:

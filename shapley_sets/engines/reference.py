@@ -9,6 +9,7 @@ from numba import prange
 
 from .._jit import njit
 from .._validation import as_array, as_float_array, check_finite
+from ._kernels import kernel_input
 from ._launch import launch, parallel_allowed
 
 __all__ = [
@@ -174,7 +175,7 @@ def _table_shapley(flat: np.ndarray, k: int) -> np.ndarray:
 
 def _sweep(flat, k, out):
     n_sets, length = flat.shape
-    args = (flat, shapley_weights(k), _coalition_sizes(k), out)
+    args = (kernel_input(flat), kernel_input(shapley_weights(k)), kernel_input(_coalition_sizes(k)), out)
     if n_sets == 1 or n_sets * length <= _SERIAL_TABLE_ENTRIES or not parallel_allowed():
         _exact_shapley_chunk(*args, 0, n_sets)
     else:

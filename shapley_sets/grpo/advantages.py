@@ -33,6 +33,7 @@ import numpy as np
 from .._api import shapley
 from .._validation import as_bool_mask, as_float_array, check_finite, check_utility, prepare_mask
 from ..adapters.arrays import first_tensor, like, to_numpy
+from ..engines._kernels import kernel_input
 from ..adapters.torch_tokens import gather_token_advantages_torch
 from ._checks import check_choice, check_options, rewards_1d
 from ._groups import Groups, group_stats, resolve_groups
@@ -57,6 +58,7 @@ PRESETS = {
 
 TAUS = ("within", "set", "none")
 _EMPTY_KEEP = np.ones((1, 1), dtype=np.bool_)
+_EMPTY_KEEP.flags.writeable = False  # as every kernel input (kernel_input)
 
 
 def _set_advantages(r: np.ndarray, groups: Groups, scale, eps, ddof, singleton):
@@ -485,8 +487,8 @@ def token_advantages(candidate_adv, set_adv, candidate_ids, response_mask=None, 
     ids64 = np.ascontiguousarray(ids, dtype=np.int64)
     out = np.empty(ids.shape)
     bad = gather_token_advantages(
-        np.ascontiguousarray(cand), np.ascontiguousarray(sa), ids64, keep,
-        response_mask is not None, _EMPTY_KEEP if present is None else present,
+        kernel_input(cand), kernel_input(sa), kernel_input(ids64), kernel_input(keep),
+        response_mask is not None, _EMPTY_KEEP if present is None else kernel_input(present),
         present is not None, out,
     )
     if bad >= 0:
