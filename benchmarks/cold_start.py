@@ -35,7 +35,7 @@ CASES = {
     "ExpectedBest": ("ss.ExpectedBest(n_types=8)", "rng.random((4, 8, 16))"),
     "Pairwise": ("ss.Pairwise(np.eye(16) * 0 + 0.1)", "rng.random((4, 16))"),
     "Additive": ("ss.Additive()", "rng.random((4, 16))"),
-    "reference": ("ss.BestOf() + ss.Additive()", "rng.random((4, 16))"),
+    "BestOf + Additive": ("ss.BestOf() + ss.Additive()", "rng.random((4, 16))"),
     "exact_shapley": (None, "rng.random((4, 1 << 10))"),
 }
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import importlib
-import pkgutil
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -28,11 +28,14 @@ def kernels(include_optional: bool = False) -> dict[str, object]:
     import shapley_sets
 
     found = {}
-    for info in pkgutil.walk_packages(shapley_sets.__path__, "shapley_sets."):
-        name = info.name
+    root = Path(shapley_sets.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        name = ".".join(("shapley_sets",) + path.relative_to(root).with_suffix("").parts)
         if not include_optional and name.startswith(_OPTIONAL):
             continue
-        if name.startswith(("shapley_sets.cli", "shapley_sets.__main__")):
+        # Only modules with kernels are imported: the others may pull in
+        # heavy optional dependencies (hypothesis, scipy.stats, torch).
+        if "@njit" not in path.read_text(encoding="utf-8"):
             continue
         module = importlib.import_module(name)
         for attr, obj in vars(module).items():
@@ -43,17 +46,19 @@ def kernels(include_optional: bool = False) -> dict[str, object]:
 
 
 def _calls() -> list:
-    """Public calls that reach every kernel on each of its paths (serial
-    chunk and parallel wrapper, masked and full sets, table builds)."""
+    """Public calls that reach every kernel: each serial chunk and parallel
+    wrapper, the table builds and the ragged-batch helpers. numba compiles
+    one specialisation per argument types, whatever path the data takes, so
+    small sets are enough (a kernel's callees compile with it)."""
     import shapley_sets as ss
     from shapley_sets.engines._kernels import SETS_PER_TASK
 
     rng = np.random.default_rng(0)
     big = SETS_PER_TASK + 1  # above one task: the parallel wrappers
     calls = []
-    for k in (3, 12, 80):  # counting ranks of each width and the sort
+    for k in (4,):
         x = rng.random((big, k))
-        mask = rng.random((big, k)) < 0.7
+        mask = rng.random((big, k)) < 0.7  # ragged: several set sizes
         for u in (ss.BestOf(), ss.TopK(2), ss.RankWeighted.discounted(),
                   ss.RankWeighted(lambda s, j: 1.0 / j), ss.AnySuccess()):
             calls.append(lambda u=u, x=x: ss.shapley(u, x[:2]))

@@ -295,3 +295,26 @@ def test_every_kernel_is_listed_for_warmup():
             if 'inline="always"' in match["opts"]:
                 continue
             assert f"{module}.{match['name']}" in names
+
+
+def test_read_only_and_writable_inputs_share_one_specialisation():
+    # What warmup compiled must serve a caller's read-only array too.
+    from shapley_sets.engines import any_success, expected_best, rank_weighted, reference
+
+    rng = np.random.default_rng(8)
+    x = rng.random((3, 6))
+    frozen = x.copy()
+    frozen.flags.writeable = False
+    cases = [
+        (rank_weighted._step_chunk, lambda a: ss.shapley(ss.BestOf(), a)),
+        (any_success._any_success_chunk, lambda a: ss.shapley(ss.AnySuccess(), a)),
+        (expected_best._expected_best_chunk,
+         lambda a: ss.shapley(ss.ExpectedBest(n_types=1), a[:, None, :])),
+        (reference._exact_shapley_chunk, lambda a: ss.exact_shapley(np.tile(a, (1, 11))[:, :64])),
+    ]
+    for kernel, call in cases:
+        want = call(x)
+        before = len(kernel.signatures)
+        assert np.array_equal(call(frozen), want)
+        assert len(kernel.signatures) == before, kernel
+    assert frozen.flags.writeable is False and x.flags.writeable is True
