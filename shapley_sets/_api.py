@@ -53,6 +53,11 @@ def _finite_answer(compute, u, arr: np.ndarray, mask: np.ndarray, what: str) -> 
             out = compute(small, arr * _SHRINK, mask) / _SHRINK
     if np.isfinite(out).all():
         return out
+    if not np.isinf(out).any():
+        raise ValueError(
+            f"{what} of {type(u).__name__} came out NaN: its coalition_values returned "
+            "NaN for a coalition of these inputs"
+        )
     raise ValueError(
         f"{what} of {type(u).__name__} are beyond the float64 range (about ±1.8e308) "
         "for these inputs; rescale x"

@@ -256,3 +256,14 @@ def test_check_axioms_refuses_a_non_callable_attribution():
 def test_warmup_option_type():
     with pytest.raises(TypeError, match="include_optional must be True or False"):
         ss.warmup(include_optional="yes")
+
+
+def test_a_nan_value_is_not_called_an_overflow():
+    class Broken(ss.Utility):
+        def coalition_values(self, x, members):
+            return np.full(np.shape(members)[:-1], np.nan)
+
+    with pytest.raises(ValueError, match="values of Broken came out NaN: its coalition_values returned NaN"):
+        ss.value(Broken(), [1.0, 2.0])
+    with pytest.raises(ValueError, match=r"coalition values of Broken must be finite; found nan"):
+        ss.shapley(Broken(), [1.0, 2.0])
