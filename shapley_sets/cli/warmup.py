@@ -31,5 +31,5 @@ def run(args: argparse.Namespace) -> int:
     uncached = uncached_kernels()
     if uncached:
         where = f"nowhere: numba cannot write a cache here ({len(uncached)} kernels uncached)"
-    print(f"compiled {len(counts)} kernels in {seconds:.1f} s; cached {where}")
+    print(f"compiled or loaded {len(counts)} kernels in {seconds:.1f} s; cached {where}")
     return 1 if uncached else 0
