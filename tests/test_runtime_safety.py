@@ -91,15 +91,18 @@ def test_forked_children_compute_after_a_parallel_call_in_the_parent():
     assert "forked children ok" in result.stdout
 
 
-def test_threads_under_the_workqueue_layer():
+@pytest.mark.parametrize("layer", ["workqueue", None], ids=["workqueue", "default layer"])
+def test_threads_launch_safely(layer):
     # numba's workqueue layer aborts the process when two threads launch
     # parallel kernels at once; the launches must be serialised, with the
-    # same values as a single thread's.
+    # same values as a single thread's. Under the default layer (omp or tbb
+    # here) threads launch freely and must agree as well.
     code = ENGINES_SCRIPT + textwrap.dedent(
-        """
+        f"""
         import threading, numba
         expected = compute_all()
-        assert numba.threading_layer() == "workqueue", numba.threading_layer()
+        layer = numba.threading_layer()
+        assert {layer!r} is None or layer == {layer!r}, layer
         failures = []
 
         def work():
@@ -117,7 +120,8 @@ def test_threads_under_the_workqueue_layer():
         print("threads ok")
         """
     )
-    result = _run(code, env={"NUMBA_THREADING_LAYER": "workqueue"})
+    env = {} if layer is None else {"NUMBA_THREADING_LAYER": layer}
+    result = _run(code, env=env)
     assert result.returncode == 0, result.stderr
     assert "threads ok" in result.stdout
 
