@@ -322,3 +322,15 @@ def test_read_only_and_writable_inputs_share_one_specialisation():
         assert np.array_equal(call(frozen), want)
         assert len(kernel.signatures) == before, kernel
     assert frozen.flags.writeable is False and x.flags.writeable is True
+
+
+def test_every_parallel_kernel_is_launched_through_the_safe_path():
+    # A parallel=True kernel called directly would bypass the fork and
+    # workqueue guards: its module must go through run_in_chunks or launch.
+    offenders = []
+    for path in (REPO / "shapley_sets").rglob("*.py"):
+        text = path.read_text()
+        if "parallel=True" in text and path.name != "_kernels.py":
+            if "run_in_chunks" not in text and "launch(" not in text:
+                offenders.append(str(path.relative_to(REPO)))
+    assert not offenders
