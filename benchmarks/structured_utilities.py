@@ -66,6 +66,7 @@ def main():
     p = rng.random((n, k))
     x = rng.random((n, m, k))
     weights = rng.random(m)
+    weights /= weights.sum()  # probabilities of the user types
     floors = np.full(m, 0.1)
     u = ss.ExpectedBest(weights, floors)
 

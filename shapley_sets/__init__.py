@@ -21,6 +21,7 @@ from ._api import (
 )
 from ._cache import clear_caches
 from ._version import __version__
+from ._warmup import warmup
 from ._jit import CacheUnavailableWarning
 from .blackbox import Estimate, SetFunction, shapley_estimate
 from .engines import MAX_REFERENCE_K, ReferenceEngineWarning, register_engine, registered_engines
@@ -66,4 +67,5 @@ __all__ = [
     "shapley",
     "shapley_estimate",
     "value",
+    "warmup",
 ]

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import numpy as np
 
 from ._typing import ArrayLike, FloatArray, UtilityLike, WeightsLike
-from ._validation import as_float_array, check_finite, prepare_mask
+from ._validation import (
+    as_float_array,
+    check_finite,
+    check_result_size,
+    check_utility,
+    prepare_mask,
+)
+from .blackbox.set_function import SetFunction
 from .engines.dispatch import compute_semivalue, compute_shapley
 from .engines.reference import exact_semivalue_table, exact_shapley_table, reference_from_prepared
 from .engines.weights import BANZHAF, LEAVE_ONE_OUT, SHAPLEY, as_weighting
-from .blackbox.set_function import SetFunction
+from .utilities.base import rescale
 
 __all__ = ["shapley", "semivalue", "banzhaf", "leave_one_out", "value", "empty_value",
            "exact_shapley", "reference_shapley"]
@@ -24,29 +33,54 @@ def _black_box():
 
 
 def _prepare(u: object, x: ArrayLike, mask: ArrayLike | None) -> tuple[np.ndarray, np.ndarray]:
-    if not hasattr(u, "coalition_values"):
-        raise TypeError(
-            "u must be a set utility (e.g. ss.BestOf()) or an object with a "
-            f"coalition_values(x, members) method, got {type(u).__name__}"
-        )
+    check_utility(u)
     core_ndim = getattr(u, "core_ndim", 1)
     arr = as_float_array(x, "x", min_ndim=core_ndim)
+    batch = arr.shape[: arr.ndim - core_ndim]
+    # The result and the mask, before either (or a check of x, which may be
+    # a broadcast view) is allocated.
+    check_result_size(batch + (arr.shape[-1],), "the result", per_entry=9)
     check_finite(arr, "x", core_ndim)
     check = getattr(u, "check_input", None)
     if check is not None:
         check(arr)
-    batch = arr.shape[: arr.ndim - core_ndim]
     present = prepare_mask(mask, batch + (arr.shape[-1],))
     return arr, present
 
 
-def _checked_result(phi: np.ndarray, u: object, what: str = "Shapley values") -> np.ndarray:
-    if not np.isfinite(phi).all():
+#: Where an intermediate overflows float64 though the answer need not (the
+#: difference of two scores near ±1.8e308), the computation is repeated on
+#: inputs scaled by this power of two, which is exact, and scaled back.
+_SHRINK = 2.0 ** -64
+
+
+def _finite_answer(compute: Callable[..., np.ndarray], u: Any, arr: np.ndarray, mask: np.ndarray,
+                   what: str) -> np.ndarray:
+    """``compute(u, arr, mask)``, every entry finite: recomputed at a smaller
+    scale where an intermediate overflowed, refused where the answer itself
+    is beyond the float64 range. The same rule for every engine."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = compute(u, arr, mask)
+        if np.isfinite(out).all():
+            return out
+        small = rescale(u, _SHRINK)
+        if small is not None:
+            out = compute(small, arr * _SHRINK, mask) / _SHRINK
+    if np.isfinite(out).all():
+        return out
+    if not np.isinf(out).any():
         raise ValueError(
-            f"the {what} of {type(u).__name__} overflowed float64: the "
-            "scores' differences exceed the float64 range; rescale x"
+            f"{what} of {type(u).__name__} came out NaN: its coalition_values returned "
+            "NaN for a coalition of these inputs"
         )
-    return phi
+    raise ValueError(
+        f"{what} of {type(u).__name__} are beyond the float64 range (about ±1.8e308) "
+        "for these inputs; rescale x"
+    )
+
+
+def _whole_set_value(u: Any, arr: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    return np.asarray(u.coalition_values(arr, mask[..., None, :])[..., 0], dtype=np.float64)
 
 
 def shapley(u: UtilityLike, x: ArrayLike, *, mask: ArrayLike | None = None) -> FloatArray:
@@ -67,10 +101,16 @@ def shapley(u: UtilityLike, x: ArrayLike, *, mask: ArrayLike | None = None) -> F
         ``U(present candidates) - U(∅)`` (efficiency).
 
     Raises:
-        TypeError: ``u`` is not a utility, or ``x``/``mask`` have a wrong dtype.
+        TypeError: ``u`` is not a utility (or is a utility class, not an
+            instance), or ``x``/``mask`` have a wrong dtype.
         ValueError: NaN/inf in ``x`` or input outside the utility's domain
-            (naming the set and the candidate), a mask that does not
-            broadcast, or a result that would overflow float64.
+            (naming the set and the candidate), a ragged nested list (pad it
+            and pass ``mask``), a mask with values other than 0/1 or that
+            does not broadcast, a result larger than the machine's memory
+            (before allocating it), or Shapley values beyond the float64
+            range. Values near that limit whose intermediate differences
+            overflow are computed exactly at a smaller (power-of-two) scale
+            and returned.
 
     Examples:
         >>> import numpy as np
@@ -86,7 +126,7 @@ def shapley(u: UtilityLike, x: ArrayLike, *, mask: ArrayLike | None = None) -> F
     if isinstance(u, SetFunction):
         return _black_box().exact_values(u, x, mask, SHAPLEY, "ss.shapley")
     arr, present = _prepare(u, x, mask)
-    return _checked_result(compute_shapley(u, arr, present), u)
+    return _finite_answer(compute_shapley, u, arr, present, "the Shapley values")
 
 
 def semivalue(u: UtilityLike, x: ArrayLike, weights: WeightsLike, *,
@@ -145,8 +185,8 @@ def semivalue(u: UtilityLike, x: ArrayLike, weights: WeightsLike, *,
     if isinstance(u, SetFunction):
         return _black_box().exact_values(u, x, mask, weighting, f"ss.semivalue ({weighting.name})")
     arr, present = _prepare(u, x, mask)
-    what = "Shapley values" if weighting.is_shapley else f"{weighting.name} semivalues"
-    return _checked_result(compute_semivalue(u, arr, present, weighting), u, what)
+    what = "the Shapley values" if weighting.is_shapley else f"the {weighting.name} semivalues"
+    return _finite_answer(lambda v, a, m: compute_semivalue(v, a, m, weighting), u, arr, present, what)
 
 
 def banzhaf(u: UtilityLike, x: ArrayLike, *, mask: ArrayLike | None = None) -> FloatArray:
@@ -194,6 +234,10 @@ def value(u: UtilityLike, x: ArrayLike, *, mask: ArrayLike | None = None) -> Flo
     Returns:
         float64 array of the batch's shape (a 0-d array for one set).
 
+    Raises:
+        TypeError, ValueError: as :func:`shapley`; a value beyond the float64
+            range is refused, never returned as inf.
+
     Examples:
         >>> import shapley_sets as ss
         >>> ss.value(ss.BestOf(), [[0.9, 0.2], [0.1, 0.3]]).tolist()
@@ -204,7 +248,7 @@ def value(u: UtilityLike, x: ArrayLike, *, mask: ArrayLike | None = None) -> Flo
     if isinstance(u, SetFunction):
         return _black_box().whole_set_values(u, x, mask)
     arr, present = _prepare(u, x, mask)
-    return np.asarray(u.coalition_values(arr, present[..., None, :])[..., 0], dtype=np.float64)
+    return _finite_answer(_whole_set_value, u, arr, present, "the values")
 
 
 def empty_value(u: UtilityLike, x: ArrayLike, *, mask: ArrayLike | None = None) -> FloatArray:
@@ -307,4 +351,4 @@ def reference_shapley(u: UtilityLike, x: ArrayLike, *, mask: ArrayLike | None = 
     if isinstance(u, SetFunction):
         return _black_box().exact_values(u, x, mask, SHAPLEY, "ss.reference_shapley")
     arr, present = _prepare(u, x, mask)
-    return _checked_result(reference_from_prepared(u, arr, present), u)
+    return _finite_answer(reference_from_prepared, u, arr, present, "the Shapley values")

@@ -7,17 +7,88 @@ the set and the candidate, never a numba traceback or a silent NaN.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from .adapters.arrays import is_tensor
 
 __all__ = [
+    "as_array",
+    "as_bool_mask",
     "as_float_array",
     "check_finite",
     "check_in_range",
+    "check_result_size",
+    "check_utility",
     "prepare_mask",
     "set_label",
 ]
+
+
+_PAD_AND_MASK = (
+    "pad every set to the same length K and pass mask= with True for the real "
+    "candidates (absent ones get 0 and take no part)"
+)
+
+
+def as_array(values, name: str, what: str = "its sets have different numbers of candidates",
+             fix: str = _PAD_AND_MASK) -> np.ndarray:
+    """``np.asarray(values)``, with a ragged nested sequence reported as such
+    (``what`` says what differs, ``fix`` what to do)."""
+    try:
+        arr = np.asarray(values)
+    except ValueError as exc:
+        if "inhomogeneous" not in str(exc) and "sequence" not in str(exc):
+            raise
+        arr = None
+    if arr is None or (arr.dtype == object and _is_ragged(arr)):
+        raise ValueError(f"{name} is ragged ({what}); {fix}")
+    return arr
+
+
+def _is_ragged(arr: np.ndarray) -> bool:
+    return any(isinstance(v, (list, tuple, np.ndarray)) for v in arr.ravel()[:1000])
+
+
+def check_utility(u, name: str = "u") -> None:
+    """Raise ``TypeError`` unless ``u`` is a utility instance (not its class)."""
+    if isinstance(u, type):
+        if hasattr(u, "coalition_values"):
+            raise TypeError(
+                f"{name} must be a utility instance: pass ss.{u.__name__}(), not "
+                f"ss.{u.__name__} (the class)"
+            )
+    elif hasattr(u, "coalition_values"):
+        return
+    raise TypeError(
+        f"{name} must be a set utility (e.g. ss.BestOf()) or an object with a "
+        f"coalition_values(x, members) method, got {type(u).__name__}"
+    )
+
+
+def _memory_bytes() -> int | None:
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_result_size(shape: tuple, name: str = "the result", *, per_entry: int = 8) -> None:
+    """Raise ``ValueError`` before allocating when ``shape`` (float64 entries,
+    ``per_entry`` bytes each with the engine's own arrays) exceeds the
+    machine's physical memory, stating the size needed."""
+    entries = 1
+    for n in shape:
+        entries *= int(n)
+    need = entries * per_entry
+    have = _memory_bytes()
+    if have is not None and need > have:
+        raise ValueError(
+            f"{name} of shape {tuple(int(n) for n in shape)} needs {need / 2**30:.4g} GiB, "
+            f"more than this machine's {have / 2**30:.4g} GiB of memory; split the "
+            "batch into smaller calls"
+        )
 
 
 def as_float_array(values, name: str, *, min_ndim: int = 1) -> np.ndarray:
@@ -33,7 +104,7 @@ def as_float_array(values, name: str, *, min_ndim: int = 1) -> np.ndarray:
             f"(use {name}.detach().cpu().numpy(), or the shapley_sets.grpo "
             "functions, which accept tensors)"
         )
-    arr = np.asarray(values)
+    arr = as_array(values, name)
     kind = arr.dtype.kind
     if kind == "c":
         raise TypeError(f"{name} must be real-valued, got complex dtype {arr.dtype}")
@@ -100,8 +171,39 @@ def check_in_range(
     )
 
 
+def as_bool_mask(mask, name: str, locate=None, meaning: str = "candidate present") -> np.ndarray:
+    """``mask`` as a bool array by the one rule of every mask argument.
+
+    Booleans are taken as they are; numbers (int or float) must each be
+    exactly 0 or 1 (a 0/1 attention mask), anything else is refused rather
+    than guessed at: 2 or 0.5 → ``ValueError`` naming the first such entry
+    (``locate(bad)`` words its position), strings, objects → ``TypeError``.
+    """
+    if is_tensor(mask):
+        raise TypeError(f"{name} is a torch tensor; pass a numpy bool array")
+    m = as_array(mask, name)
+    if m.dtype == np.bool_:
+        return m
+    if m.dtype.kind not in "iuf":
+        raise TypeError(
+            f"{name} must be a boolean array (True = {meaning}) or 0/1 numbers, "
+            f"got dtype {m.dtype}"
+        )
+    bad = (m != 0) & (m != 1)  # NaN is neither
+    if bad.any():
+        first = m.ravel()[int(np.flatnonzero(bad.ravel())[0])]
+        where = locate(bad) if locate is not None else (
+            _locate(m, bad, 1) if m.ndim else "the scalar mask")
+        raise ValueError(
+            f"{name} must be boolean or hold only 0 and 1 (True/1 = {meaning}); found "
+            f"{first} at {where}"
+        )
+    return m != 0
+
+
 def prepare_mask(mask, shape: tuple, name: str = "mask") -> np.ndarray:
-    """Broadcast an optional boolean mask to ``shape`` (batch + (K,)).
+    """Broadcast an optional mask to ``shape`` (batch + (K,)) by the rule of
+    :func:`as_bool_mask`.
 
     Returns a read-only C-contiguous bool array of exactly ``shape`` (a view
     of the caller's mask when that already is one: it is never modified).
@@ -111,16 +213,7 @@ def prepare_mask(mask, shape: tuple, name: str = "mask") -> np.ndarray:
         out = np.ones(shape, dtype=np.bool_)
         out.flags.writeable = False
         return out
-    if is_tensor(mask):
-        raise TypeError(f"{name} is a torch tensor; pass a numpy bool array")
-    m = np.asarray(mask)
-    if m.dtype != np.bool_:
-        if m.dtype.kind in "iu" and np.isin(m, (0, 1)).all():
-            m = m.astype(np.bool_)
-        else:
-            raise TypeError(
-                f"{name} must be a boolean array (True = candidate present), got dtype {m.dtype}"
-            )
+    m = as_bool_mask(mask, name)
     try:
         out = np.broadcast_to(m, shape)
     except ValueError:

@@ -70,9 +70,12 @@ def test_huge_and_tiny_magnitudes(scale):
     assert phi.sum() == pytest.approx(0.9 * scale, rel=1e-14)
 
 
-def test_overflowing_differences_raise_instead_of_inf():
-    with pytest.raises(ValueError, match="overflowed float64"):
-        ss.shapley(ss.BestOf(floor=-1e308), [1e308])
+def test_overflowing_answers_raise_instead_of_inf():
+    with pytest.raises(ValueError, match="beyond the float64 range"):
+        ss.shapley(ss.BestOf(floor=-1e308), [1e308])  # φ = 2e308
+    # overflowing differences with a finite answer: computed at a smaller scale
+    np.testing.assert_allclose(ss.shapley(ss.BestOf(floor=-1e308), [5e307, 1e308]),
+                               [7.5e307, 1.25e308], rtol=1e-15)
 
 
 @pytest.mark.parametrize("k", [1024, 4096])

@@ -17,7 +17,7 @@ UTILITIES = [
     ss.RankWeighted.mean(),
     ss.RankWeighted.discounted(),
     ss.AnySuccess(),
-    ss.ExpectedBest([0.5, 2.0, 0.0], floors=[0.1, 0.0, -1.0]),
+    ss.ExpectedBest([0.5, 2.0, 0.0], floors=[0.1, 0.0, -1.0], normalize=False),
 ]
 
 

@@ -88,8 +88,9 @@ def test_a_large_input_for_the_reference_engine_warns_once_per_type():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ss.shapley(Slow(), small)  # small: no word
-    with pytest.warns(ss.ReferenceEngineWarning, match=r"Slow has no fast exact engine.*2\^16"):
+    with pytest.warns(ss.ReferenceEngineWarning, match=r"Slow has no fast exact engine.*2\^16") as seen:
         ss.shapley(Slow(), big)
+    assert seen[0].filename == __file__  # points at the caller of ss.shapley
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ss.shapley(Slow(), big)  # once per type

@@ -562,7 +562,7 @@ def test_token_advantages_candidate_mask_checks():
         token_advantages(cand, [0.5], np.array([[-1, 1, 2, 2]]), candidate_mask=present)
     with pytest.raises(ValueError, match="candidate_mask of shape"):
         token_advantages(cand, [0.5], ids, candidate_mask=np.ones((2, 2), dtype=bool))
-    with pytest.raises(TypeError, match="candidate_mask must be a boolean array"):
+    with pytest.raises(ValueError, match="candidate_mask must be boolean or hold only 0 and 1"):
         token_advantages(cand, [0.5], ids, candidate_mask=np.ones((1, 3)) * 0.5)
     # out-of-range ids keep their own message
     with pytest.raises(ValueError, match=r"must lie in \[-1, 3\) .*; found 5 at response 0, token 3"):

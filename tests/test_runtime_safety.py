@@ -91,15 +91,18 @@ def test_forked_children_compute_after_a_parallel_call_in_the_parent():
     assert "forked children ok" in result.stdout
 
 
-def test_threads_under_the_workqueue_layer():
+@pytest.mark.parametrize("layer", ["workqueue", None], ids=["workqueue", "default layer"])
+def test_threads_launch_safely(layer):
     # numba's workqueue layer aborts the process when two threads launch
     # parallel kernels at once; the launches must be serialised, with the
-    # same values as a single thread's.
+    # same values as a single thread's. Under the default layer (omp or tbb
+    # here) threads launch freely and must agree as well.
     code = ENGINES_SCRIPT + textwrap.dedent(
-        """
+        f"""
         import threading, numba
         expected = compute_all()
-        assert numba.threading_layer() == "workqueue", numba.threading_layer()
+        layer = numba.threading_layer()
+        assert {layer!r} is None or layer == {layer!r}, layer
         failures = []
 
         def work():
@@ -117,7 +120,8 @@ def test_threads_under_the_workqueue_layer():
         print("threads ok")
         """
     )
-    result = _run(code, env={"NUMBA_THREADING_LAYER": "workqueue"})
+    env = {} if layer is None else {"NUMBA_THREADING_LAYER": layer}
+    result = _run(code, env=env)
     assert result.returncode == 0, result.stderr
     assert "threads ok" in result.stdout
 
@@ -259,3 +263,74 @@ def test_imports_and_computes_from_a_read_only_install():
     expected = namespace["compute_all"]()
     want = np.concatenate([v.ravel() for _, v in sorted(expected.items())])
     assert np.array_equal(got, want)
+
+
+# -- warm-up -------------------------------------------------------------------
+
+def test_warmup_compiles_every_kernel_and_a_second_run_compiles_nothing(tmp_path):
+    # A fresh cache: every kernel, including those only called from other
+    # kernels, gets compiled; then a new process finds everything cached.
+    env = {"NUMBA_CACHE_DIR": str(tmp_path)}
+    first = _run("from shapley_sets.cli.main import main; raise SystemExit(main(['warmup']))",
+                 env=env, timeout=900)
+    assert first.returncode == 0, first.stderr
+    lines = [line for line in first.stdout.splitlines() if line.startswith("  ")]
+    assert lines and all(not line.endswith(": 0 specialisations") for line in lines), first.stdout
+    assert "shapley_sets.engines.rank_weighted._step_kernel" in first.stdout
+    assert f"cached {tmp_path}" in first.stdout
+    cached = sorted(p.name for p in tmp_path.rglob("*.nbi"))
+    stamps = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.nb*")}
+    second = _run("import shapley_sets as ss; ss.warmup()", env=env, timeout=900)
+    assert second.returncode == 0, second.stderr
+    assert sorted(p.name for p in tmp_path.rglob("*.nbi")) == cached
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.nb*")} == stamps
+
+
+def test_every_kernel_is_listed_for_warmup():
+    from shapley_sets._warmup import kernels
+
+    names = set(kernels())
+    for path in (REPO / "shapley_sets").rglob("*.py"):
+        if "integrations" in path.parts:
+            continue
+        text = path.read_text()
+        module = ".".join(path.relative_to(REPO).with_suffix("").parts)
+        for match in __import__("re").finditer(r"@njit\((?P<opts>[^)]*)\)\s*\ndef (?P<name>\w+)", text):
+            if 'inline="always"' in match["opts"]:
+                continue
+            assert f"{module}.{match['name']}" in names
+
+
+def test_read_only_and_writable_inputs_share_one_specialisation():
+    # What warmup compiled must serve a caller's read-only array too.
+    from shapley_sets.engines import any_success, expected_best, rank_weighted, reference
+
+    rng = np.random.default_rng(8)
+    x = rng.random((3, 6))
+    frozen = x.copy()
+    frozen.flags.writeable = False
+    cases = [
+        (rank_weighted._step_chunk, lambda a: ss.shapley(ss.BestOf(), a)),
+        (any_success._any_success_chunk, lambda a: ss.shapley(ss.AnySuccess(), a)),
+        (expected_best._expected_best_chunk,
+         lambda a: ss.shapley(ss.ExpectedBest(n_types=1), a[:, None, :])),
+        (reference._exact_shapley_chunk, lambda a: ss.exact_shapley(np.tile(a, (1, 11))[:, :64])),
+    ]
+    for kernel, call in cases:
+        want = call(x)
+        before = len(kernel.signatures)
+        assert np.array_equal(call(frozen), want)
+        assert len(kernel.signatures) == before, kernel
+    assert frozen.flags.writeable is False and x.flags.writeable is True
+
+
+def test_every_parallel_kernel_is_launched_through_the_safe_path():
+    # A parallel=True kernel called directly would bypass the fork and
+    # workqueue guards: its module must go through run_in_chunks or launch.
+    offenders = []
+    for path in (REPO / "shapley_sets").rglob("*.py"):
+        text = path.read_text()
+        if "parallel=True" in text and path.name != "_kernels.py":
+            if "run_in_chunks" not in text and "launch(" not in text:
+                offenders.append(str(path.relative_to(REPO)))
+    assert not offenders

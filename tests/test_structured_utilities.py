@@ -150,7 +150,7 @@ def test_any_success_accepts_int_and_float32_and_keeps_input():
 
 @pytest.mark.parametrize("utility,shape", [
     (ss.AnySuccess(), (3 * SETS_PER_TASK + 17, 13)),
-    (ss.ExpectedBest([0.5, 2.0, 0.0], floors=[0.1, 0.0, -1.0]), (3 * SETS_PER_TASK + 17, 3, 13)),
+    (ss.ExpectedBest([0.5, 2.0, 0.0], floors=[0.1, 0.0, -1.0], normalize=False), (3 * SETS_PER_TASK + 17, 3, 13)),
 ])
 def test_results_do_not_depend_on_thread_count(two_threads, utility, shape):
     rng = np.random.default_rng(11)
@@ -172,10 +172,10 @@ def test_expected_best_is_weighted_sum_of_best_of_games():
     weights = np.array([0.1, 0.0, 2.0, 1.0, 0.7])
     floors = np.array([0.0, -0.5, 0.3, 5.0, -10.0])
     mask = rng.random((n, k)) < 0.7
-    phi = ss.shapley(ss.ExpectedBest(weights, floors), x, mask=mask)
+    phi = ss.shapley(ss.ExpectedBest(weights, floors, normalize=False), x, mask=mask)
     want = sum(weights[u] * ss.shapley(ss.BestOf(floors[u]), x[:, u], mask=mask) for u in range(m))
     np.testing.assert_allclose(phi, want, rtol=1e-13, atol=1e-15)
-    u = ss.ExpectedBest(weights, floors)
+    u = ss.ExpectedBest(weights, floors, normalize=False)
     np.testing.assert_allclose(phi.sum(-1), ss.value(u, x, mask=mask) - weights @ floors,
                                rtol=1e-12)
 
@@ -190,24 +190,27 @@ def test_expected_best_exact_rationals():
                    for row, w, b in zip(x, weights, floors))
 
     exact = brute_force_shapley(value, 3)
-    got = ss.shapley(ss.ExpectedBest(weights, floors), x)
+    got = ss.shapley(ss.ExpectedBest(weights, floors, normalize=False), x)
     np.testing.assert_allclose(got, [float(v) for v in exact], rtol=1e-15)
 
 
 def test_expected_best_default_weights_are_uniform():
     rng = np.random.default_rng(5)
     x = rng.random((4, 3, 6))
-    np.testing.assert_allclose(ss.shapley(ss.ExpectedBest(), x),
+    np.testing.assert_allclose(ss.shapley(ss.ExpectedBest(n_types=3), x),
                                ss.shapley(ss.ExpectedBest([1 / 3] * 3), x), rtol=1e-15)
-    assert ss.ExpectedBest([1, 2]) == ss.ExpectedBest((1.0, 2.0))
-    assert hash(ss.ExpectedBest([1, 2], 0)) == hash(ss.ExpectedBest((1.0, 2.0), 0.0))
+    assert ss.ExpectedBest([1, 2], normalize=False) == ss.ExpectedBest((1.0, 2.0), normalize=False)
+    assert hash(ss.ExpectedBest([1, 2], 0, normalize=False)) == hash(
+        ss.ExpectedBest((1.0, 2.0), 0.0, normalize=False))
+    # One canonical form for an expectation, however it was spelt.
+    assert ss.ExpectedBest([0.25, 0.75]) == ss.ExpectedBest([1, 3], normalize=True)
 
 
 def test_expected_best_mask_is_per_candidate():
     x = np.array([[[1.0, 5.0, 2.0], [3.0, 1.0, 0.0]]])
-    phi = ss.shapley(ss.ExpectedBest(), x, mask=[[True, False, True]])
+    phi = ss.shapley(ss.ExpectedBest(n_types=2), x, mask=[[True, False, True]])
     assert phi[0, 1] == 0.0
-    np.testing.assert_allclose(phi[:, [0, 2]], ss.shapley(ss.ExpectedBest(), x[..., [0, 2]]),
+    np.testing.assert_allclose(phi[:, [0, 2]], ss.shapley(ss.ExpectedBest(n_types=2), x[..., [0, 2]]),
                                rtol=1e-15)
 
 
@@ -220,8 +223,16 @@ def test_expected_best_mask_is_per_candidate():
     ({"floors": np.nan}, ValueError, r"floors must be finite"),
     ({"floors": [0.0, np.nan]}, ValueError, r"floors must be finite; found nan at user type 1"),
     ({"floors": "low"}, TypeError, r"floors must be a real number"),
-    ({"weights": [1.0, 2.0], "floors": [0.0, 0.0, 0.0]}, ValueError,
+    ({"weights": [0.5, 0.5], "floors": [0.0, 0.0, 0.0]}, ValueError,
      r"floors has 3 entries but weights has 2"),
+    ({}, TypeError, r"ExpectedBest needs the number of user types M: pass weights"),
+    ({"n_types": 0}, ValueError, r"n_types must be >= 1"),
+    ({"n_types": 2.0}, TypeError, r"n_types must be an int"),
+    ({"n_types": 3, "weights": [0.5, 0.5]}, ValueError, r"n_types = 3 but weights has 2 entries"),
+    ({"n_types": 3, "floors": [0.0, 1.0]}, ValueError, r"n_types = 3 but floors has 2 entries"),
+    ({"weights": [1.0, 2.0]}, ValueError, r"weights sum to 3, not 1: pass normalize=True"),
+    ({"weights": [0.0, 0.0], "normalize": True}, ValueError, r"weights sum to 0"),
+    ({"weights": [0.5, 0.5], "normalize": "yes"}, TypeError, r"normalize must be None, True or False"),
 ])
 def test_expected_best_rejects_bad_parameters(kwargs, error, pattern):
     with pytest.raises(error, match=pattern):
@@ -230,17 +241,19 @@ def test_expected_best_rejects_bad_parameters(kwargs, error, pattern):
 
 def test_expected_best_rejects_mismatched_inputs():
     x = np.zeros((2, 3, 4))
-    with pytest.raises(ValueError, match=r"weights has 2 entries .* x has M = 3 user types"):
-        ss.shapley(ss.ExpectedBest([1.0, 1.0]), x)
-    with pytest.raises(ValueError, match=r"floors has 4 entries .* M = 3"):
+    with pytest.raises(ValueError, match=r"M = 2 user types \(from weights\) but x has 3 on axis -2"):
+        ss.shapley(ss.ExpectedBest([0.5, 0.5]), x)
+    with pytest.raises(ValueError, match=r"M = 4 user types \(from floors\) but x has 3"):
         ss.shapley(ss.ExpectedBest(floors=[0.0] * 4), x)
+    with pytest.raises(ValueError, match=r"M = 2 user types \(from n_types\) but x has 3"):
+        ss.shapley(ss.ExpectedBest(n_types=2), x)
     with pytest.raises(ValueError, match=r"x must have at least 2 dimension"):
-        ss.shapley(ss.ExpectedBest(), [1.0, 2.0])
+        ss.shapley(ss.ExpectedBest(n_types=1), [1.0, 2.0])
     x[1, 2, 3] = np.inf
     with pytest.raises(ValueError, match=r"x must be finite; found inf at set \(1,\), row 2, candidate 3"):
-        ss.shapley(ss.ExpectedBest(), x)
+        ss.shapley(ss.ExpectedBest(n_types=3), x)
     with pytest.raises(ValueError, match="mask"):
-        ss.shapley(ss.ExpectedBest(), np.zeros((2, 3, 4)), mask=np.ones((2, 3, 4), bool))
+        ss.shapley(ss.ExpectedBest(n_types=3), np.zeros((2, 3, 4)), mask=np.ones((2, 3, 4), bool))
 
 
 # -- Pairwise ----------------------------------------------------------------
@@ -367,10 +380,10 @@ def test_combination_checks_every_terms_domain():
 
 def test_expected_best_combines_only_with_two_dimensional_inputs():
     with pytest.raises(TypeError, match="cannot combine utilities with different inputs"):
-        ss.ExpectedBest() + ss.BestOf()
+        ss.ExpectedBest(n_types=3) + ss.BestOf()
     with pytest.raises(TypeError, match="cannot combine"):
-        ss.AnySuccess() - ss.ExpectedBest()
+        ss.AnySuccess() - ss.ExpectedBest(n_types=3)
     rng = np.random.default_rng(13)
     x = rng.random((2, 3, 5))
-    u = ss.ExpectedBest() - 0.5 * ss.ExpectedBest([1.0, 0.0, 2.0], floors=0.4)
+    u = ss.ExpectedBest(n_types=3) - 0.5 * ss.ExpectedBest([1.0, 0.0, 2.0], floors=0.4, normalize=False)
     np.testing.assert_allclose(ss.shapley(u, x), ss.reference_shapley(u, x), rtol=1e-12, atol=1e-14)

@@ -45,11 +45,21 @@ def test_mask_that_does_not_broadcast():
         ss.shapley(ss.BestOf(), np.zeros((2, 4)), mask=np.ones(3, dtype=bool))
 
 
-def test_mask_must_be_boolean():
-    with pytest.raises(TypeError, match="mask must be a boolean array"):
+def test_mask_must_be_boolean_or_zero_one():
+    # One rule for every mask argument: booleans, or numbers that are each
+    # exactly 0 or 1; anything else is refused, not guessed at.
+    with pytest.raises(ValueError, match=r"mask must be boolean or hold only 0 and 1 .*found 0.5 at the set, candidate 0"):
         ss.shapley(ss.BestOf(), np.zeros(2), mask=[0.5, 1.0])
-    # 0/1 integers are unambiguous and accepted
-    ss.shapley(ss.BestOf(), np.zeros(2), mask=[0, 1])
+    with pytest.raises(ValueError, match=r"found 2 at set \(1,\), candidate 0"):
+        ss.shapley(ss.BestOf(), np.zeros((2, 2)), mask=[[0, 1], [2, 0]])
+    with pytest.raises(ValueError, match="found nan"):
+        ss.shapley(ss.BestOf(), np.zeros(2), mask=[np.nan, 1.0])
+    with pytest.raises(TypeError, match="mask must be a boolean array"):
+        ss.shapley(ss.BestOf(), np.zeros(2), mask=["yes", "no"])
+    x = np.array([0.3, 0.9])
+    want = ss.shapley(ss.BestOf(), x, mask=[False, True])
+    for mask in ([0, 1], np.array([0, 1], dtype=np.uint8), [0.0, 1.0], np.array([0, 1], np.float32)):
+        assert np.array_equal(ss.shapley(ss.BestOf(), x, mask=mask), want)
 
 
 def test_utility_must_be_a_utility():

@@ -15,6 +15,7 @@ from .._version import __version__
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo", "train a toy set policy on three tasks with GRPO, Shapley and marginal credit rules and compare them"),
     "bench": ("bench", "time the exact engines against GRPO normalisation, numpy and the reference engine"),
+    "warmup": ("warmup", "compile every kernel into numba's on-disk cache (for image builds)"),
 }
 
 

@@ -14,6 +14,22 @@ from ._launch import launch, parallel_allowed
 SETS_PER_TASK = 512
 
 
+def kernel_input(arr: np.ndarray) -> np.ndarray:
+    """``arr`` as a C-contiguous, read-only array for a kernel.
+
+    numba compiles writable and read-only arrays separately; a caller's array
+    may be either (``np.load(mmap_mode="r")``, a frombuffer view). Kernels
+    never write their inputs, so every input reaches them read-only: one
+    compiled specialisation, the one ``shapley-sets warmup`` compiled, serves
+    every caller. The caller's own array is not touched (a view is marked).
+    """
+    out = np.ascontiguousarray(arr)
+    if out.flags.writeable:
+        out = out.view()
+        out.flags.writeable = False
+    return out
+
+
 def run_in_chunks(chunk, parallel, n_sets, *args):
     """Run a kernel over ``n_sets`` sets: ``chunk(*args, 0, n_sets)`` when they
     fit in one task, else ``parallel(*args)``.

@@ -12,7 +12,7 @@ from scipy import special
 from .._cache import ByteCache
 from .._jit import njit
 from ..utilities.any_success import AnySuccess
-from ._kernels import SETS_PER_TASK, run_in_chunks
+from ._kernels import SETS_PER_TASK, kernel_input, run_in_chunks
 from .weights import SHAPLEY
 
 __all__ = ["any_success_semivalue", "any_success_shapley", "gauss_jacobi_01", "gauss_legendre_01"]
@@ -199,7 +199,7 @@ def any_success_semivalue(u: AnySuccess, x: np.ndarray, mask: np.ndarray,
                           weighting) -> np.ndarray:
     k = x.shape[-1]
     n = int(np.prod(mask.shape[:-1], dtype=np.int64))
-    p2d = np.ascontiguousarray(x.reshape(n, k))
+    p2d = kernel_input(x.reshape(n, k))
     mask2d = mask.reshape(n, k)
     out = np.empty(p2d.shape, dtype=np.float64)
     if p2d.size:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..utilities.best_of import BestOf
+from ._kernels import kernel_input
 from .rank_weighted import WEIGHTINGS, top_m_kernel
 from .weights import SHAPLEY
 
@@ -27,7 +28,7 @@ def best_of_kernel(x2d: np.ndarray, mask2d: np.ndarray, floor: float,
 
 def best_of_semivalue(u: BestOf, x: np.ndarray, mask: np.ndarray, weighting) -> np.ndarray:
     k = x.shape[-1]
-    x2d = np.ascontiguousarray(x.reshape(-1, k))
+    x2d = kernel_input(x.reshape(-1, k))
     mask2d = mask.reshape(-1, k)
     return best_of_kernel(x2d, mask2d, u.floor, weighting).reshape(x.shape)
 

@@ -113,5 +113,5 @@ def _warn_reference(u, mask: np.ndarray) -> None:
         "the type with shapley_sets.engines.declare_reference_only to silence this. "
         "Shown once per utility type.",
         ReferenceEngineWarning,
-        stacklevel=4,
+        stacklevel=5,  # the caller of ss.shapley
     )

@@ -9,7 +9,7 @@ from numba import prange
 
 from .._jit import njit
 from ..utilities.expected_best import ExpectedBest
-from ._kernels import SETS_PER_TASK, rank_buffer_length, rank_into, run_in_chunks
+from ._kernels import SETS_PER_TASK, kernel_input, rank_buffer_length, rank_into, run_in_chunks
 from .rank_weighted import WEIGHTINGS, top_m_shares
 from .weights import SHAPLEY
 
@@ -78,7 +78,7 @@ def expected_best_semivalue(u: ExpectedBest, x: np.ndarray, mask: np.ndarray,
                             weighting) -> np.ndarray:
     m, k = x.shape[-2:]
     n = int(np.prod(mask.shape[:-1], dtype=np.int64))
-    x3d = np.ascontiguousarray(x.reshape(n, m, k))
+    x3d = kernel_input(x.reshape(n, m, k))
     mask2d = mask.reshape(n, k)
     out = np.empty((n, k), dtype=np.float64)
     if out.size:

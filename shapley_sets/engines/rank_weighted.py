@@ -24,7 +24,7 @@ from scipy import special
 from .._cache import ByteCache, also_clear
 from .._jit import njit
 from ..utilities.rank_weighted import _PRESETS, RankWeighted, TopK, _TopMSum
-from ._kernels import SETS_PER_TASK, rank_buffer_length, rank_into, run_in_chunks
+from ._kernels import SETS_PER_TASK, kernel_input, rank_buffer_length, rank_into, run_in_chunks
 from .preset_tables import preset_step_tables
 from .weights import SHAPLEY
 
@@ -325,7 +325,7 @@ def _run_steps(x2d, mask2d, p_top, p_bot, offsets, floor=0.0, clip=False):
 
 def _as_2d(x, mask):
     k = x.shape[-1]
-    return np.ascontiguousarray(x.reshape(-1, k)), mask.reshape(-1, k)
+    return kernel_input(x.reshape(-1, k)), mask.reshape(-1, k)
 
 
 def top_m_kernel(x2d: np.ndarray, mask2d: np.ndarray, m: int, floor: float = 0.0,

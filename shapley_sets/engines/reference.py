@@ -9,7 +9,8 @@ import numpy as np
 from numba import prange
 
 from .._jit import njit
-from .._validation import as_float_array, check_finite
+from .._validation import as_array, as_float_array, check_finite
+from ._kernels import kernel_input
 from ._launch import launch, parallel_allowed
 
 __all__ = [
@@ -146,8 +147,10 @@ def exact_shapley_table(table) -> np.ndarray:
     Raises:
         TypeError: the table is not a real numeric array.
         ValueError: its last axis is not a power of two, K exceeds
-            ``MAX_REFERENCE_K`` (checked before anything is copied), or it
-            holds NaN or infinity.
+            ``MAX_REFERENCE_K`` (checked before anything is copied), it
+            holds NaN or infinity, or the Shapley values are beyond the
+            float64 range. Values near that limit whose differences overflow
+            are computed exactly on the table scaled by a power of two.
 
     Examples:
         >>> import shapley_sets as ss
@@ -156,14 +159,12 @@ def exact_shapley_table(table) -> np.ndarray:
         [1.5, 2.5]
     """
     flat, batch, k = _flat_table(table)
-    n_sets, length = flat.shape
-    out = np.zeros((n_sets, k), dtype=np.float64)
-    if n_sets and k:
-        args = (flat, shapley_weights(k), _coalition_sizes(k), out)
-        if n_sets == 1 or n_sets * length <= _SERIAL_TABLE_ENTRIES or not parallel_allowed():
-            _exact_shapley_chunk(*args, 0, n_sets)
-        else:
-            launch(_exact_shapley_kernel, *args)
+    out = _table_shapley(flat, k)
+    if not np.isfinite(out).all():
+        raise ValueError(
+            "the Shapley values of this table are beyond the float64 range (about "
+            "±1.8e308); rescale the table"
+        )
     return out.reshape(batch + (k,))
 
 
@@ -173,7 +174,9 @@ def _flat_table(table):
     are checked before anything is copied."""
     raw = table
     if not hasattr(raw, "dtype") or not hasattr(raw, "shape"):
-        raw = np.asarray(raw)
+        raw = as_array(raw, "table", "its sets have tables of different lengths",
+                       "every set needs one value per coalition of the same K candidates, "
+                       "2**K in all")
     shape = tuple(raw.shape)
     if len(shape) == 0:
         raise ValueError("table must have at least one axis (coalitions on the last axis)")
@@ -219,12 +222,42 @@ def exact_semivalue_table(table, weighting, present=None) -> np.ndarray:
             weights[n, :n] = weighting.coalition_weights(int(n))
     out = np.zeros((n_sets, k), dtype=np.float64)
     if n_sets and k:
-        args = (flat, weights, sizes, present, out)
+        args = (kernel_input(flat), kernel_input(weights), kernel_input(sizes), kernel_input(present), out)
         if n_sets == 1 or n_sets * length <= _SERIAL_TABLE_ENTRIES or not parallel_allowed():
             _exact_semivalue_chunk(*args, 0, n_sets)
         else:
             launch(_exact_semivalue_kernel, *args)
     return out.reshape(batch + (k,))
+
+
+# Where differences of coalition values overflow though the values need not
+# (values near ±1.8e308), the sweep is repeated on the table scaled by this
+# power of two, which is exact, and scaled back.
+_SHRINK = 2.0 ** -64
+
+
+def _table_shapley(flat: np.ndarray, k: int) -> np.ndarray:
+    """Shapley values ``(n, K)`` of a finite C-contiguous table ``(n, 2**K)``;
+    non-finite entries only where the answer is beyond float64."""
+    n_sets = flat.shape[0]
+    out = np.zeros((n_sets, k), dtype=np.float64)
+    if not (n_sets and k):
+        return out
+    _sweep(flat, k, out)
+    if not np.isfinite(out).all():
+        with np.errstate(over="ignore"):
+            _sweep(np.ascontiguousarray(flat * _SHRINK), k, out)
+            out /= _SHRINK
+    return out
+
+
+def _sweep(flat, k, out):
+    n_sets, length = flat.shape
+    args = (kernel_input(flat), kernel_input(shapley_weights(k)), kernel_input(_coalition_sizes(k)), out)
+    if n_sets == 1 or n_sets * length <= _SERIAL_TABLE_ENTRIES or not parallel_allowed():
+        _exact_shapley_chunk(*args, 0, n_sets)
+    else:
+        launch(_exact_shapley_kernel, *args)
 
 
 def _all_coalitions(start: int, stop: int, k: int) -> np.ndarray:
@@ -248,18 +281,28 @@ def coalition_table(u, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return table
 
 
-def _checked_coalition_table(u, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def _checked_coalition_table(u, x: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
     k = x.shape[-1]
     if k > MAX_REFERENCE_K:
         raise ValueError(_table_bytes_message(int(np.prod(mask.shape[:-1], dtype=np.int64)), k))
-    table = coalition_table(u, x, mask)
+    with np.errstate(over="ignore", invalid="ignore"):
+        table = coalition_table(u, x, mask)
+    if np.isinf(table).any() and not np.isnan(table).any():
+        # Coalition values beyond float64 (a sum of scores near its limit):
+        # an answer the caller recomputes at a smaller scale, or refuses.
+        return None
     check_finite(table, f"coalition values of {type(u).__name__}", core_ndim=1)
     return table
 
 
 def reference_from_prepared(u, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Reference Shapley values of validated input (see ``ss.reference_shapley``)."""
-    return exact_shapley_table(_checked_coalition_table(u, x, mask))
+    """Reference Shapley values of validated input (see ``ss.reference_shapley``);
+    inf where coalition values are beyond float64."""
+    table = _checked_coalition_table(u, x, mask)
+    if table is None:
+        return np.full(mask.shape, np.inf)
+    k = x.shape[-1]
+    return _table_shapley(np.ascontiguousarray(table.reshape(-1, table.shape[-1])), k).reshape(mask.shape)
 
 
 def reference_semivalue_from_prepared(u, x: np.ndarray, mask: np.ndarray, weighting) -> np.ndarray:
@@ -268,6 +311,8 @@ def reference_semivalue_from_prepared(u, x: np.ndarray, mask: np.ndarray, weight
     if weighting.is_shapley:
         return reference_from_prepared(u, x, mask)
     table = _checked_coalition_table(u, x, mask)
+    if table is None:
+        return np.full(mask.shape, np.inf)
     k = x.shape[-1]
     flat_mask = mask.reshape(-1, k).astype(np.int64)
     present = (flat_mask << np.arange(k, dtype=np.int64)).sum(-1)

@@ -132,7 +132,8 @@ def register_engine(utility_type: type, *, name: str, complexity: str,
         :class:`Engine`) and returns it unchanged.
 
     Raises:
-        TypeError: ``utility_type`` is not a class.
+        TypeError: ``utility_type`` is not a class, or the decorated object
+            is not callable.
         ValueError: ``utility_type`` already has an engine.
 
     Examples:
@@ -153,6 +154,8 @@ def register_engine(utility_type: type, *, name: str, complexity: str,
         raise TypeError(f"utility_type must be a class, got {utility_type!r}")
 
     def decorate(compute: _Compute) -> _Compute:
+        if not callable(compute):
+            raise TypeError(f"an engine must be a function compute(u, x, mask), got {compute!r}")
         install(Engine(name, utility_type, compute, complexity, semivalue,
                        frozenset(weightings)))
         return compute

@@ -101,17 +101,24 @@ def group_stats(values: np.ndarray, valid: np.ndarray, groups: Groups, ddof: int
     Returns float64 arrays of length ``n_groups``; the std of a group with at
     most ``ddof`` valid values is NaN (the caller decides what that means).
     Two passes (mean, then centred squares) keep the std accurate when the
-    rewards are large and close together.
+    rewards are large and close together, and each group is scaled by its
+    largest magnitude first, so that neither the sum nor the squares
+    overflow: rewards up to the float64 limit get their true mean and std.
     """
     idx, g = groups.index, groups.n_groups
     w = valid.astype(np.float64)
     v = np.where(valid, values, 0.0)
     count = np.bincount(idx, weights=w, minlength=g)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.bincount(idx, weights=v, minlength=g) / count
-        centred = np.where(valid, values - mean[idx], 0.0)
+    peak = np.zeros(g)
+    np.maximum.at(peak, idx, np.abs(v))
+    peak[peak == 0] = 1.0
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        scaled = v / peak[idx]
+        mean = np.bincount(idx, weights=scaled, minlength=g) / count
+        centred = np.where(valid, scaled - mean[idx], 0.0)
         ss = np.bincount(idx, weights=centred * centred, minlength=g)
-        std = np.sqrt(ss / (count - ddof))
+        std = np.sqrt(ss / (count - ddof)) * peak
+        mean *= peak
     std[count <= ddof] = np.nan
     mean[count == 0] = np.nan
     return count, mean, std

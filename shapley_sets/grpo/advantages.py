@@ -34,8 +34,9 @@ import numpy as np
 from .._api import semivalue, shapley
 from .._scalars import check_nonnegative_real
 from .._typing import ArrayIn, ArrayOut, GroupsLike, Scale, Singleton, Tau, UtilityLike
-from .._validation import as_float_array, check_finite, prepare_mask
+from .._validation import as_bool_mask, as_float_array, check_finite, check_utility, prepare_mask
 from ..adapters.arrays import first_tensor, like, to_numpy
+from ..engines._kernels import kernel_input
 from ..adapters.torch_tokens import gather_token_advantages_torch
 from ._checks import check_beta, check_candidate_values, check_choice, check_options, rewards_1d
 from ._groups import Groups, group_stats, resolve_groups
@@ -61,6 +62,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 TAUS = ("within", "set", "none")
 _EMPTY_KEEP = np.ones((1, 1), dtype=np.bool_)
+_EMPTY_KEEP.flags.writeable = False  # as every kernel input (kernel_input)
 
 
 def _set_advantages(r: np.ndarray, groups: Groups, scale, eps, ddof, singleton):
@@ -77,7 +79,9 @@ def _set_advantages(r: np.ndarray, groups: Groups, scale, eps, ddof, singleton):
         n_valid = int(valid.sum())
         if n_valid > ddof:
             vals = r[valid]
-            batch_std = float(np.sqrt(((vals - vals.mean()) ** 2).sum() / (n_valid - ddof)))
+            peak = float(np.abs(vals).max()) or 1.0  # scaled: no overflow in the squares
+            vals = vals / peak
+            batch_std = peak * float(np.sqrt(((vals - vals.mean()) ** 2).sum() / (n_valid - ddof)))
         else:
             # One valid reward in the whole batch: it is a singleton group, so
             # its advantage is 0 ("zero") or R / (1 + eps) ("reward").
@@ -92,6 +96,14 @@ def _set_advantages(r: np.ndarray, groups: Groups, scale, eps, ddof, singleton):
     if singleton == "zero":
         drop |= single[groups.index]
     adv[drop] = 0.0
+    beyond = ~np.isfinite(adv) | (np.isinf(sigma) & ~drop)
+    if beyond.any():
+        i = int(np.flatnonzero(beyond)[0])
+        raise ValueError(
+            f"the rewards of response {i}'s group (reward {r[i]:.6g}) spread beyond the "
+            "float64 range (their differences or std exceed about 1.8e308), which would "
+            "make its advantage inf or 0; rescale the rewards"
+        )
     sigma = np.where(np.isnan(sigma), 1.0, sigma)
     return adv, sigma
 
@@ -160,7 +172,10 @@ def _empty_values(empty_value, n: int) -> np.ndarray:
         raise ValueError(
             f"empty_value must be a number or have shape ({n},) (U(∅) per response), got {arr.shape}"
         )
-    check_finite(arr, "empty_value", core_ndim=0)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"empty_value must be finite; found {arr[i]} at response {i}")
     return arr
 
 
@@ -351,10 +366,7 @@ def completion_advantages(
     """
     scale, eps, ddof, singleton = check_options(scale, eps, ddof, singleton)
     credit = check_credit(credit)
-    if not hasattr(utility, "coalition_values"):
-        raise TypeError(
-            "utility must be a set utility (e.g. ss.BestOf()), got " f"{type(utility).__name__}"
-        )
+    check_utility(utility, "utility")
     core_ndim = int(getattr(utility, "core_ndim", 1))
     arr = as_float_array(to_numpy(x), "x")
     if arr.ndim != core_ndim:
@@ -362,6 +374,13 @@ def completion_advantages(
         raise ValueError(
             f"x must have {want} for {type(utility).__name__} (one input per completion "
             f"along axis 0), got shape {arr.shape}"
+        )
+    m_types = getattr(utility, "n_types", None)
+    if core_ndim == 2 and isinstance(m_types, int) and arr.shape[1] != m_types:
+        hint = " (x.T? completions go on axis 0)" if arr.shape[0] == m_types else ""
+        raise ValueError(
+            f"x must have shape (N, M) with M = {m_types} user types of "
+            f"{type(utility).__name__}, one row per completion; got shape {arr.shape}{hint}"
         )
     n = arr.shape[0]
     # A NaN input is a missing completion (an unscorable one, as TRL marks
@@ -427,8 +446,9 @@ def token_advantages(
             of no candidate (preamble, separators, end of sequence).
         candidate_ids: (N, T) integers in [-1, K): the candidate each token
             belongs to, -1 for none.
-        response_mask: optional (N, T) bool/0-1 mask; tokens where it is
-            False/0 (padding) get advantage 0 and their ids are not read.
+        response_mask: optional (N, T) mask, boolean or numbers that are
+            each exactly 0 or 1; tokens where it is False/0 (padding) get
+            advantage 0 and their ids are not read.
         candidate_mask: optional (N, K) bool, True = candidate present (the
             ``mask`` given to :func:`candidate_advantages`). Given, a token
             whose id names an absent candidate is an error; without it such
@@ -439,10 +459,12 @@ def token_advantages(
         (N, T) float64 numpy array, or a float32 tensor on the inputs' device.
 
     Raises:
-        ValueError: shapes, an id outside [-1, K), or an id naming a
+        ValueError: shapes, NaN or infinity in ``candidate_adv`` or
+            ``set_adv``, a ``response_mask`` or ``candidate_mask`` value other
+            than 0/1 (0.5, NaN), an id outside [-1, K), or an id naming a
             candidate that ``candidate_mask`` marks absent (naming the
             response, the token position and the candidate).
-        TypeError: non-integer ids or a non-boolean candidate mask.
+        TypeError: non-integer ids or a non-numeric mask.
 
     Examples:
         >>> import numpy as np
@@ -463,6 +485,8 @@ def token_advantages(
     sa = as_float_array(to_numpy(set_adv), "set_adv")
     if sa.shape != (n,):
         raise ValueError(f"set_adv must have shape ({n},) to match candidate_adv {cand.shape}, got {sa.shape}")
+    _check_finite_rows(cand, "candidate_adv")
+    _check_finite_rows(sa, "set_adv")
     present = None
     if candidate_mask is not None:
         present = prepare_mask(to_numpy(candidate_mask), (n, k), name="candidate_mask")
@@ -484,20 +508,32 @@ def token_advantages(
         _raise_bad_id(int(ids[i, t]), int(i), int(t), k)
     keep = _EMPTY_KEEP
     if m is not None:
-        if m.dtype.kind not in "biuf":
-            raise TypeError(f"response_mask must be boolean or 0/1, got dtype {m.dtype}")
-        keep = np.ascontiguousarray(m if m.dtype == np.bool_ else m != 0)
+        keep = np.ascontiguousarray(as_bool_mask(m, "response_mask", locate=_token_position,
+                                                meaning="a response token"))
     ids64 = np.ascontiguousarray(ids, dtype=np.int64)
     out = np.empty(ids.shape)
     bad = gather_token_advantages(
-        np.ascontiguousarray(cand), np.ascontiguousarray(sa), ids64, keep,
-        response_mask is not None, _EMPTY_KEEP if present is None else present,
+        kernel_input(cand), kernel_input(sa), kernel_input(ids64), kernel_input(keep),
+        response_mask is not None, _EMPTY_KEEP if present is None else kernel_input(present),
         present is not None, out,
     )
     if bad >= 0:
         i, t = divmod(bad, ids.shape[1])
         _raise_bad_id(int(ids64[i, t]), i, t, k)
     return like(out, candidate_adv, set_adv, candidate_ids, response_mask)
+
+
+def _token_position(bad: np.ndarray) -> str:
+    i, t = np.argwhere(bad)[0]
+    return f"response {int(i)}, token {int(t)}"
+
+
+def _check_finite_rows(arr: np.ndarray, name: str) -> None:
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        first = np.argwhere(bad)[0]
+        where = f"response {int(first[0])}" + (f", candidate {int(first[1])}" if arr.ndim == 2 else "")
+        raise ValueError(f"{name} must be finite; found {arr[tuple(first)]} at {where}")
 
 
 def _check_token_shapes(n: int, ids_shape: tuple, mask_shape):
@@ -539,7 +575,17 @@ def _token_advantages_on_device(device, cand, sa, candidate_ids, response_mask, 
     if m is not None:
         if m.is_complex():
             raise TypeError(f"response_mask must be boolean or 0/1, got dtype {m.dtype}")
-        keep = m if m.dtype == torch.bool else m != 0
+        if m.dtype == torch.bool:
+            keep = m
+        else:
+            bad = (m != 0) & (m != 1)  # NaN is neither
+            if bool(bad.any()):
+                i, t = (int(v) for v in bad.nonzero()[0])
+                raise ValueError(
+                    "response_mask must be boolean or hold only 0 and 1 (True/1 = a response "
+                    f"token); found {float(m[i, t])} at response {i}, token {t}"
+                )
+            keep = m != 0
     out, bad = gather_token_advantages_torch(cand, sa, ids, keep, present)
     if bad >= 0:
         i, t = divmod(bad, ids.shape[1])

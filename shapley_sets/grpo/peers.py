@@ -12,7 +12,6 @@ Both accept numpy arrays or torch tensors and answer in the caller's type.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln
 
 from .._scalars import check_int, check_positive_real
 from .._typing import ArrayIn, ArrayOut, GroupsLike, Scale
@@ -97,6 +96,10 @@ def grpo_passk_advantages(rewards: ArrayIn, groups: GroupsLike, *, scale: Scale 
 
 def _comb_ratio(a, b, k):
     """C(a, k) / C(b, k) for integers 0 <= k <= b, a <= b, by log-gamma; 0 when a < k."""
+    # Imported here: scipy.special takes about half a second to import, which
+    # `import shapley_sets` should not pay for a rule few callers use.
+    from scipy.special import gammaln
+
     a, b, k = (np.asarray(v, dtype=np.float64) for v in (a, b, k))
     ok = a >= k
     a_ok = np.where(ok, a, k)

@@ -87,6 +87,7 @@ from verl.trainer.ppo import core_algos
 import shapley_sets as ss
 from shapley_sets._jit import njit
 from shapley_sets._typing import ArrayIn
+from shapley_sets._validation import as_bool_mask
 from shapley_sets.adapters.arrays import to_numpy
 from shapley_sets.grpo import (
     PRESETS,
@@ -339,7 +340,8 @@ def decode_token_rewards(
     if response_mask is None:
         valid = np.ones((1, 1), dtype=np.bool_)
     else:
-        valid = np.ascontiguousarray(to_numpy(response_mask) != 0)
+        valid = np.ascontiguousarray(as_bool_mask(to_numpy(response_mask), "response_mask",
+                                                  meaning="a response token"))
         if valid.shape != r.shape:
             raise ValueError(f"response_mask must have shape {r.shape}, got {valid.shape}")
     counts = np.zeros(r.shape[0], dtype=np.int64)

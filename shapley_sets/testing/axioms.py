@@ -147,6 +147,11 @@ def check_axioms(
         1 axiom failure(s):
           - efficiency fails on set (0,), candidate(s) all: expected 3.0, got 6.0 (tolerance 9e-09)
     """
+    if not callable(attribution):
+        raise TypeError(
+            "attribution must be a function attribution(u, x, mask=mask) -> phi, e.g. "
+            f"ss.shapley; got {type(attribution).__name__}"
+        )
     rtol = check_nonnegative_real("rtol", rtol)
     atol = check_nonnegative_real("atol", atol)
     seed = check_int("seed", seed, minimum=0)

@@ -134,7 +134,7 @@ def expected_best_inputs(draw, max_k: int = 8, max_types: int = 4):
     floor = st.one_of(st.just(0.0), st.sampled_from(sorted(set(x.ravel().tolist()))),
                       finite_floats)
     floors = draw(st.one_of(floor, st.lists(floor, min_size=m, max_size=m)))
-    return ExpectedBest(weights, floors), x
+    return ExpectedBest(weights, floors, n_types=m, normalize=False), x
 
 
 @register_cases(ExpectedBest)

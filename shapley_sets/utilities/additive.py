@@ -29,5 +29,15 @@ class Additive(Utility):
         1.5
     """
 
+    def rescaled(self, c: float) -> "Additive":
+        """The same utility: a sum scales with its values.
+
+        Examples:
+            >>> import shapley_sets as ss
+            >>> ss.Additive().rescaled(0.5)
+            Additive()
+        """
+        return self
+
     def coalition_values(self, x: np.ndarray, members: np.ndarray) -> np.ndarray:
         return np.where(members, x[..., None, :], 0.0).sum(axis=-1)

@@ -16,7 +16,35 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["Utility", "LinearCombination"]
+__all__ = ["Utility", "LinearCombination", "rescale"]
+
+
+def rescale(u, c: float):
+    """``u.rescaled(c)`` where it belongs to ``u``'s value function, else None.
+
+    A subclass that defines its own ``coalition_values`` but inherits
+    ``rescaled`` gets None: its values need not scale like its parent's.
+
+    Examples:
+        >>> import numpy as np, shapley_sets as ss
+        >>> from shapley_sets.utilities.base import rescale
+        >>> rescale(ss.BestOf(1.0), 0.5)
+        BestOf(floor=0.5)
+        >>> class Capped(ss.BestOf):
+        ...     def coalition_values(self, x, members):
+        ...         return np.minimum(super().coalition_values(x, members), 1.0)
+        >>> rescale(Capped(), 0.5) is None
+        True
+    """
+    mro = type(u).__mro__
+
+    def first(attr):
+        return next((i for i, cls in enumerate(mro) if attr in vars(cls)), len(mro))
+
+    if first("rescaled") > first("coalition_values"):
+        return None
+    rescaled = getattr(u, "rescaled", None)
+    return None if rescaled is None else rescaled(c)
 
 
 class Utility:
@@ -67,6 +95,25 @@ class Utility:
         """Raise ``ValueError`` if the finite float64 input ``x`` is outside the
         utility's domain. The default accepts every finite input."""
 
+    def rescaled(self, c: float) -> "Utility | None":
+        """The utility ``V`` with ``V(c·x) = c·U(x)`` on every coalition, for a
+        power of two ``0 < c < 1``, or None if there is none (the default).
+
+        The public functions use it where an intermediate result overflows
+        float64 though the answer does not: they compute with ``V`` on
+        ``c·x`` and divide by ``c``. It is used only when the class that
+        defines it also defines ``coalition_values`` or inherits it (see
+        :func:`rescale`).
+
+        Examples:
+            >>> import shapley_sets as ss
+            >>> ss.BestOf(floor=2.0).rescaled(0.5)
+            BestOf(floor=1.0)
+            >>> ss.AnySuccess().rescaled(0.5) is None
+            True
+        """
+        return None
+
     # -- composition -------------------------------------------------------
     def __add__(self, other: Utility) -> "LinearCombination":
         if not isinstance(other, Utility):
@@ -116,7 +163,9 @@ class LinearCombination(Utility):
         """``Σ coef · u`` from ``(coef, u)`` pairs, flattening nested combinations.
 
         Raises:
-            TypeError: the utilities take different kinds of input.
+            TypeError: a term that is not a utility instance, a coefficient
+                that is not a finite real number, or utilities that take
+                different kinds of input.
 
         Examples:
             >>> import shapley_sets as ss
@@ -126,6 +175,12 @@ class LinearCombination(Utility):
         """
         flat: list[tuple[float, Utility]] = []
         for coef, u in pairs:
+            if not isinstance(u, Utility):
+                hint = (f": pass ss.{u.__name__}(), not ss.{u.__name__} (the class)"
+                        if isinstance(u, type) else "")
+                raise TypeError(f"every term must be a utility instance, got {u!r}{hint}")
+            if isinstance(coef, bool) or not isinstance(coef, numbers.Real) or not np.isfinite(coef):
+                raise TypeError(f"every coefficient must be a finite real number, got {coef!r}")
             if isinstance(u, LinearCombination):
                 flat.extend((coef * c, t) for c, t in u.terms)
             else:
@@ -153,6 +208,19 @@ class LinearCombination(Utility):
     def check_input(self, x: np.ndarray) -> None:
         for _, u in self.terms:
             u.check_input(x)
+
+    def rescaled(self, c: float) -> "LinearCombination | None":
+        """Every term rescaled, or None if one of them cannot be.
+
+        Examples:
+            >>> import shapley_sets as ss
+            >>> (ss.BestOf(2.0) + ss.Additive()).rescaled(0.5).terms[0][1]
+            BestOf(floor=1.0)
+        """
+        terms = [(coef, rescale(u, c)) for coef, u in self.terms]
+        if any(u is None for _, u in terms):
+            return None
+        return LinearCombination(tuple(terms))
 
     def permuted(self, perm: ArrayLike) -> "LinearCombination":
         """The combination with candidates relabelled by ``perm`` in every term

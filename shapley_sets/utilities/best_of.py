@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -69,6 +70,16 @@ class BestOf(Utility):
         from .rank_weighted import RankWeighted
 
         return RankWeighted.top_m_sum(1)
+
+    def rescaled(self, c: float) -> "BestOf":
+        """``BestOf(floor=c·floor)``: best-of scales with its scores.
+
+        Examples:
+            >>> import shapley_sets as ss
+            >>> ss.BestOf(3.0).rescaled(0.25)
+            BestOf(floor=0.75)
+        """
+        return dataclasses.replace(self, floor=self.floor * c)
 
     def coalition_values(self, x: np.ndarray, members: np.ndarray) -> np.ndarray:
         members = np.asarray(members, dtype=bool)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+import math
+import numbers
+from dataclasses import dataclass, field
 from typing import ClassVar, Sequence
 
 import numpy as np
@@ -10,6 +13,26 @@ import numpy as np
 from .base import Utility
 
 __all__ = ["ExpectedBest"]
+
+
+_SUM_TOL = 1e-9
+
+
+def _normalized(weights: tuple, normalize) -> tuple:
+    total = math.fsum(weights)
+    if normalize is False:
+        return weights
+    if normalize is True:
+        if total <= 0:
+            raise ValueError("weights sum to 0: at least one user type needs a positive weight")
+        return tuple(w / total for w in weights)
+    if abs(total - 1.0) > _SUM_TOL:
+        raise ValueError(
+            f"weights sum to {total:.12g}, not 1: pass normalize=True to divide them by "
+            "their sum, or normalize=False to use them as given (U is then a weighted "
+            "sum, not an expectation)"
+        )
+    return weights
 
 
 def _as_vector(values, name: str) -> tuple:
@@ -44,40 +67,64 @@ class ExpectedBest(Utility):
     u's score of candidate j. A mask has shape ``(..., K)`` (a candidate is
     present for every user type or for none).
 
+    The number of user types M is part of the utility, never guessed from
+    ``x``: it is the length of ``weights`` or of ``floors``, or ``n_types``,
+    and an ``x`` whose axis -2 is not M is refused (a batch of 1,000 sets of
+    8 candidates passed as shape (1000, 8) is one set with 1,000 user types,
+    and is refused instead of read so).
+
     Args:
-        weights: the user types' weights π, a 1-D sequence of M non-negative
-            finite numbers (they need not sum to 1), or None (the default)
-            for uniform weights 1/M with M read from ``x``.
+        weights: the user types' probabilities π, a 1-D sequence of M
+            non-negative finite numbers that sum to 1 (see ``normalize``), or
+            None for uniform weights 1/M.
         floors: what a user type has without any candidate: a finite number
             shared by all types, or a 1-D sequence of M numbers.
+        n_types: M, required when neither ``weights`` nor ``floors`` gives it.
+        normalize: what to do with weights that do not sum to 1 (within
+            1e-9): None (the default) refuses them, True divides them by their
+            sum, False uses them as given (U is then a weighted sum rather
+            than an expectation).
 
     Raises:
-        TypeError: non-numeric ``weights`` or ``floors``.
-        ValueError: negative or non-finite weights, non-finite floors,
-            ``weights``/``floors`` of the wrong shape or of different lengths;
-            when called, an ``x`` whose number of user types (axis -2) is not
-            the length of ``weights``/``floors``.
+        TypeError: non-numeric ``weights``, ``floors`` or ``n_types``; no way
+            to know M.
+        ValueError: negative or non-finite weights, weights that do not sum to
+            1 with ``normalize=None`` (or sum to 0), non-finite floors,
+            ``weights``/``floors``/``n_types`` of the wrong shape or
+            disagreeing on M; when called, an ``x`` whose number of user types
+            (axis -2) is not M.
 
     Examples:
         >>> import shapley_sets as ss
         >>> x = [[1.0, 0.0, 0.9],    # user type 0 likes candidates 0 and 2
         ...      [0.0, 1.0, 0.9]]    # user type 1 likes candidates 1 and 2
-        >>> u = ss.ExpectedBest()    # uniform weights 1/2
+        >>> u = ss.ExpectedBest(n_types=2)    # uniform weights 1/2
         >>> float(ss.value(u, x))
         1.0
         >>> ss.shapley(u, x).round(4).tolist()   # the all-rounder earns most
         [0.275, 0.275, 0.45]
-        >>> v = ss.ExpectedBest([3.0, 1.0], floors=0.5)
+        >>> v = ss.ExpectedBest([0.75, 0.25], floors=0.5)
         >>> float(ss.value(v, x)), ss.shapley(v, x).round(4).tolist()
-        (4.0, [0.9, 0.3, 0.8])
+        (1.0, [0.225, 0.075, 0.2])
+        >>> ss.ExpectedBest([3.0, 1.0], normalize=True).weights
+        (0.75, 0.25)
+        >>> ss.ExpectedBest([3.0, 1.0])
+        Traceback (most recent call last):
+        ...
+        ValueError: weights sum to 4, not 1: pass normalize=True to divide them by their sum, or normalize=False to use them as given (U is then a weighted sum, not an expectation)
     """
 
     core_ndim: ClassVar[int] = 2
 
-    weights: Sequence[float] | np.ndarray | None = None
-    floors: float | Sequence[float] | np.ndarray = 0.0
+    weights: tuple | None = None
+    floors: float | tuple = 0.0
+    n_types: int | None = field(default=None, kw_only=True)
+    normalize: bool | None = field(default=None, kw_only=True)
 
     def __post_init__(self):
+        if self.normalize is not None and not isinstance(self.normalize, bool):
+            raise TypeError(f"normalize must be None, True or False, got {self.normalize!r}")
+        sizes = {}
         if self.weights is not None:
             weights = _as_vector(self.weights, "weights")
             negative = [u for u, w in enumerate(weights) if w < 0]
@@ -86,7 +133,13 @@ class ExpectedBest(Utility):
                     f"weights must be non-negative; found {weights[negative[0]]} at user type "
                     f"{negative[0]}"
                 )
+            weights = _normalized(weights, self.normalize)
             object.__setattr__(self, "weights", weights)
+            if abs(math.fsum(weights) - 1.0) <= _SUM_TOL:
+                # An expectation however it was spelt: one canonical form, so
+                # that equal utilities compare (and cache) equal.
+                object.__setattr__(self, "normalize", None)
+            sizes["weights"] = len(weights)
         floors = self.floors
         if np.ndim(floors) == 0:
             if isinstance(floors, (bool, np.bool_)) or np.asarray(floors).dtype.kind not in "iuf":
@@ -96,20 +149,31 @@ class ExpectedBest(Utility):
             object.__setattr__(self, "floors", float(floors))
         else:
             floors = _as_vector(floors, "floors")
-            if self.weights is not None and len(floors) != len(self.weights):
+            if "weights" in sizes and len(floors) != sizes["weights"]:
                 raise ValueError(
-                    f"floors has {len(floors)} entries but weights has {len(self.weights)}: "
+                    f"floors has {len(floors)} entries but weights has {sizes['weights']}: "
                     "both need one entry per user type"
                 )
             object.__setattr__(self, "floors", floors)
-
-    def n_types(self) -> int | None:
-        """M fixed by ``weights`` or ``floors``, or None if any M fits."""
-        if self.weights is not None:
-            return len(self.weights)
-        if isinstance(self.floors, tuple):
-            return len(self.floors)
-        return None
+            sizes["floors"] = len(floors)
+        m = self.n_types
+        if m is not None:
+            if isinstance(m, bool) or not isinstance(m, numbers.Integral):
+                raise TypeError(f"n_types must be an int (the number of user types M), got {m!r}")
+            if m < 1:
+                raise ValueError(f"n_types must be >= 1, got {m}")
+            for name, size in sizes.items():
+                if size != m:
+                    raise ValueError(f"n_types = {m} but {name} has {size} entries (one per user type)")
+            object.__setattr__(self, "n_types", int(m))
+        elif sizes:
+            object.__setattr__(self, "n_types", next(iter(sizes.values())))
+        else:
+            raise TypeError(
+                "ExpectedBest needs the number of user types M: pass weights (one per user "
+                "type), floors as a sequence, or n_types=M; it is not read from x, whose "
+                "axis -2 must then be M (x has shape batch + (M, K))"
+            )
 
     def weight_array(self, m: int) -> np.ndarray:
         """The weights π as a float64 array of length ``m``."""
@@ -125,13 +189,26 @@ class ExpectedBest(Utility):
 
     def check_input(self, x: np.ndarray) -> None:
         m = x.shape[-2]
-        want = self.n_types()
-        if want is not None and want != m:
-            name = "weights" if self.weights is not None else "floors"
+        if m != self.n_types:
+            given = ("weights" if self.weights is not None
+                     else "floors" if isinstance(self.floors, tuple) else "n_types")
             raise ValueError(
-                f"{name} has {want} entries (one per user type) but x has M = {m} user "
-                f"types on axis -2 (x's shape {x.shape} is batch + (M, K))"
+                f"the utility has M = {self.n_types} user types (from {given}) but x has "
+                f"{m} on axis -2 (x's shape {x.shape} is read as batch + (M, K)); for a "
+                "batch of sets of one user type add the axis: x[..., None, :]"
             )
+
+    def rescaled(self, c: float) -> "ExpectedBest":
+        """The same weights with the floors scaled by ``c``.
+
+        Examples:
+            >>> import shapley_sets as ss
+            >>> ss.ExpectedBest(floors=[2.0, 4.0]).rescaled(0.5).floors
+            (1.0, 2.0)
+        """
+        floors = (tuple(f * c for f in self.floors) if isinstance(self.floors, tuple)
+                  else self.floors * c)
+        return dataclasses.replace(self, floors=floors, normalize=False)
 
     def coalition_values(self, x: np.ndarray, members: np.ndarray) -> np.ndarray:
         members = np.asarray(members, dtype=bool)

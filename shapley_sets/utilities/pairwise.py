@@ -121,6 +121,16 @@ class Pairwise(Utility):
         perm = np.asarray(perm)
         return Pairwise(self.distances[..., perm, :][..., :, perm], self.lam)
 
+    def rescaled(self, c: float) -> "Pairwise":
+        """``Pairwise(c·D, lam)``: qualities and penalties scale together.
+
+        Examples:
+            >>> import shapley_sets as ss
+            >>> ss.Pairwise([[0.0, 2.0], [2.0, 0.0]]).rescaled(0.5).distances.tolist()
+            [[0.0, 1.0], [1.0, 0.0]]
+        """
+        return Pairwise(self.distances * c, self.lam)
+
     def check_input(self, x: np.ndarray) -> None:
         k = x.shape[-1]
         batch = x.shape[:-1]

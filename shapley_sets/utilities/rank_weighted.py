@@ -289,7 +289,7 @@ class RankWeighted(Utility):
 
     def __eq__(self, other):
         return (
-            type(other) is RankWeighted and self._key == other._key
+            type(other) is type(self) and self._key == other._key
             and _same_weights(self.weights, other.weights)
         )
 
@@ -507,6 +507,16 @@ class RankWeighted(Utility):
         elif type(w) not in _PRESETS:
             self.weight_table(x.shape[-1])
 
+    def rescaled(self, c: float) -> "RankWeighted":
+        """The same utility: a weighted sum of scores scales with them.
+
+        Examples:
+            >>> import shapley_sets as ss
+            >>> ss.RankWeighted.mean().rescaled(0.5)
+            RankWeighted.mean()
+        """
+        return self
+
     def coalition_values(self, x: np.ndarray, members: np.ndarray) -> np.ndarray:
         return _sorted_weighted_sums(x, members, self.weight_table)
 
@@ -589,6 +599,16 @@ class TopK(Utility):
             RankWeighted.top_m_sum(3)
         """
         return RankWeighted.top_m_sum(self.k)
+
+    def rescaled(self, c: float) -> "TopK":
+        """The same utility: a sum of scores scales with them.
+
+        Examples:
+            >>> import shapley_sets as ss
+            >>> ss.TopK(2).rescaled(0.5)
+            TopK(k=2)
+        """
+        return self
 
     def coalition_values(self, x: np.ndarray, members: np.ndarray) -> np.ndarray:
         members = np.asarray(members, dtype=bool)

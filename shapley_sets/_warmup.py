@@ -1,0 +1,128 @@
+"""Compile every kernel ahead of use (for image builds and CI caches)."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["warmup", "kernels"]
+
+# Modules whose kernels need an optional extra: warmed up only when asked.
+_OPTIONAL = ("shapley_sets.integrations",)
+
+
+def kernels(include_optional: bool = False) -> dict[str, object]:
+    """Every numba kernel of the package by qualified name (the
+    ``inline="always"`` helpers, compiled into their callers, excluded).
+
+    Examples:
+        >>> from shapley_sets._warmup import kernels
+        >>> "shapley_sets.engines.rank_weighted._step_chunk" in kernels()
+        True
+    """
+    from numba.core.dispatcher import Dispatcher
+
+    import shapley_sets
+
+    found = {}
+    root = Path(shapley_sets.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        name = ".".join(("shapley_sets",) + path.relative_to(root).with_suffix("").parts)
+        if not include_optional and name.startswith(_OPTIONAL):
+            continue
+        # Only modules with kernels are imported: the others may pull in
+        # heavy optional dependencies (hypothesis, scipy.stats, torch).
+        if "@njit" not in path.read_text(encoding="utf-8"):
+            continue
+        module = importlib.import_module(name)
+        for attr, obj in vars(module).items():
+            if (isinstance(obj, Dispatcher) and obj.py_func.__module__ == name
+                    and obj.targetoptions.get("inline", "never") == "never"):
+                found[f"{name}.{attr}"] = obj
+    return found
+
+
+def _calls() -> list:
+    """Public calls that reach every kernel: each serial chunk and parallel
+    wrapper, the table builds and the ragged-batch helpers. numba compiles
+    one specialisation per argument types, whatever path the data takes, so
+    small sets are enough (a kernel's callees compile with it)."""
+    import shapley_sets as ss
+    from shapley_sets.engines._kernels import SETS_PER_TASK
+
+    rng = np.random.default_rng(0)
+    big = SETS_PER_TASK + 1  # above one task: the parallel wrappers
+    calls = []
+    for k in (4,):
+        x = rng.random((big, k))
+        mask = rng.random((big, k)) < 0.7  # ragged: several set sizes
+        for u in (ss.BestOf(), ss.TopK(2), ss.RankWeighted.discounted(),
+                  ss.RankWeighted(lambda s, j: 1.0 / j), ss.AnySuccess()):
+            calls.append(lambda u=u, x=x: ss.shapley(u, x[:2]))
+            calls.append(lambda u=u, x=x, mask=mask: ss.shapley(u, x, mask=mask))
+        xe = rng.random((big, 2, k))
+        u = ss.ExpectedBest(n_types=2)
+        calls.append(lambda xe=xe, u=u: ss.shapley(u, xe[:2]))
+        calls.append(lambda xe=xe, u=u, mask=mask: ss.shapley(u, xe, mask=mask))
+    calls.append(lambda: ss.exact_shapley(rng.random((2, 16))))
+    calls.append(lambda: ss.exact_shapley(rng.random((80, 1 << 10))))
+    calls.append(lambda: ss.reference_shapley(ss.BestOf(), rng.random((2, 5))))
+    ids = np.array([[0, 1, -1]])
+    calls.append(lambda: ss.grpo.token_advantages([[1.0, 0.0]], [0.0], ids, ids >= 0))
+    calls.append(lambda: ss.grpo.token_advantages([[1.0, 0.0]], [0.0], ids,
+                                                  candidate_mask=[[True, True]]))
+    return calls
+
+
+def warmup(*, include_optional: bool = False) -> dict[str, int]:
+    """Compile (or load from numba's on-disk cache) every kernel, so that the
+    first real call of each engine in later processes only loads the cache.
+
+    Run it once when building an image or a CI cache (``shapley-sets
+    warmup``); with ``NUMBA_CACHE_DIR`` set, the compiled code goes there.
+
+    Args:
+        include_optional: also the kernels of the trainer integrations
+            (imports verl and torch).
+
+    Raises:
+        TypeError: ``include_optional`` is not a bool.
+
+    Returns:
+        The number of specialisations compiled or loaded in this process per
+        kernel (qualified name). A kernel called only from other kernels
+        shows 0 when its callers were loaded from the cache: their cached
+        code includes it.
+
+    Examples:
+        >>> import shapley_sets as ss
+        >>> counts = ss.warmup()
+        >>> counts["shapley_sets.engines.rank_weighted._step_chunk"] >= 1
+        True
+    """
+    if not isinstance(include_optional, bool):
+        raise TypeError(f"include_optional must be True or False, got {include_optional!r}")
+    for call in _calls():
+        call()
+    if include_optional:
+        _warm_integrations()
+    found = kernels(include_optional)
+    return {name: len(k.signatures) for name, k in sorted(found.items())}
+
+
+def _warm_integrations() -> None:
+    from shapley_sets.integrations.verl import decode_token_rewards, encode_token_rewards
+
+    encoded = encode_token_rewards([[0.5, 0.0]], [[-1, 0, 1, -1]])
+    decode_token_rewards(encoded)
+    decode_token_rewards(encoded, np.ones((1, 4), dtype=bool))
+
+
+def timed_warmup(include_optional: bool = False) -> tuple[dict[str, int], float]:
+    """:func:`warmup` and the seconds it took."""
+    start = time.perf_counter()
+    counts = warmup(include_optional=include_optional)
+    return counts, time.perf_counter() - start

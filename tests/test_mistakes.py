@@ -1,0 +1,269 @@
+"""Plausible mistakes get a clear error naming the argument, set and
+candidate, or an explicit documented choice: never an answer of another
+meaning."""
+
+import numpy as np
+import pytest
+
+import shapley_sets as ss
+from shapley_sets import _validation
+from shapley_sets.grpo import (
+    candidate_advantages,
+    completion_advantages,
+    set_advantages,
+    token_advantages,
+)
+
+BIG = 1.5e308
+
+
+# -- ExpectedBest: the number of user types is explicit -------------------------
+
+def test_a_batch_of_scores_is_not_read_as_one_set_of_many_user_types():
+    scores = np.random.default_rng(0).random((1000, 8))
+    with pytest.raises(TypeError, match="needs the number of user types M"):
+        ss.ExpectedBest()
+    with pytest.raises(ValueError, match=r"M = 8 user types \(from n_types\) but x has 1000 on axis -2"):
+        ss.shapley(ss.ExpectedBest(n_types=8), scores)
+    # One user type over a batch: the axis is added explicitly.
+    got = ss.shapley(ss.ExpectedBest(n_types=1), scores[:, None, :])
+    assert np.array_equal(got, ss.shapley(ss.BestOf(), scores))
+
+
+def test_expected_best_weights_must_sum_to_one_or_say_what_to_do():
+    x = np.array([[1.0, 0.0], [0.0, 1.0]])
+    with pytest.raises(ValueError, match=r"weights sum to 4, not 1"):
+        ss.ExpectedBest([3.0, 1.0])
+    normalized = ss.ExpectedBest([3.0, 1.0], normalize=True)
+    assert normalized.weights == (0.75, 0.25)
+    np.testing.assert_allclose(ss.shapley(normalized, x), [0.75, 0.25])
+    raw = ss.ExpectedBest([3.0, 1.0], normalize=False)
+    np.testing.assert_allclose(ss.shapley(raw, x), [3.0, 1.0])
+    # a sum off by rounding only is an expectation
+    assert ss.ExpectedBest([0.1] * 10).weights == (0.1,) * 10
+
+
+def test_completion_advantages_refuses_the_transposed_input():
+    x = np.random.default_rng(1).random((6, 3))  # 6 completions, 3 user types
+    u = ss.ExpectedBest(n_types=3)
+    completion_advantages(u, x, 3)
+    with pytest.raises(ValueError, match=r"M = 3 user types .* got shape \(3, 6\) \(x.T\?"):
+        completion_advantages(u, x.T, 3)
+    with pytest.raises(ValueError, match=r"M = 3 user types .* got shape \(6, 4\)"):
+        completion_advantages(u, np.zeros((6, 4)), 3)
+
+
+# -- shapes and types ---------------------------------------------------------
+
+@pytest.mark.parametrize("call", [
+    lambda x: ss.shapley(ss.BestOf(), x),
+    lambda x: ss.value(ss.BestOf(), x),
+    lambda x: ss.reference_shapley(ss.BestOf(), x),
+])
+def test_a_ragged_nested_list_says_pad_and_mask(call):
+    with pytest.raises(ValueError, match=r"x is ragged .* pad every set .* pass mask="):
+        call([[0.1, 0.2, 0.3, 0.4], [0.5, 0.6]])
+
+
+def test_a_ragged_table_says_what_a_table_needs():
+    with pytest.raises(ValueError, match=r"table is ragged .* 2\*\*K in all"):
+        ss.exact_shapley([[0.0, 1.0, 2.0, 3.0], [0.0, 1.0]])
+
+
+def test_a_ragged_mask_says_so():
+    with pytest.raises(ValueError, match="mask is ragged"):
+        ss.shapley(ss.BestOf(), np.zeros((2, 2)), mask=[[True, False], [True]])
+
+
+@pytest.mark.parametrize("call", [
+    lambda u: ss.shapley(u, [0.1, 0.2]),
+    lambda u: ss.value(u, [0.1, 0.2]),
+    lambda u: ss.reference_shapley(u, [0.1, 0.2]),
+    lambda u: completion_advantages(u, [0.1, 0.2], 2),
+])
+def test_a_utility_class_instead_of_an_instance(call):
+    with pytest.raises(TypeError, match=r"pass ss.BestOf\(\), not ss.BestOf \(the class\)"):
+        call(ss.BestOf)
+
+
+def test_every_mask_argument_follows_one_rule():
+    cand = np.array([[1.0, -1.0]])
+    ids = np.array([[0, 1, -1]])
+    for bad, shown in ((2, "2(.0)?"), (0.5, "0.5"), (np.nan, "nan")):
+        response_mask = np.array([[1.0, bad, 0.0]])
+        with pytest.raises(ValueError, match=rf"response_mask must be boolean or hold only 0 and 1 .*found {shown} at response 0, token 1"):
+            token_advantages(cand, [0.0], ids, response_mask)
+        with pytest.raises(ValueError, match=rf"candidate_mask must be boolean or hold only 0 and 1 .*found {shown}"):
+            token_advantages(cand, [0.0], ids, candidate_mask=[[1.0, bad]])
+        with pytest.raises(ValueError, match=rf"mask must be boolean or hold only 0 and 1 .*found {shown}"):
+            candidate_advantages([1.0], [[0.5, 0.5]], 1, mask=[[1, bad]])
+    # 0/1 of any numeric dtype is accepted everywhere and means bool
+    as_bool = token_advantages(cand, [0.0], ids, ids >= 0)
+    for dtype in (np.int64, np.uint8, np.float32, np.float64):
+        np.testing.assert_array_equal(token_advantages(cand, [0.0], ids, (ids >= 0).astype(dtype)), as_bool)
+
+
+def test_token_advantages_refuse_non_finite_advantages():
+    ids = np.array([[0, 1, -1]])
+    with pytest.raises(ValueError, match=r"candidate_adv must be finite; found nan at response 0, candidate 1"):
+        token_advantages([[1.0, np.nan]], [0.0], ids)
+    with pytest.raises(ValueError, match=r"candidate_adv must be finite; found inf at response 1, candidate 0"):
+        token_advantages([[1.0, 0.0], [np.inf, 0.0]], [0.0, 0.0], np.zeros((2, 3), int))
+    with pytest.raises(ValueError, match=r"set_adv must be finite; found -inf at response 0"):
+        token_advantages([[1.0, 0.0]], [-np.inf], ids)
+
+
+# -- overflow: one rule for every engine ---------------------------------------
+
+@pytest.mark.parametrize("u,x,want", [
+    (ss.TopK(1), [-1e308, 1e308], [-5e307, 1.5e308]),
+    (ss.RankWeighted.mean(), [-BIG, BIG], [-BIG, BIG]),
+    (ss.BestOf(-1e308), [1.7e308, 1e308], [1.7e308, 1e308]),
+    (ss.Pairwise([[0.0, 1e308], [1e308, 0.0]]), [-1e308, 1e308], [-1.5e308, 5e307]),
+    (ss.Additive(), [1e308, 1e308], [1e308, 1e308]),
+    (ss.TopK(2), [1e308, 1e308], [1e308, 1e308]),
+    (ss.ExpectedBest([1.0]), [[-1e308, BIG]], [0.0, BIG]),
+])
+def test_finite_answers_near_the_float64_limit_are_returned(u, x, want):
+    # The difference of two scores overflows, the Shapley values do not.
+    np.testing.assert_allclose(ss.shapley(u, x), want, rtol=1e-15)
+    np.testing.assert_allclose(ss.reference_shapley(u, x), want, rtol=1e-15)
+
+
+@pytest.mark.parametrize("u,x", [
+    (ss.Additive() + ss.Additive(), [1e308, 1.0]),
+    (ss.BestOf(-1.7e308), [1.7e308, 1.0]),
+    (2.0 * ss.TopK(1), [1e308, 1.0]),
+])
+def test_answers_beyond_the_float64_range_are_refused(u, x):
+    for f in (ss.shapley, ss.reference_shapley):
+        with pytest.raises(ValueError, match=r"Shapley values of .* are beyond the float64 range"):
+            f(u, x)
+
+
+def test_value_follows_the_same_rule():
+    with pytest.raises(ValueError, match=r"the values of Additive are beyond the float64 range"):
+        ss.value(ss.Additive(), [1e308, 1e308])
+    assert float(ss.value(ss.TopK(1), [-1e308, 1e308])) == 1e308
+
+
+def test_exact_shapley_near_the_limit():
+    # φ0 = (1e308 + (-1e308 - 1e308)) / 2: the differences overflow, φ does not
+    np.testing.assert_allclose(ss.exact_shapley([0.0, 1e308, 1e308, -1e308]), [-5e307, -5e307])
+    with pytest.raises(ValueError, match="beyond the float64 range"):
+        ss.exact_shapley([0.0, 1.7e308, -1.7e308, 1.7e308])  # φ0 = 2.55e308
+
+
+def test_a_subclass_with_its_own_values_is_not_rescaled():
+    # Its values need not scale like its parent's: where its own coalition
+    # values overflow there is no retry at a smaller scale, and the answer
+    # is refused (Additive itself is rescued).
+    class Logged(ss.Additive):
+        def coalition_values(self, x, members):
+            return super().coalition_values(x, members)
+
+    assert ss.utilities.base.rescale(Logged(), 0.5) is None
+    assert ss.utilities.base.rescale(ss.Additive(), 0.5) == ss.Additive()
+    with pytest.raises(ValueError, match="Shapley values of Logged are beyond the float64 range"):
+        ss.shapley(Logged(), [1e308, 1e308])
+    np.testing.assert_allclose(ss.reference_shapley(ss.Additive(), [1e308, 1e308]), [1e308, 1e308])
+    # Differences of finite coalition values are rescued at the table level.
+    np.testing.assert_allclose(ss.shapley(Logged(), [1e308, -1e308]), [1e308, -1e308])
+
+
+# -- GRPO statistics at large magnitudes ----------------------------------------
+
+@pytest.mark.parametrize("scale", ["group", "batch"])
+def test_set_advantages_of_huge_rewards_are_not_zero(scale):
+    r = np.array([1.0, 0.0, 2.0, 1.0])
+    want = set_advantages(r, 2, scale=scale, eps=1e-300)
+    for factor in (1e154, 1e200, 1e300):
+        np.testing.assert_allclose(set_advantages(r * factor, 2, scale=scale), want, rtol=1e-12)
+
+
+def test_rewards_that_spread_beyond_float64_are_refused():
+    with pytest.raises(ValueError, match="spread beyond the float64 range"):
+        set_advantages([1.7e308, -1.7e308], 2)
+
+
+def test_candidate_advantages_tau_within_at_huge_scale():
+    rng = np.random.default_rng(3)
+    x = rng.random((4, 3))
+    R, phi = ss.value(ss.BestOf(), x), ss.shapley(ss.BestOf(), x)
+    want = candidate_advantages(R, phi, 2, eps=1e-300)  # eps is negligible at 1e200
+    got = candidate_advantages(R * 1e200, phi * 1e200, 2)
+    np.testing.assert_allclose(got, want, rtol=1e-9)
+
+
+# -- memory --------------------------------------------------------------------
+
+def test_a_result_larger_than_memory_is_refused_before_allocating():
+    x = np.broadcast_to(np.float64(0.5), (10**7, 10**6))  # 8e13 bytes of result
+    with pytest.raises(ValueError, match=r"the result of shape \(10000000, 1000000\) needs [0-9.e+]+ GiB, more than this machine"):
+        ss.shapley(ss.BestOf(), x)
+    with pytest.raises(ValueError, match="needs"):
+        ss.value(ss.BestOf(), x)
+
+
+def test_memory_check_skips_when_the_size_is_unknown(monkeypatch):
+    monkeypatch.setattr(_validation, "_memory_bytes", lambda: None)
+    _validation.check_result_size((10**9, 10**9))
+    monkeypatch.setattr(_validation, "_memory_bytes", lambda: 100)
+    with pytest.raises(ValueError, match=r"shape \(4, 4\) needs"):
+        _validation.check_result_size((4, 4))
+
+
+# -- further mistakes, one public function at a time ------------------------------
+
+def test_register_engine_refuses_a_non_callable():
+    class Toy(ss.Utility):
+        def coalition_values(self, x, members):
+            return np.zeros(np.shape(members)[:-1])
+
+    with pytest.raises(TypeError, match="an engine must be a function"):
+        ss.register_engine(Toy, name="toy", complexity="O(1)")(5)
+    assert all(e.utility_type is not Toy for e in ss.registered_engines())
+
+
+def test_linear_combination_refuses_what_is_not_a_utility():
+    with pytest.raises(TypeError, match=r"pass ss.BestOf\(\), not ss.BestOf"):
+        ss.LinearCombination.of((1.0, ss.BestOf))
+    with pytest.raises(TypeError, match="every term must be a utility instance, got 'u'"):
+        ss.LinearCombination.of((1.0, "u"))
+    with pytest.raises(TypeError, match="coefficient must be a finite real number"):
+        ss.LinearCombination.of(("2", ss.BestOf()))
+
+
+def test_candidate_advantages_option_types():
+    args = ([1.0], [[0.5, 0.5]], 1)
+    with pytest.raises(TypeError, match="efficiency_rtol must be a number or None, got '1e-4'"):
+        candidate_advantages(*args, efficiency_rtol="1e-4")
+    with pytest.raises(ValueError, match="efficiency_rtol must be finite and >= 0"):
+        candidate_advantages(*args, efficiency_rtol=-1.0)
+    with pytest.raises(ValueError, match=r"empty_value must be finite; found nan at response 1"):
+        candidate_advantages([1.0, 1.0], [[0.5, 0.5]] * 2, 1, empty_value=[0.0, np.nan])
+
+
+def test_check_axioms_refuses_a_non_callable_attribution():
+    from shapley_sets.testing import check_axioms
+
+    with pytest.raises(TypeError, match="attribution must be a function"):
+        check_axioms(5, ss.BestOf(), [1.0, 2.0])
+    with pytest.raises(TypeError, match=r"pass ss.BestOf\(\)"):
+        check_axioms(ss.shapley, ss.BestOf, [1.0, 2.0])
+
+
+def test_warmup_option_type():
+    with pytest.raises(TypeError, match="include_optional must be True or False"):
+        ss.warmup(include_optional="yes")
+
+
+def test_a_nan_value_is_not_called_an_overflow():
+    class Broken(ss.Utility):
+        def coalition_values(self, x, members):
+            return np.full(np.shape(members)[:-1], np.nan)
+
+    with pytest.raises(ValueError, match="values of Broken came out NaN: its coalition_values returned NaN"):
+        ss.value(Broken(), [1.0, 2.0])
+    with pytest.raises(ValueError, match=r"coalition values of Broken must be finite; found nan"):
+        ss.shapley(Broken(), [1.0, 2.0])
