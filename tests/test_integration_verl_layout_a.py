@@ -252,3 +252,41 @@ def test_verl_loads_the_plugin_in_a_fresh_process():
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VERL_USE_EXTERNAL_PLUGINS")}
     env["PYTHONWARNINGS"] = "ignore"
     subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=os.path.dirname(sys.executable))
+
+
+def test_rm_scores_from_records_is_the_encoding():
+    rm = torch.tensor([[0.0, 0.0, 0.0, 0.7], [0.0, 0.4, 0.0, 0.0]])
+    out = sv.rm_scores_from_records(rm, [4, 2], ['{"phi": [0.0, 0.5], "ends": [1, 3]}', None])
+    assert torch.equal(out[0], sv.encode_token_rewards([[0.0, 0.5]], [[0, 0, 1, 1]])[0])
+    assert torch.signbit(out[0, 1]) and out[0, 1] == 0  # an exact 0 still marks its candidate
+    assert torch.equal(out[1], rm[1])  # no record: verl's scalar stays
+    phi, present, ids = sv.decode_token_rewards(out, torch.ones(2, 4))
+    assert present[0].tolist() == [True, True] and ids[0].tolist() == [0, 0, 1, 1]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bool, torch.int64, torch.float64])
+def test_estimator_reads_any_mask_dtype_and_many_candidates(dtype):
+    # 3 responses of one prompt; one holds 100 candidates (more than the first read's 64 columns).
+    t = 130
+    rng = np.random.default_rng(3)
+    ids = np.full((3, t), -1)
+    ids[0, :100] = np.arange(100)
+    ids[1, 5:20] = np.repeat(np.arange(3), 5)
+    ids[2, :10] = 0
+    phi = rng.random((3, 100)).round(3)
+    phi[0, 7] = 0.0
+    lengths = np.array([120, 25, 130])
+    mask = np.arange(t)[None, :] < lengths[:, None]
+    tlr = sv.encode_token_rewards(phi, ids, mask)
+    uids = np.array(["a", "a", "a"], dtype=object)
+    ref, _ = sv.shapley_grpo_advantage(tlr, torch.from_numpy(mask.astype(np.float32)), index=uids)
+    got, _ = sv.shapley_grpo_advantage(tlr, torch.from_numpy(mask).to(dtype), index=uids)
+    assert torch.equal(got, ref)
+    dphi, present, dec = sv.decode_token_rewards(tlr, mask)  # the float32 values that travelled
+    assert present.sum(1).tolist() == [100, 3, 1]
+    R = dphi.sum(1)
+    cand = ss.grpo.candidate_advantages(R, dphi, uids, mask=present, efficiency_rtol=None, **ss.grpo.PRESETS["verl"])
+    sa = ss.grpo.set_advantages(R, uids, **ss.grpo.PRESETS["verl"])
+    # Tokens up to each mark belong to its candidate (the encoding credits a gap to the next one).
+    expected = ss.grpo.token_advantages(cand, sa, dec, mask).astype(np.float32)
+    np.testing.assert_array_equal(ref.numpy(), expected)

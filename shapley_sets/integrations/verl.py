@@ -63,17 +63,19 @@ Examples:
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 
 import numpy as np
 import torch
-from numba import njit
 from verl.trainer.ppo import core_algos
 
 import shapley_sets as ss
 from shapley_sets.adapters.arrays import to_numpy
-from shapley_sets.grpo import PRESETS, candidate_advantages, completion_advantages, set_advantages, token_advantages
+from shapley_sets.grpo import PRESETS, candidate_advantages, completion_advantages, set_advantages
+from shapley_sets.grpo._groups import resolve_groups
 
+from ._marks import expand_marks, mark_ids, read_marks
 from ._parsing import check_parser, parse_spans, token_ids_of_spans
 
 __all__ = [
@@ -216,39 +218,6 @@ def encode_token_rewards(shapley_values, candidate_ids, response_mask=None):
     return torch.from_numpy(out)
 
 
-@njit(cache=True)
-def _is_mark(v):
-    # A mark is any nonzero value or -0.0 (a candidate whose value is exactly 0).
-    return v != 0.0 or np.signbit(v)
-
-
-@njit(cache=True)
-def _count_marks(r, valid, use_valid, counts):
-    n, t = r.shape
-    for i in range(n):
-        c = 0
-        for j in range(t):
-            if (not use_valid or valid[i, j]) and _is_mark(r[i, j]):
-                c += 1
-        counts[i] = c
-
-
-@njit(cache=True)
-def _decode_marks(r, valid, use_valid, counts, ids, phi):
-    n, t = r.shape
-    for i in range(n):
-        c = 0
-        for j in range(t):
-            ok = not use_valid or valid[i, j]
-            if not ok or c >= counts[i]:
-                ids[i, j] = -1
-            else:
-                ids[i, j] = c
-                if _is_mark(r[i, j]):
-                    phi[i, c] = r[i, j] + 0.0  # -0.0 marks become 0.0
-                    c += 1
-
-
 def decode_token_rewards(token_level_rewards, response_mask=None):
     """Read candidates back from a tensor written by :func:`encode_token_rewards`.
 
@@ -266,24 +235,8 @@ def decode_token_rewards(token_level_rewards, response_mask=None):
         >>> phi, present, ids
         (array([[0.5, 0. ]]), array([[ True,  True]]), array([[ 0,  0,  1, -1]]))
     """
-    r = to_numpy(token_level_rewards)
-    if r.ndim != 2:
-        raise ValueError(f"token_level_rewards must have shape (N, T), got {r.shape}")
-    r32 = np.ascontiguousarray(r, dtype=np.float32)
-    if response_mask is None:
-        valid = np.ones((1, 1), dtype=np.bool_)
-    else:
-        valid = np.ascontiguousarray(to_numpy(response_mask) != 0)
-        if valid.shape != r.shape:
-            raise ValueError(f"response_mask must have shape {r.shape}, got {valid.shape}")
-    counts = np.zeros(r.shape[0], dtype=np.int64)
-    ids = np.empty(r.shape, dtype=np.int64)
-    _count_marks(r32, valid, response_mask is not None, counts)
-    k = max(int(counts.max()) if counts.size else 0, 1)
-    phi = np.zeros((r.shape[0], k))
-    _decode_marks(r32, valid, response_mask is not None, counts, ids, phi)
-    present = np.arange(k)[None, :] < counts[:, None]
-    return phi, present, ids
+    marks = read_marks(token_level_rewards, response_mask)
+    return marks.phi, marks.present, mark_ids(marks)
 
 
 def shapley_grpo_advantage(
@@ -323,9 +276,11 @@ def shapley_grpo_advantage(
         )
     n = token_level_rewards.shape[0]
     _check_index(index, n)
+    # verl's uids are Python strings: hash them once, not in every GRPO call below.
+    index = resolve_groups(index, n, "index").index
     opts = _options(config)
-    mask_np = to_numpy(response_mask)
-    phi, present, ids = decode_token_rewards(token_level_rewards, mask_np)
+    marks = read_marks(token_level_rewards, response_mask)
+    phi, present = marks.phi, marks.present
     # The set reward follows from efficiency: R = Σφ + U(∅).
     R = phi.sum(axis=1) + float(opts["empty_value"])
     common = dict(scale=_scale(config), eps=float(epsilon), ddof=1, singleton=PRESETS["verl"]["singleton"])
@@ -334,8 +289,8 @@ def shapley_grpo_advantage(
         mask=present, efficiency_rtol=None, **common,
     )
     sa = set_advantages(R, index, **common)
-    tok = token_advantages(cand, sa, ids, mask_np, candidate_mask=present)
-    out = torch.from_numpy(tok.astype(np.float32)).to(token_level_rewards.device)
+    # Straight from the marks to float32 token advantages: token_advantages' result, cast.
+    out = torch.from_numpy(expand_marks(marks, cand, sa)).to(token_level_rewards.device)
     return out, out
 
 
@@ -544,32 +499,34 @@ def rm_scores_from_records(rm_scores, lengths, records):
                 [0.0000, 0.3000, 0.0000]])
     """
     out = rm_scores.detach().to(torch.float32).clone()
-    n, t = out.shape
-    rows, phis, ids = [], [], []
+    # Plain Python ints and floats below: indexing a tensor element by element costs microseconds each.
+    lengths = [int(v) for v in (lengths.tolist() if hasattr(lengths, "tolist") else lengths)]
+    rows, cols, vals, cleared = [], [], [], []
+    records = list(records)
+    strings = [i for i, rec in enumerate(records) if isinstance(rec, str)]
+    if strings:  # one parse of all of them: json.loads per record costs more than the parsing
+        for i, rec in zip(strings, json.loads("[" + ",".join(records[i] for i in strings) + "]")):
+            records[i] = rec
     for i, rec in enumerate(records):
         if rec is None:
             continue
-        rec = json.loads(rec) if isinstance(rec, str) else rec
-        phi, ends = list(rec["phi"]), [int(e) for e in rec["ends"]]
-        length = int(lengths[i])
+        phi, ends = [float(v) for v in rec["phi"]], [int(e) for e in rec["ends"]]
+        length = lengths[i]
         if len(phi) != len(ends) or (ends and (ends[-1] >= length or ends[0] < 0)) or any(
             b <= a for a, b in zip(ends, ends[1:])
-        ):
+        ) or not all(map(math.isfinite, phi)):
             raise ValueError(f"response {i}: candidate record {rec} does not fit a response of {length} tokens")
-        row = np.full(t, -1, dtype=np.int64)
-        start = 0
-        for k, e in enumerate(ends):
-            row[start : e + 1] = k
-            start = e + 1
-        rows.append(i)
-        phis.append(phi)
-        ids.append(row)
-    if rows:
-        width = max([len(p) for p in phis] + [1])
-        phi = np.zeros((len(rows), width))
-        for r, p in enumerate(phis):
-            phi[r, : len(p)] = p
-        out[rows] = encode_token_rewards(phi, np.stack(ids)).to(out.device)
+        cleared.append(i)
+        rows.extend([i] * len(ends))
+        cols.extend(ends)
+        vals.extend(phi)
+    if cleared:
+        # The encoding itself (see encode_token_rewards): each candidate's value on its last token,
+        # -0.0 for an exact 0 so that it still marks the candidate, +0.0 everywhere else.
+        v = torch.tensor(vals, dtype=torch.float32)
+        v = torch.where(v == 0, torch.full_like(v, -0.0), v)
+        out[cleared] = 0.0
+        out[torch.tensor(rows, dtype=torch.long), torch.tensor(cols, dtype=torch.long)] = v.to(out.device)
     return out
 
 
