@@ -206,9 +206,17 @@ def test_scores_need_a_utility(tokenizer):
         sv.candidate_record({"candidate_scores": [1.0], "candidate_ends": [0]}, [5], "x", tokenizer, {})
 
 
-def test_rm_scores_from_records_rejects_records_past_the_response():
-    with pytest.raises(ValueError, match="response 0: candidate record"):
-        sv.rm_scores_from_records(torch.zeros(1, 4), [2], ['{"phi": [1.0], "ends": [3]}'])
+@pytest.mark.parametrize("record", [
+    '{"phi": [1.0], "ends": [3]}',              # past the response
+    '{"phi": [1.0, 2.0], "ends": [1, 1]}',      # not increasing
+    '{"phi": [1.0, 2.0], "ends": [1]}',         # counts differ
+    '{"phi": [NaN], "ends": [0]}',              # not finite
+    '{"phi": [1.0], "ends": [-1]}',
+])
+def test_rm_scores_from_records_rejects_records_that_do_not_fit(record):
+    good = '{"phi": [0.5, 0.5], "ends": [0, 1]}'
+    with pytest.raises(ValueError, match="response 1: candidate record"):
+        sv.rm_scores_from_records(torch.zeros(3, 4), [4, 2, 4], [good, record, None])
 
 
 @pytest.mark.skipif(importlib.util.find_spec("transfer_queue") is None,

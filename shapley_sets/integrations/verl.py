@@ -62,8 +62,8 @@ Examples:
 
 from __future__ import annotations
 
+import itertools
 import json
-import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -499,34 +499,42 @@ def rm_scores_from_records(rm_scores, lengths, records):
                 [0.0000, 0.3000, 0.0000]])
     """
     out = rm_scores.detach().to(torch.float32).clone()
-    # Plain Python ints and floats below: indexing a tensor element by element costs microseconds each.
-    lengths = [int(v) for v in (lengths.tolist() if hasattr(lengths, "tolist") else lengths)]
-    rows, cols, vals, cleared = [], [], [], []
+    lengths = np.asarray(to_numpy(lengths), dtype=np.int64).reshape(-1)
     records = list(records)
     strings = [i for i, rec in enumerate(records) if isinstance(rec, str)]
     if strings:  # one parse of all of them: json.loads per record costs more than the parsing
-        for i, rec in zip(strings, json.loads("[" + ",".join(records[i] for i in strings) + "]")):
+        for i, rec in zip(strings, json.loads("[" + ",".join([records[i] for i in strings]) + "]")):
             records[i] = rec
-    for i, rec in enumerate(records):
-        if rec is None:
-            continue
-        phi, ends = [float(v) for v in rec["phi"]], [int(e) for e in rec["ends"]]
-        length = lengths[i]
-        if len(phi) != len(ends) or (ends and (ends[-1] >= length or ends[0] < 0)) or any(
-            b <= a for a, b in zip(ends, ends[1:])
-        ) or not all(map(math.isfinite, phi)):
-            raise ValueError(f"response {i}: candidate record {rec} does not fit a response of {length} tokens")
-        cleared.append(i)
-        rows.extend([i] * len(ends))
-        cols.extend(ends)
-        vals.extend(phi)
-    if cleared:
-        # The encoding itself (see encode_token_rewards): each candidate's value on its last token,
-        # -0.0 for an exact 0 so that it still marks the candidate, +0.0 everywhere else.
-        v = torch.tensor(vals, dtype=torch.float32)
-        v = torch.where(v == 0, torch.full_like(v, -0.0), v)
-        out[cleared] = 0.0
-        out[torch.tensor(rows, dtype=torch.long), torch.tensor(cols, dtype=torch.long)] = v.to(out.device)
+    rows = [i for i, rec in enumerate(records) if rec is not None]
+    if not rows:
+        return out
+    phis = [records[i]["phi"] for i in rows]
+    ends = [records[i]["ends"] for i in rows]
+    k_phi = np.fromiter(map(len, phis), dtype=np.int64, count=len(rows))
+    k = np.fromiter(map(len, ends), dtype=np.int64, count=len(rows))
+    flat_phi = np.fromiter(itertools.chain.from_iterable(phis), dtype=np.float64, count=int(k_phi.sum()))
+    flat_end = np.fromiter(itertools.chain.from_iterable(ends), dtype=np.int64, count=int(k.sum()))
+    row_of = np.repeat(np.asarray(rows, dtype=np.int64), k)
+    # Checked all at once: equal counts, each row's ends increasing within its response, finite values.
+    bad_rows = np.flatnonzero(k_phi != k)
+    if bad_rows.size == 0:
+        first = np.ones(flat_end.shape[0], dtype=bool)  # the first candidate of its row
+        first[1:] = row_of[1:] != row_of[:-1]
+        step_bad = ~first & (np.diff(flat_end, prepend=-1) <= 0)
+        bad = step_bad | (flat_end < 0) | (flat_end >= lengths[row_of]) | ~np.isfinite(flat_phi)
+        bad_rows = np.unique(row_of[bad])
+    else:
+        bad_rows = np.asarray(rows)[bad_rows]
+    if bad_rows.size:
+        i = int(bad_rows[0])
+        raise ValueError(
+            f"response {i}: candidate record {records[i]} does not fit a response of {int(lengths[i])} tokens"
+        )
+    # The encoding itself (see encode_token_rewards): each candidate's value on its last token,
+    # -0.0 for an exact 0 so that it still marks the candidate, +0.0 everywhere else.
+    v = torch.from_numpy(np.where(flat_phi == 0, -0.0, flat_phi).astype(np.float32))
+    out[rows] = 0.0
+    out[torch.from_numpy(row_of), torch.from_numpy(flat_end)] = v.to(out.device)
     return out
 
 
