@@ -35,6 +35,9 @@ This module imports ``trl`` and ``torch``; ``import shapley_sets`` and
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 import numpy as np
 import torch
 from accelerate.utils import gather_object
@@ -106,8 +109,9 @@ class CandidateReward:
         ['red', 'yellow']
     """
 
-    def __init__(self, utility, candidate_fn=None, name: str = "candidate_reward", *, parser=None,
-                 score_fn=None, tokenizer=None):
+    def __init__(self, utility: Any, candidate_fn: Callable | None = None, name: str = "candidate_reward", *,
+                 parser: str | Mapping | Callable | None = None, score_fn: Callable | None = None,
+                 tokenizer: Any = None):
         if int(getattr(utility, "core_ndim", 1)) != 1:
             raise ValueError("CandidateReward needs a utility of one score per candidate (core_ndim == 1)")
         if (candidate_fn is None) == (parser is None):
@@ -202,8 +206,8 @@ class ShapleyGRPOTrainer(GRPOTrainer):
         See docs/guides/trl.md for a complete run on a tiny local model.
     """
 
-    def __init__(self, *args, layout: str = "completions", utility=None, beta: float = 1.0, tau: str = "within",
-                 **kwargs):
+    def __init__(self, *args: Any, layout: str = "completions", utility: Any = None, beta: float = 1.0,
+                 tau: str = "within", **kwargs: Any):
         # Checked before TRL loads anything, so a wrong setting fails at once, not inside train().
         if layout not in LAYOUTS:
             raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")

@@ -64,7 +64,8 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -390,7 +391,7 @@ def _float_list(values, name: str, i=None) -> np.ndarray:
     return arr
 
 
-def candidate_record(result: Mapping, token_ids, text: str, tokenizer, config=None) -> dict:
+def candidate_record(result: Mapping, token_ids: Sequence[int], text: str, tokenizer: Any, config: Any = None) -> dict:
     """One response's candidates as :data:`CANDIDATES_KEY` carries them: Shapley values and token ends.
 
     ``result`` is a ``compute_score`` dict with the candidates' utility inputs
@@ -475,7 +476,7 @@ def candidate_record(result: Mapping, token_ids, text: str, tokenizer, config=No
     return {"phi": [float(v) for v in phi], "ends": ends}
 
 
-def rm_scores_from_records(rm_scores, lengths, records):
+def rm_scores_from_records(rm_scores: torch.Tensor, lengths: Any, records: Sequence[str | dict | None]) -> torch.Tensor:
     """``rm_scores`` with each row that has a candidate record rewritten in the layout-A encoding.
 
     Args:
