@@ -4,8 +4,8 @@ What runs here: verl's ``NaiveRewardManager.run_single`` (through our
 subclass) on real ``DataProto`` items with a locally trained fast tokenizer;
 the records it emits turned into ``rm_scores``; verl's ``compute_advantage``
 calling ``shapley_grpo`` through the registry; the trainer classes in verl's
-V1 trainer registry. What does not: the TransferQueue round trip of
-``ShapleyCandidatesMixin._write_candidate_scores`` (it needs a Ray cluster).
+V1 trainer registry. The TransferQueue round trip of the trainer modes is
+in ``test_integration_verl_v1_queue.py``.
 """
 
 from __future__ import annotations
