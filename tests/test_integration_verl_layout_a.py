@@ -298,3 +298,21 @@ def test_estimator_reads_any_mask_dtype_and_many_candidates(dtype):
     # Tokens up to each mark belong to its candidate (the encoding credits a gap to the next one).
     expected = ss.grpo.token_advantages(cand, sa, dec, mask).astype(np.float32)
     np.testing.assert_array_equal(ref.numpy(), expected)
+
+
+class _OffsetsTokenizer:
+    """A tokenizer whose offsets are given: adversarial (non-monotone) offsets."""
+
+    def __init__(self, ids, offsets):
+        self.ids, self.offsets = ids, offsets
+
+    def __call__(self, text, add_special_tokens=False, return_offsets_mapping=True):
+        return {"input_ids": self.ids, "offset_mapping": self.offsets}
+
+
+def test_candidate_record_rejects_interleaved_candidates():
+    # tokens 0..3 cover candidate A, B, A, B: non-monotone offsets interleave them
+    tok = _OffsetsTokenizer([1, 2, 3, 4], [(0, 2), (4, 6), (2, 4), (6, 8)])
+    result = {"candidate_scores": [0.5, 0.7], "candidate_spans": [(0, 4), (4, 8)]}
+    with pytest.raises(ValueError, match="tokens interleave"):
+        sv.candidate_record(result, [1, 2, 3, 4], "abcdefgh", tok, {"shapley": {"utility": "best_of"}})

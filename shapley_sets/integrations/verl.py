@@ -462,6 +462,14 @@ def candidate_record(result: Mapping, token_ids: Sequence[int], text: str, token
         # The encoding places candidates in token order.
         order = sorted(owned, key=lambda c: int(np.argmax(ids == c)))
         ends = [int(np.flatnonzero(ids == c)[-1]) for c in order]
+        rank = np.full(k + 1, -1)
+        rank[order] = np.arange(len(order))
+        seq = rank[ids[ids >= 0]]
+        if np.any(np.diff(seq) < 0):
+            raise ValueError(
+                "the candidates' tokens interleave (the tokenizer's offsets are not monotone), so each "
+                f"candidate cannot own one run of tokens; token candidates: {ids.tolist()}"
+            )
         if not from_scores and len(order) < k:
             lost = sorted(set(range(k)) - set(order))
             raise ValueError(
