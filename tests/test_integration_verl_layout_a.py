@@ -316,3 +316,19 @@ def test_candidate_record_rejects_interleaved_candidates():
     result = {"candidate_scores": [0.5, 0.7], "candidate_spans": [(0, 4), (4, 8)]}
     with pytest.raises(ValueError, match="tokens interleave"):
         sv.candidate_record(result, [1, 2, 3, 4], "abcdefgh", tok, {"shapley": {"utility": "best_of"}})
+
+
+def test_offsets_of_a_non_canonical_tokenisation_come_from_the_prefixes(tokenizer):
+    from shapley_sets.integrations._offsets import response_offsets
+
+    # "red" generated one byte-level character at a time: re-tokenising gives other ids.
+    ids = tokenizer.convert_tokens_to_ids(["r", "e", "d", "Ġ", "s", "ky", "[EOS]"])
+    text = tokenizer.decode(ids, skip_special_tokens=True)
+    assert text == "red sky"
+    assert tokenizer(text, add_special_tokens=False)["input_ids"] != ids
+    got = response_offsets(tokenizer, ids, text)
+    assert got.tolist() == [[0, 1], [1, 2], [2, 3], [3, 4], [4, 5], [5, 7], [7, 7]]
+    # The same tokens, canonically tokenised, take the re-tokenising path.
+    canon = tokenizer(text, add_special_tokens=False)["input_ids"]
+    assert [text[a:b] for a, b in response_offsets(tokenizer, canon, text)] == tokenizer.batch_decode(
+        [[c] for c in canon])

@@ -36,8 +36,9 @@ def response_offsets(tokenizer: Any, token_ids: Sequence[int], text: str, *, ski
         (T, 2) int64 array of ``(start, end)`` character offsets.
 
     Examples:
-        See :class:`shapley_sets.integrations.trl.CandidateReward` and the
-        verl reward manager; tested in ``tests/test_integration_offsets.py``.
+        Used by :class:`shapley_sets.integrations.trl.CandidateReward` and the
+        verl reward manager; both paths (re-tokenised and from prefixes) are
+        tested in ``tests/test_integration_verl_layout_a.py``.
     """
     ids = [int(t) for t in token_ids]
     if not ids:
