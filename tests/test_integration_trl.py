@@ -232,7 +232,7 @@ def test_layout_b_rejects_a_utility_of_several_scores_per_completion_at_construc
     ds = Dataset.from_dict({"prompt": ["user : w1"] * 8})
     with pytest.raises(ValueError, match="ExpectedBest takes 2-D inputs per set"):
         ShapleyGRPOTrainer(model=_model(0), reward_funcs=reward_mean, args=args, train_dataset=ds,
-                           processing_class=_tokenizer(), layout="completions", utility=ss.ExpectedBest())
+                           processing_class=_tokenizer(), layout="completions", utility=ss.ExpectedBest(n_types=2))
 
 
 def _w_tokens_as_candidates(prompt, completion, completion_ids, **row):
