@@ -54,8 +54,8 @@ class Estimate:
     Examples:
         >>> import numpy as np, shapley_sets as ss
         >>> est = ss.shapley_estimate(ss.BestOf(), np.linspace(0.1, 1.0, 12), budget=200, seed=0)
-        >>> est.calls.tolist(), est.values.shape
-        (200, (12,))
+        >>> bool(est.calls <= 200), est.values.shape
+        (True, (12,))
         >>> low, high = est.interval(0.95)
         >>> bool(np.all(low <= high))
         True
@@ -77,8 +77,8 @@ class Estimate:
         Examples:
             >>> import numpy as np, shapley_sets as ss
             >>> est = ss.shapley_estimate(ss.TopK(2), [3.0, 1.0, 2.0], budget=8)
-            >>> [a.tolist() for a in est.interval()]  # 2^3 = 8 coalitions: exact
-            [[2.5, 0.5, 2.0], [2.5, 0.5, 2.0]]
+            >>> [a.round(4).tolist() for a in est.interval()]  # 2^3 = 8 coalitions: exact
+            [[2.6667, 0.6667, 1.6667], [2.6667, 0.6667, 1.6667]]
         """
         if not 0.0 < level < 1.0:
             raise ValueError(f"level must lie strictly between 0 and 1, got {level}")
@@ -198,8 +198,8 @@ def shapley_estimate(
         >>> import numpy as np, shapley_sets as ss
         >>> x = np.random.default_rng(0).random((2, 16))
         >>> est = ss.shapley_estimate(ss.BestOf(), x, budget=320, seed=1)
-        >>> est.calls.tolist()
-        [320, 320]
+        >>> est.calls.tolist()  # draws may repeat a coalition: it is evaluated once
+        [315, 315]
         >>> bool(np.all(np.abs(est.values - ss.shapley(ss.BestOf(), x)) < 5 * est.stderr + 1e-12))
         True
         >>> bool(np.allclose(est.values.sum(-1), x.max(-1)))  # efficient
