@@ -42,6 +42,7 @@ class Estimate:
             measure a spread (one antithetic pair).
         dof: float64 ``(..., K)``, the degrees of freedom of each standard
             error (``inf`` where exact), used by :meth:`interval`.
+        set_values: float64 ``(...)``, U of each whole set (always evaluated).
         calls: int64 ``(...)``, the evaluations each set used, never more
             than ``budget`` (U(∅) is free when a ``SetFunction`` has
             ``empty_value``).
@@ -64,6 +65,7 @@ class Estimate:
     values: np.ndarray
     stderr: np.ndarray
     dof: np.ndarray
+    set_values: np.ndarray
     calls: np.ndarray
     total_calls: int
     method: str
@@ -223,16 +225,22 @@ def shapley_estimate(
         where = set_label(game.batch_shape, s)
         plans.append(None if n == 0 else _plan(weighting, method, int(n), budget, game.empty_free,
                                                streams[s], where))
-    requests = [None if plan is None else plan.members for plan in plans]
+    no_set = None if game.empty_free else np.zeros((1, game.k), dtype=bool)[:, :0]
+    requests = [no_set if plan is None else plan.members for plan in plans]
     values = game.values(requests, f"ss.shapley_estimate (budget={budget})")
     phi, se, dof, calls = [], [], [], np.zeros(len(plans), dtype=np.int64)
+    whole = np.full(len(plans), u.empty_value if game.empty_free else 0.0)
     for s, plan in enumerate(plans):
         if plan is None:
+            if requests[s] is not None:  # no candidate present: U(∅) is U of the set
+                whole[s] = values[s][0]
+                calls[s] = 1
             phi.append(np.zeros(0))
             se.append(np.zeros(0))
             dof.append(np.zeros(0))
             continue
         est, err, nu = plan.finish(values[s])
+        whole[s] = values[s][int(np.flatnonzero(plan.members.all(axis=1))[0])]
         phi.append(est)
         se.append(err)
         dof.append(nu)
@@ -243,6 +251,7 @@ def shapley_estimate(
         values=game.scatter(phi),
         stderr=game.scatter(se),
         dof=np.where(dofs > 0, dofs, np.inf),
+        set_values=whole.reshape(game.batch_shape),
         calls=calls.reshape(game.batch_shape),
         total_calls=u.last_calls if isinstance(u, SetFunction) else int(calls.sum()),
         method=method,

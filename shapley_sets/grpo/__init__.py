@@ -21,13 +21,18 @@ from .advantages import (
     set_advantages,
     token_advantages,
 )
+from .judge import JudgeCredit, judge_candidate_advantages, judge_completion_advantages, judge_credit
 from .peers import grpo_passk_advantages, passk_training_advantages
 
 __all__ = [
     "PRESETS",
+    "JudgeCredit",
     "candidate_advantages",
     "completion_advantages",
     "grpo_passk_advantages",
+    "judge_candidate_advantages",
+    "judge_completion_advantages",
+    "judge_credit",
     "passk_training_advantages",
     "set_advantages",
     "token_advantages",
