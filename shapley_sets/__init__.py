@@ -18,6 +18,7 @@ from ._api import (
     shapley,
     value,
 )
+from ._cache import clear_caches
 from ._version import __version__
 from .blackbox import Estimate, SetFunction, shapley_estimate
 from .engines import MAX_REFERENCE_K, register_engine, registered_engines
@@ -49,6 +50,7 @@ __all__ = [
     "SetFunction",
     "Utility",
     "banzhaf",
+    "clear_caches",
     "exact_shapley",
     "grpo",
     "leave_one_out",
