@@ -273,10 +273,7 @@ class SetFunction:
         # every grouped row against its group's first row exactly, so a hash
         # collision can cost time but never a wrong value.
         words = _hash_words(int(ids.max()) + 1)
-        hashed = np.concatenate([
-            np.where(requests[s], words[batch.ids[s]][None, :], np.uint64(0)).sum(axis=1, dtype=np.uint64)
-            for s in sets
-        ])[todo]
+        hashed = np.concatenate([_row_hashes(requests[s], words[batch.ids[s]]) for s in sets])[todo]
         _, first, inverse, count = np.unique(hashed, return_index=True, return_inverse=True,
                                               return_counts=True)
         inverse = inverse.ravel()
@@ -286,16 +283,36 @@ class SetFunction:
             rep = np.searchsorted(grouped, first[inverse[grouped]])
             if not np.array_equal(keys, keys[rep]):
                 first, inverse = _distinct_rows(_sorted_keys(batch, requests, sets, todo))
-        order = np.argsort(first, kind="stable")
-        rank = np.empty_like(order)
-        rank[order] = np.arange(len(order))
-        return first[order], rank[inverse]
+        # Renumber the distinct coalitions in order of first appearance.
+        keep = np.zeros(len(todo), dtype=bool)
+        keep[first] = True
+        rank = (np.cumsum(keep) - 1)[first]
+        return np.flatnonzero(keep), rank[inverse]
 
 
 def _hash_words(n: int) -> np.ndarray:
     """Odd random 64-bit words, one per candidate id (fixed: runs repeat)."""
     rng = np.random.default_rng(0x5E7)
     return rng.integers(0, 2**63, size=n, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+
+
+def _is_every_coalition(members: np.ndarray) -> bool:
+    """Whether ``members`` lists every coalition of its n candidates in code
+    order (bit j of row m set iff candidate j is in it), as exact values ask."""
+    n = members.shape[1]
+    if len(members) != 1 << n or n > 25:
+        return False
+    return bool(np.array_equal(members @ (1 << np.arange(n, dtype=np.int64)), np.arange(1 << n)))
+
+
+def _row_hashes(members: np.ndarray, words: np.ndarray) -> np.ndarray:
+    """Σ of the members' words per row (uint64, wrapping)."""
+    if _is_every_coalition(members):
+        out = np.zeros(1, dtype=np.uint64)
+        for w in words:  # the rows with bit j are those without it, plus w_j
+            out = np.concatenate([out, out + w])
+        return out
+    return np.where(members, words[None, :], np.uint64(0)).sum(axis=1, dtype=np.uint64)
 
 
 def _sorted_keys(batch, requests, sets, flat_rows: np.ndarray) -> np.ndarray:
@@ -330,16 +347,12 @@ def _gc_paused():
 
 def _coalition_lists(cands: list, members: np.ndarray, rows: np.ndarray) -> list:
     """The candidate lists of coalitions ``members[rows]`` of one set."""
-    n = members.shape[1]
-    if len(members) == 1 << n and n <= 25:
-        codes = members @ (1 << np.arange(n, dtype=np.int64))
-        if np.array_equal(codes, np.arange(1 << n)):
-            # Every coalition, in code order: each list is a shorter one plus
-            # one candidate, built by doubling.
-            every: list = [[]]
-            for c in cands:
-                every += [prev + [c] for prev in every]
-            return [every[r] for r in rows.tolist()]
+    if _is_every_coalition(members):
+        # each list is a shorter one plus one candidate, built by doubling
+        every: list = [[]]
+        for c in cands:
+            every += [prev + [c] for prev in every]
+        return [every[r] for r in rows.tolist()]
     return [list(compress(cands, row)) for row in members[rows].tolist()]
 
 
