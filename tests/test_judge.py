@@ -61,3 +61,15 @@ def test_judge_errors():
         ss.grpo.judge_credit(ss.BestOf(), [[1.0]])
     with pytest.raises(ValueError, match="rule must be"):
         ss.grpo.judge_credit(ss.SetFunction(len), [["a"]], rule="max")
+
+
+def test_docs_example_prints_what_the_page_says(capsys):
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "judge.md").read_text()
+    section = page.split("## A complete example with a stand-in judge", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, flags=re.S).group(1)
+    printed = re.search(r"prints\n\n```text\n(.*?)```", section, flags=re.S).group(1)
+    exec(compile(code, "docs/judge.md", "exec"), {})
+    assert capsys.readouterr().out == printed
