@@ -2,9 +2,9 @@
 structured utilities (exact answers known) and random games.
 
 Every random draw is seeded, so each test is deterministic: the trial counts
-are chosen so that the asserted bounds hold with several standard errors of
-margin for the seeds used (600 trials of 10 candidates: the coverage's standard
-error is about 0.004-0.006 with the within-set correlation)."""
+are chosen so that the asserted bounds hold with margin for the seeds used
+(400 trials of 10 candidates: the coverage's standard error is about 0.005
+with the within-set correlation; the observed coverages are 0.94-0.95)."""
 
 import numpy as np
 import pytest
@@ -17,7 +17,7 @@ from shapley_sets.testing import TableGame
 from shapley_sets.testing.cases import utility_cases
 
 K = 10
-TRIALS = 600
+TRIALS = 400
 
 
 def _games():
@@ -44,8 +44,7 @@ def _repeated(u, x, trials):
 CASES = [
     # (method, weights, budget): below 2^10 = 1024, so never exact
     ("stratified", "shapley", 60),
-    ("stratified", "shapley", 200),  # pair terms in the surrogate
-    ("stratified", "shapley", 400),
+    ("stratified", "shapley", 400),  # pair terms in the surrogate
     ("permutation", "shapley", 362),  # 20 antithetic pairs
     ("stratified", "banzhaf", 400),
     ("stratified", ("beta", 2, 3), 400),
@@ -70,7 +69,7 @@ def test_unbiased(trials, game, method, weights, budget):
     exact, est = trials[game, method, str(weights), budget]
     mean = est.values.mean(axis=0)
     spread = est.values.std(axis=0, ddof=1) / np.sqrt(TRIALS)
-    # 4.5 standard errors of the mean: 40 candidates per weighting, no false alarm
+    # 4.5 standard errors of the mean: 50 candidates per case, no false alarm
     assert np.all(np.abs(mean - exact) <= 4.5 * spread + 1e-12), (mean - exact) / spread
 
 
@@ -192,7 +191,10 @@ def test_every_utility_budget_efficiency_and_exactness(engine):
         exact = ss.shapley(u, x, mask=mask)
         k = x.shape[-1]
         full = ss.shapley_estimate(u, x, budget=1 << k, seed=seed, mask=mask)
-        scale = max(1.0, float(np.abs(exact).max(initial=0.0)))
+        # rounding is relative to the coalition values, which may dwarf the
+        # Shapley values (a high floor, huge equal scores)
+        whole = np.abs(full.set_values).max(initial=0.0)
+        scale = max(1.0, float(np.abs(exact).max(initial=0.0)), float(whole))
         np.testing.assert_allclose(full.values, exact, rtol=1e-9, atol=1e-9 * scale)
         budget = data.draw(st.integers(2 * k, max(2 * k, (1 << k) - 1)))
         method = data.draw(st.sampled_from(["stratified", "permutation"]))
