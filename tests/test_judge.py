@@ -73,3 +73,22 @@ def test_docs_example_prints_what_the_page_says(capsys):
     printed = re.search(r"prints\n\n```text\n(.*?)```", section, flags=re.S).group(1)
     exec(compile(code, "docs/judge.md", "exec"), {})
     assert capsys.readouterr().out == printed
+
+
+def test_judge_reward_gives_layout_b_under_plain_grpo_normalisation():
+    from shapley_sets.integrations.judge import JudgeReward
+
+    rng = np.random.default_rng(5)
+    names = [f"completion {i}" for i in range(8)]
+    scores = dict(zip(names, rng.random(8)))
+    prompts = ["p", "q", "p", "q", "q", "p", "p", "q"]
+    reward = JudgeReward(_judge(scores))
+    r = reward(prompts=prompts, completions=names)
+    adv, credit = ss.grpo.judge_completion_advantages(_judge(scores), names, prompts)
+    np.testing.assert_allclose(ss.grpo.set_advantages(r, prompts), adv, rtol=1e-10)
+    assert reward.last_metrics == credit.metrics()
+    estimated = JudgeReward(_judge(scores), budget=9, seed=0)
+    estimated(prompts=prompts, completions=names)
+    assert estimated.last_metrics["judge/credit_stderr_max"] > 0
+    with pytest.raises(TypeError, match="SetFunction"):
+        JudgeReward(ss.BestOf())

@@ -264,3 +264,22 @@ def test_inputs_are_not_modified():
     before = [list(s) for s in sets]
     ss.shapley(ss.SetFunction(lambda c: float(len(c))), sets)
     assert sets == before
+
+
+@pytest.mark.parametrize("weights", ["shapley", "banzhaf", "loo", ("beta", 2.0, 0.5),
+                                     lambda k: np.full(k, 1.0 / k)])
+def test_every_weighting_matches_the_table_game(weights):
+    from shapley_sets.testing import TableGame
+
+    rng = np.random.default_rng(4)
+    k = 5
+    table = rng.normal(size=1 << k)
+    u = ss.SetFunction(lambda c: float(table[sum(1 << j for j in c)]))
+    sets = [list(range(k)), [0, 2, 4]]
+    got = ss.semivalue(u, sets, weights)
+    np.testing.assert_allclose(got[0], ss.semivalue(TableGame(table), np.zeros(k), weights), rtol=1e-12,
+                               atol=1e-12)
+    mask = np.zeros(k, dtype=bool)
+    mask[[0, 2, 4]] = True
+    want = ss.semivalue(TableGame(table), np.zeros(k), weights, mask=mask)[mask]
+    np.testing.assert_allclose(got[1, :3], want, rtol=1e-12, atol=1e-12)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from typing import Callable
 
 import numpy as np
 
@@ -104,8 +105,8 @@ def _run_shapiq(shapiq, name, u, x, budget, seed):
     return np.array([result[(i,)] for i in range(k)])
 
 
-def compare_estimators(ks=(10, 16, 20), multiples=(2, 10, 50), seeds: int = 5,
-                       families=FAMILIES, progress=None) -> list:
+def compare_estimators(ks: tuple = (10, 16, 20), multiples: tuple = (2, 10, 50), seeds: int = 5,
+                       families: tuple = FAMILIES, progress: Callable[[str], None] | None = None) -> list:
     """Mean absolute error of every estimator, ours and (when importable)
     shapiq's, per family, K and budget ``multiple · K``.
 
@@ -169,7 +170,7 @@ def compare_estimators(ks=(10, 16, 20), multiples=(2, 10, 50), seeds: int = 5,
     return rows
 
 
-def evaluation_overhead(ks=(12, 16), repeat: int = 5) -> list:
+def evaluation_overhead(ks: tuple = (12, 16), repeat: int = 5) -> list:
     """Our own cost per coalition evaluation of a :class:`~shapley_sets.SetFunction`
     whose fn does nothing: exact Shapley of one set, batched and one by one,
     and a batch of 8 sets that share half their candidates.

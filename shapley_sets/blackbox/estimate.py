@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -148,14 +149,14 @@ def _plan(weighting, method, n, budget, empty_free, rng, where) -> _Plan:
 
 
 def shapley_estimate(
-    u,
-    x,
+    u: Any,
+    x: Any,
     *,
     budget: int,
     seed: int | np.random.SeedSequence | np.random.Generator | None = None,
     method: str = "stratified",
-    weights="shapley",
-    mask=None,
+    weights: Any = "shapley",
+    mask: Any = None,
 ) -> Estimate:
     """Shapley values (or any semivalue) estimated from at most ``budget``
     utility evaluations per set, with standard errors.

@@ -60,9 +60,9 @@ def exact_values(u: SetFunction, x, mask, weighting: Weighting, what: str) -> np
     if u.empty_value is not None:
         # U(∅) is given: only the 2^K sweep (and leave-one-out of one candidate) asks for it
         per_set = per_set - ((sizes > 0) & ((weighting.kind != "loo") | (sizes == 1)))
-    u.check_bound(per_set, what)
+    u._check_bound(per_set, what)
     requests = [coalitions_needed(weighting, int(n)) if n else None for n in sizes]
-    values = u.evaluate(batch, requests, what=what)
+    values = u._evaluate(batch, requests, what=what)
     phi = [np.zeros(int(n)) for n in sizes]
     if weighting.kind == "loo":
         for s, v in enumerate(values):
@@ -88,5 +88,5 @@ def whole_set_values(u: SetFunction, x, mask) -> np.ndarray:
     """U of each whole set (its present candidates): one evaluation per set."""
     batch = parse_candidates(x, mask)
     requests = [np.ones((1, int(n)), dtype=bool) for n in batch.sizes]
-    values = u.evaluate(batch, requests, what="ss.value")
+    values = u._evaluate(batch, requests, what="ss.value")
     return np.array([v[0] for v in values], dtype=np.float64).reshape(batch.batch_shape)

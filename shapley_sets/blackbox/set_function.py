@@ -156,14 +156,17 @@ class SetFunction:
 
     @property
     def last_calls(self) -> int:
+        """Coalitions evaluated by this thread's latest call (thread-local)."""
         return getattr(self._local, "calls", 0)
 
     @property
     def last_requests(self) -> int:
+        """Invocations of ``fn`` in this thread's latest call."""
         return getattr(self._local, "requests", 0)
 
     @property
     def total_calls(self) -> int:
+        """Coalitions evaluated over the object's lifetime, all threads."""
         with self._lock:
             return self._total
 
@@ -174,10 +177,10 @@ class SetFunction:
             self._total += calls
 
     # -- evaluation ----------------------------------------------------------
-    def check_bound(self, per_set: np.ndarray, what: str) -> None:
+    def _check_bound(self, per_set: np.ndarray, what: str) -> None:
         """Raise before building anything when the evaluations that sets need on
         their own (``per_set``, before sharing across sets) exceed ``max_calls``
-        for sure, or would be too many to plan; :meth:`evaluate` checks the
+        for sure, or would be too many to plan; :meth:`_evaluate` checks the
         exact count (after sharing) otherwise."""
         if self.max_calls is None or not len(per_set):
             return
@@ -192,7 +195,7 @@ class SetFunction:
                 "ss.shapley_estimate(u, x, budget=...) for an estimate with error bars"
             )
 
-    def evaluate(self, batch: CandidateBatch, requests: list, *, what: str) -> list:
+    def _evaluate(self, batch: CandidateBatch, requests: list, *, what: str) -> list:
         """Values of the coalitions ``requests[s]`` (bool ``(C_s, n_s)`` over the
         present candidates of set s, rows distinct) of every set of ``batch``.
 

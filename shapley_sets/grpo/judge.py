@@ -5,6 +5,7 @@ with the number of judge calls and the estimation error to log."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -63,8 +64,8 @@ class JudgeCredit:
         }
 
 
-def judge_credit(u: SetFunction, sets, *, rule: str = "shapley", budget: int | None = None,
-                 seed=None, mask=None) -> JudgeCredit:
+def judge_credit(u: SetFunction, sets: Any, *, rule: str = "shapley", budget: int | None = None,
+                 seed: Any = None, mask: Any = None) -> JudgeCredit:
     """Credit of every candidate of every set under ``rule``, from the judge ``u``.
 
     Without ``budget`` the credit is exact: 2^K evaluations per set for
@@ -121,8 +122,8 @@ def judge_credit(u: SetFunction, sets, *, rule: str = "shapley", budget: int | N
                        est.calls, rule)
 
 
-def judge_candidate_advantages(u: SetFunction, sets, groups, *, budget: int | None = None,
-                               seed=None, mask=None, **options) -> tuple:
+def judge_candidate_advantages(u: SetFunction, sets: Any, groups: Any, *, budget: int | None = None,
+                               seed: Any = None, mask: Any = None, **options: Any) -> tuple:
     """Layout A from a judge: each response is a set of candidates valued by
     ``u``; Shapley credit (exact or estimated) into
     :func:`~shapley_sets.grpo.candidate_advantages`.
@@ -148,8 +149,8 @@ def judge_candidate_advantages(u: SetFunction, sets, groups, *, budget: int | No
     return adv, credit
 
 
-def judge_completion_advantages(u: SetFunction, completions, groups, *, budget: int | None = None,
-                                seed=None, **options) -> tuple:
+def judge_completion_advantages(u: SetFunction, completions: Any, groups: Any, *,
+                                budget: int | None = None, seed: Any = None, **options: Any) -> tuple:
     """Layout B from a judge: the completions of a prompt group are the
     candidates of one set, valued by ``u``; completion g of a group of G gets
     ``r_g = G · φ_g + U(∅)`` (Shapley, exact or estimated), normalised within
