@@ -132,3 +132,22 @@ def test_unserved_weighting_beyond_the_reference_cap_says_so():
 def test_empty_inputs():
     assert ss.banzhaf(ss.BestOf(), np.zeros((0, 3))).shape == (0, 3)
     assert ss.leave_one_out(ss.BestOf(), np.zeros((2, 0))).shape == (2, 0)
+
+
+@pytest.mark.parametrize("weights", ["banzhaf", ("beta", 2, 3), ("beta", 0.5, 0.5), ("beta", 0.3, 4)], ids=str)
+def test_size_weights_at_k_3000_match_40_digits(weights):
+    import mpmath
+
+    mpmath.mp.dps = 40
+    k = 3000
+    n = k - 1
+    p = as_weighting(weights).size_weights(k)
+    if weights == "banzhaf":
+        want = [mpmath.binomial(n, s) / mpmath.mpf(2) ** n for s in range(k)]
+    else:
+        a, b = mpmath.mpf(weights[1]), mpmath.mpf(weights[2])
+        want = [mpmath.binomial(n, s) * mpmath.beta(s + a, n - s + b) / mpmath.beta(a, b) for s in range(k)]
+    want = np.array([float(v) for v in want])
+    keep = want > 1e-290  # the binomial's far tails underflow, as they should
+    np.testing.assert_allclose(p[keep], want[keep], rtol=1e-13, atol=0)
+    assert np.all(p[~keep] < 1e-280)

@@ -61,35 +61,54 @@ def _read_only(*tables):
 
 
 @njit(cache=True)
-def _hypergeometric_mean(cum, n_pop, n_succ, draws, shift):
-    """E[cum[draws + 1, a + shift] - cum[draws, a]], a ~ Hypergeom(n_pop, n_succ, draws).
+def _hypergeometric_pair(cum, n_pop, m, d, pair):
+    """The marginals of a top candidate and of one below under
+    a ~ Hypergeom(n_pop, m, d) for the pair (m top others, coalition size d),
+    and, when ``pair``, for (d top others, size m): the pmf is symmetric in
+    its two arguments, so one walk serves both.
 
-    The pmf is walked outwards from its mode by its ratio recurrence,
-    starting from 1 and normalised by the total at the end: no factorials,
-    no log-gamma, no overflow at any K.
+    Returns ``(top_md, bot_md, top_dm, bot_dm)`` with ``top_md`` =
+    E[cum[d + 1, a + 1] - cum[d, a]], ``bot_md`` = E[cum[d + 1, a] - cum[d, a]]
+    and the same with the rows m in place of d. The pmf is walked outwards
+    from its mode by its ratio recurrence, starting from 1 and normalised by
+    the total at the end: no factorials, no log-gamma, no overflow at any K.
     """
-    n_fail = n_pop - n_succ
-    lo = max(0, draws - n_fail)
-    hi = min(draws, n_succ)
-    mode = (draws + 1) * (n_succ + 1) // (n_pop + 2)
+    n_fail = n_pop - m
+    lo = max(0, d - n_fail)
+    hi = min(d, m)
+    mode = (d + 1) * (m + 1) // (n_pop + 2)
     mode = min(max(mode, lo), hi)
     total = 1.0
-    acc = cum[draws + 1, mode + shift] - cum[draws, mode]
+    top = cum[d + 1, mode + 1] - cum[d, mode]
+    bot = cum[d + 1, mode] - cum[d, mode]
+    top2 = 0.0
+    bot2 = 0.0
+    if pair:
+        top2 = cum[m + 1, mode + 1] - cum[m, mode]
+        bot2 = cum[m + 1, mode] - cum[m, mode]
     p = 1.0
     for a in range(mode, hi):
-        p *= ((n_succ - a) * (draws - a)) / ((a + 1.0) * (n_fail - draws + a + 1))
+        p *= ((m - a) * (d - a)) / ((a + 1.0) * (n_fail - d + a + 1))
         if p < _TAIL:
             break
         total += p
-        acc += p * (cum[draws + 1, a + 1 + shift] - cum[draws, a + 1])
+        top += p * (cum[d + 1, a + 2] - cum[d, a + 1])
+        bot += p * (cum[d + 1, a + 1] - cum[d, a + 1])
+        if pair:
+            top2 += p * (cum[m + 1, a + 2] - cum[m, a + 1])
+            bot2 += p * (cum[m + 1, a + 1] - cum[m, a + 1])
     p = 1.0
     for a in range(mode, lo, -1):
-        p *= (a * (n_fail - draws + a)) / ((n_succ - a + 1.0) * (draws - a + 1))
+        p *= (a * (n_fail - d + a)) / ((m - a + 1.0) * (d - a + 1))
         if p < _TAIL:
             break
         total += p
-        acc += p * (cum[draws + 1, a - 1 + shift] - cum[draws, a - 1])
-    return acc / total
+        top += p * (cum[d + 1, a] - cum[d, a - 1])
+        bot += p * (cum[d + 1, a - 1] - cum[d, a - 1])
+        if pair:
+            top2 += p * (cum[m + 1, a] - cum[m, a - 1])
+            bot2 += p * (cum[m + 1, a - 1] - cum[m, a - 1])
+    return top / total, bot / total, top2 / total, bot2 / total
 
 
 @njit(cache=True)
@@ -97,18 +116,40 @@ def _step_tables_kernel(cum, k, size_weights, uniform, p_top, p_bot):
     # Serial on purpose: numba threads are reserved for independent sets, and
     # the tables are built once per (weights, K, weighting) and cached.
     # ``uniform``: the Shapley value's p_K(s) = 1/K, summed then divided once.
-    for j in range(1, k + 1):
-        top = 0.0
-        bot = 0.0
+    # With m of the K - 1 others in the top and a coalition of s, one walk of
+    # Hypergeom(K - 1, m, s) serves the top candidate of step m + 1 and the
+    # one below step m, and, the pmf being symmetric in (m, s), the same for
+    # (s, m): a quarter of the walks of one per (step, kind, size).
+    # Sizes whose weight is below _TAIL of the largest are skipped, as the
+    # hypergeometric tails are: leave-one-out reads one size, Banzhaf the
+    # O(sqrt K) sizes around K/2.
+    cut = 0.0
+    if not uniform:
         for s in range(k):
-            w = 1.0 if uniform else size_weights[s]
-            if w == 0.0:  # e.g. leave-one-out: only s = K - 1 counts
+            cut = max(cut, size_weights[s])
+        cut *= _TAIL
+    top = np.zeros(k + 1)
+    bot = np.zeros(k + 1)
+    for m in range(k):
+        wm = 1.0 if uniform else size_weights[m]
+        use_m = wm != 0.0 and wm >= cut
+        for s in range(m, k):
+            ws = 1.0 if uniform else size_weights[s]
+            use_s = ws != 0.0 and ws >= cut
+            pair = use_m and s != m
+            if not (use_s or pair):
                 continue
-            top += w * _hypergeometric_mean(cum, k - 1, j - 1, s, 1)
-            if j < k:
-                bot += w * _hypergeometric_mean(cum, k - 1, j, s, 0)
-        p_top[j] = top / k if uniform else top
-        p_bot[j] = bot / k if uniform else bot
+            t, b, t2, b2 = _hypergeometric_pair(cum, k - 1, m, s, pair)
+            if use_s:  # m top others, coalition of s
+                top[m + 1] += ws * t
+                bot[m] += ws * b
+            if pair:  # s top others, coalition of m
+                top[s + 1] += wm * t2
+                bot[s] += wm * b2
+    for j in range(1, k + 1):
+        p_top[j] = top[j] / k if uniform else top[j]
+        p_bot[j] = bot[j] / k if uniform else bot[j]
+    p_bot[k] = 0.0
 
 
 def step_tables(u: RankWeighted, k: int, weighting=SHAPLEY) -> tuple[np.ndarray, np.ndarray]:
@@ -352,7 +393,7 @@ also_clear(_top_m_tables.cache_clear)
 def _beta_binomial_cdf(top: int, n: np.ndarray, weighting) -> np.ndarray:
     """P(BetaBinomial(n, α, β) <= top) for every n of ``n``, by the pmf's
     ratio recurrence from pmf(0; n) = E[(1 − t)^n] (never underflows: it
-    decays like a power of n). scipy's cdf loses ~1e-13 at n = 300."""
+    decays like a power of n), as accurate as the pmf recurrence."""
     alpha, beta = weighting.alpha, weighting.beta
     n = n.astype(np.float64)
     pmf = np.asarray(weighting.absent_chance(int(n.max()) + 1))[n.astype(np.int64) + 1].copy()

@@ -1,4 +1,5 @@
-"""Rank-weighted utilities: a weighted sum of a set's sorted scores (MATH.md §4).
+"""Rank-weighted utilities: a weighted sum of a set's sorted scores
+(docs/math.md, "Rank-weighted utilities").
 
 ``U(S) = Σ_{k=1}^{|S|} w(|S|, k) · x_(k:S)``, where ``x_(k:S)`` is the k-th
 largest score in S. Best-of, top-m sum and mean, mean, worst-of and
@@ -213,7 +214,9 @@ class RankWeighted(Utility):
     best-of, top-m sum and mean, mean, worst-of and position-discounted lists
     (see the presets below). Exact Shapley values cost, per set, a sort and two
     prefix sums, O(K log K), after tables that depend only on (K, weights) and
-    are built once, in O(K³), and cached (MATH.md §4).
+    are built once and cached (docs/math.md, "Rank-weighted utilities"): in
+    O(K) to O(K²) for the presets, which have closed forms, and O(K³) for
+    other weights.
 
     Scores may be any real numbers and the weights any finite reals (negative
     weights included). Equal utilities (same weight array, same preset, same
