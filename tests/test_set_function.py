@@ -283,3 +283,22 @@ def test_every_weighting_matches_the_table_game(weights):
     mask[[0, 2, 4]] = True
     want = ss.semivalue(TableGame(table), np.zeros(k), weights, mask=mask)[mask]
     np.testing.assert_allclose(got[1, :3], want, rtol=1e-12, atol=1e-12)
+
+
+def test_numeric_candidate_ids_and_list_masks():
+    values = np.array([0.3, 0.9, 0.5, 0.1])
+    u = ss.SetFunction(lambda ids: max((values[i] for i in ids), default=0.0), empty_value=0.0)
+    ids = np.array([[0, 1, 2], [3, 2, 0]])
+    np.testing.assert_allclose(ss.shapley(u, ids), ss.shapley(ss.BestOf(), values[ids]), rtol=1e-12)
+    np.testing.assert_allclose(ss.value(u, ids), [0.9, 0.5])
+    mask = [[True, False, True], [True, True, True]]
+    np.testing.assert_allclose(ss.shapley(u, [[0, 1, 2], [3, 2]], mask=mask)[0],
+                               ss.shapley(ss.BestOf(), values[[0, 1, 2]], mask=mask[0]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("empty, calls", [(None, 2), (0.0, 1)])
+def test_leave_one_out_of_a_single_candidate(empty, calls):
+    u = ss.SetFunction(lambda c: 1.0 + len(c), empty_value=empty)
+    loo = ss.leave_one_out(u, [["only"]])
+    assert u.last_calls == calls
+    assert loo.tolist() == [[1.0 if empty is None else 2.0]]
