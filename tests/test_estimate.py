@@ -226,3 +226,14 @@ def test_random_games_within_error_bars(k_budget, seed):
     assert np.mean((low <= exact) & (exact <= high)) >= 0.85
     assert est.calls.max() <= budget
     np.testing.assert_allclose(est.values.sum(-1), table[:, -1] - table[:, 0], rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("k, budget", [(40, 600), (300, 1200)])
+def test_large_k(k, budget):
+    # membership terms in the surrogate up to K = 64, intercepts alone beyond
+    x = np.random.default_rng(k).random((2, k))
+    exact = ss.shapley(ss.BestOf(), x)
+    est = ss.shapley_estimate(ss.BestOf(), x, budget=budget, seed=0)
+    assert est.calls.max() <= budget and np.isfinite(est.stderr).all()
+    np.testing.assert_allclose(est.values.sum(-1), x.max(-1), rtol=1e-9)
+    assert np.mean(np.abs(est.values - exact) <= 3 * est.stderr) >= 0.9
