@@ -53,7 +53,9 @@ class SetFunction:
     ideas, a learned set reward model, a simulator. With ``batched=True`` it
     receives a list of coalitions and returns one value per coalition, so a
     judge can score many in one request. ``async def`` functions are run as
-    coroutines, at most ``concurrency`` at a time.
+    coroutines, at most ``concurrency`` at a time (from inside a running
+    event loop, on a private loop in a worker thread: they must not use
+    objects bound to the caller's loop).
 
     The input ``x`` of ``ss.shapley(u, x)`` and friends is a batch of sets: a
     list of lists of candidates (ragged allowed; results are padded with 0)
