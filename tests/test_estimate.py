@@ -26,7 +26,7 @@ def _games():
         "best-of": (ss.BestOf(), rng.random(K)),
         "top-3": (ss.TopK(3), rng.normal(size=K)),
         "any-success": (ss.AnySuccess(), rng.random(K) * 0.6),
-        "expected-best": (ss.ExpectedBest(weights=[1.0, 2.0, 0.5]), rng.random((3, K))),
+        "expected-best": (3.5 * ss.ExpectedBest(weights=[1 / 3.5, 2 / 3.5, 0.5 / 3.5]), rng.random((3, K))),
         "random table": (TableGame(rng.normal(size=1 << K)), np.zeros(K)),
     }
 

@@ -75,15 +75,18 @@ def make_game(family: str, k: int, rng: np.random.Generator) -> tuple:
         >>> exact.shape
         (6,)
     """
+    u: ss.Utility
     if family == "best-of":
         u, x = ss.BestOf(), rng.random(k)
     elif family == "expected-best":
-        u, x = ss.ExpectedBest(weights=rng.random(4) + 0.1), rng.random((4, k)) ** 3
+        w = rng.random(4) + 0.1
+        # weights that sum to w.sum(), written as a scaled expectation
+        u, x = float(w.sum()) * ss.ExpectedBest(weights=tuple(w / w.sum())), rng.random((4, k)) ** 3
     elif family == "any-success":
         u, x = ss.AnySuccess(), rng.random(k) * 0.5
     elif family == "unanimity":
-        u = Unanimity(rng, k)
-        return u, np.zeros(k), u.exact()
+        game = Unanimity(rng, k)
+        return game, np.zeros(k), game.exact()
     else:
         raise ValueError(f"unknown game family {family!r}; choose from {FAMILIES}")
     return u, x, ss.shapley(u, x)
@@ -135,7 +138,7 @@ def compare_estimators(ks: tuple = (10, 16, 20), multiples: tuple = (2, 10, 50),
                 budget = mult * k
                 if progress:
                     progress(f"estimators {family} K={k} budget={budget}")
-                seed_mae = {m: [] for m in methods}
+                seed_mae: dict[str, list[float]] = {m: [] for m in methods}
                 seconds = {m: 0.0 for m in methods}
                 errors = {}
                 for seed in range(seeds):
@@ -157,7 +160,7 @@ def compare_estimators(ks: tuple = (10, 16, 20), multiples: tuple = (2, 10, 50),
                        "errors": errors, "seconds": seconds}
                 for side, names in (("ours", OURS), ("shapiq", SHAPIQ_METHODS if shapiq else ())):
                     ok = {m: mae[m] for m in names if np.isfinite(mae[m])}
-                    best = min(ok, key=ok.get) if ok else None
+                    best = min(ok, key=lambda name: ok[name]) if ok else None
                     row[f"{side}_best"] = best
                     row[f"{side}_mae"] = ok[best] if best else None
                 if row["shapiq_mae"]:

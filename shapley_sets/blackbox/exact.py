@@ -79,8 +79,8 @@ def exact_values(u: SetFunction, x, mask, weighting: Weighting, what: str) -> np
         else:
             weighting.size_weights(int(n))  # checks a caller's weights for this K
             group_phi = exact_semivalue_table(table, weighting)
-        for row, s in zip(group_phi, group):
-            phi[s] = row
+        for row, idx in zip(group_phi, group):
+            phi[idx] = row
     return batch.scatter(phi)
 
 
