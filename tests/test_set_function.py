@@ -302,3 +302,20 @@ def test_leave_one_out_of_a_single_candidate(empty, calls):
     loo = ss.leave_one_out(u, [["only"]])
     assert u.last_calls == calls
     assert loo.tolist() == [[1.0 if empty is None else 2.0]]
+
+
+@pytest.mark.parametrize("weights", ["shapley", "loo", "banzhaf", "value"])
+@pytest.mark.parametrize("empty", [None, 0.0])
+def test_calls_needed_is_what_a_call_makes(weights, empty):
+    rng = np.random.default_rng(6)
+    pool = [f"c{j}" for j in range(8)]
+    sets = [list(rng.choice(pool, int(rng.integers(0, 6)), replace=True)) for _ in range(6)]
+    rec = Recorder({c: float(j) for j, c in enumerate(pool)})
+    u = ss.SetFunction(rec, empty_value=empty)
+    need = u.calls_needed(sets, weights)
+    assert rec.seen == []
+    if weights == "value":
+        ss.value(u, sets)
+    else:
+        ss.semivalue(u, sets, weights)
+    assert u.last_calls == need == len(rec.seen)

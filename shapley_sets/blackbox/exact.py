@@ -17,11 +17,11 @@ from ..engines.reference import (
     exact_semivalue_table,
     exact_shapley_table,
 )
-from ..engines.weights import Weighting
+from ..engines.weights import Weighting, as_weighting
 from .candidates import CandidateBatch, parse_candidates
 from .set_function import SetFunction
 
-__all__ = ["exact_values", "whole_set_values", "coalitions_needed"]
+__all__ = ["exact_values", "whole_set_values", "coalitions_needed", "count_calls"]
 
 
 def _loo_members(n: int) -> np.ndarray:
@@ -90,3 +90,15 @@ def whole_set_values(u: SetFunction, x, mask) -> np.ndarray:
     requests = [np.ones((1, int(n)), dtype=bool) for n in batch.sizes]
     values = u._evaluate(batch, requests, what="ss.value")
     return np.array([v[0] for v in values], dtype=np.float64).reshape(batch.batch_shape)
+
+
+def count_calls(u: SetFunction, x, mask, weights) -> int:
+    """Evaluations the exact ``weights`` (or ``"value"``) on ``x`` would make."""
+    batch = parse_candidates(x, mask)
+    if isinstance(weights, str) and weights == "value":
+        requests = [np.ones((1, int(n)), dtype=bool) for n in batch.sizes]
+    else:
+        weighting = as_weighting(weights)
+        _check_size(batch, weighting, "the exact value")
+        requests = [coalitions_needed(weighting, int(n)) if n else None for n in batch.sizes]
+    return int(u._evaluate(batch, requests, what="", dry_run=True))

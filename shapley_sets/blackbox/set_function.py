@@ -197,7 +197,36 @@ class SetFunction:
                 "ss.shapley_estimate(u, x, budget=...) for an estimate with error bars"
             )
 
-    def _evaluate(self, batch: CandidateBatch, requests: list, *, what: str) -> list:
+    def calls_needed(self, x: Any, weights: Any = "shapley", *, mask: Any = None) -> int:
+        """How many evaluations of ``fn`` the exact values of ``weights`` on
+        ``x`` would make (identical coalitions of different sets counted once,
+        U(∅) free with ``empty_value``), without calling ``fn``.
+
+        Args:
+            x, mask: the batch, as for :func:`shapley_sets.shapley`.
+            weights: ``"shapley"``, ``"banzhaf"``, ``"loo"``, ... as for
+                :func:`shapley_sets.semivalue`, or ``"value"`` (U of each set).
+
+        Returns:
+            The number of evaluations.
+
+        Raises:
+            ValueError: K above the enumeration cap (25) for a weighting that
+                needs every coalition; the errors of the input.
+
+        Examples:
+            >>> import shapley_sets as ss
+            >>> u = ss.SetFunction(len, empty_value=0.0)
+            >>> sets = [["a", "b", "c"], ["c", "b", "a"], ["a", "d"]]
+            >>> u.calls_needed(sets), u.calls_needed(sets, "loo"), u.calls_needed(sets, "value")
+            (9, 7, 2)
+        """
+        from .exact import count_calls
+
+        return count_calls(self, x, mask, weights)
+
+    def _evaluate(self, batch: CandidateBatch, requests: list, *, what: str,
+                  dry_run: bool = False) -> Any:
         """Values of the coalitions ``requests[s]`` (bool ``(C_s, n_s)`` over the
         present candidates of set s, rows distinct) of every set of ``batch``.
 
@@ -209,6 +238,8 @@ class SetFunction:
         sets = [s for s, r in enumerate(requests) if r is not None and len(r)]
         out = [None if r is None else np.empty(len(r)) for r in requests]
         if not sets:
+            if dry_run:
+                return 0
             self._record(0, 0)
             return out
         counts = np.array([len(requests[s]) for s in sets], dtype=np.int64)
@@ -219,6 +250,8 @@ class SetFunction:
         todo = np.flatnonzero(~free)
         first, inverse = self._shared(batch, requests, sets, todo, empty)
         needed = len(first)
+        if dry_run:
+            return needed
         if self.max_calls is not None and needed > self.max_calls:
             raise ValueError(
                 f"{what} needs {needed:,} evaluations of fn ({_breakdown(requests, free, owner)}), "
