@@ -88,10 +88,16 @@ def shapley(u: UtilityLike, x: ArrayLike, *, mask: ArrayLike | None = None) -> F
 
     Args:
         u: a set utility such as ``ss.BestOf()``. Utilities without a
-            registered fast engine use the reference engine (K ≤ 25).
+            registered fast engine use the reference engine (K ≤ 25). A
+            :class:`~shapley_sets.SetFunction` (a black-box judge) is
+            evaluated on every coalition once: 2^K calls per set, 2^K − 1
+            with its ``empty_value``; more than its ``max_calls`` raises
+            before any call.
         x: the utility's input, candidates on the last axis, e.g. scores
             ``(..., K)``; leading axes are independent sets. Integer and
             float32 inputs are upcast to float64; the input is never modified.
+            For a ``SetFunction``: a list of sets of candidates (ragged
+            allowed, results padded with 0) or an array ``(..., K)`` of them.
         mask: optional bool array broadcastable to ``(..., K)``; True marks a
             candidate present. Absent candidates get exactly 0 and take no
             part, so a ragged batch is a padded array plus a mask.
@@ -141,7 +147,9 @@ def semivalue(u: UtilityLike, x: ArrayLike, weights: WeightsLike, *,
     is efficient; all are symmetric, additive and give null players 0.
 
     Args:
-        u: a set utility such as ``ss.BestOf()``.
+        u: a set utility such as ``ss.BestOf()``, or a
+            :class:`~shapley_sets.SetFunction` (2^K calls per set, 2^K − 1
+            with its ``empty_value``; leave-one-out K + 1).
         x: its input, candidates on the last axis (as for :func:`shapley`).
         weights: one of
             ``"shapley"``; ``"banzhaf"`` (``q_K(s) = 2^-(K-1)``); ``"loo"``
@@ -227,7 +235,8 @@ def value(u: UtilityLike, x: ArrayLike, *, mask: ArrayLike | None = None) -> Flo
     """U of each whole set (its present candidates), shape ``(...)``.
 
     Args:
-        u: a set utility.
+        u: a set utility, or a :class:`~shapley_sets.SetFunction` (one call
+            per set).
         x: the utility's input, candidates on the last axis.
         mask: optional bool array broadcastable to ``(..., K)``.
 

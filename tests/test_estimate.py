@@ -2,9 +2,9 @@
 structured utilities (exact answers known) and random games.
 
 Every random draw is seeded, so each test is deterministic: the trial counts
-are chosen so that the asserted bounds hold with several standard errors of
-margin for the seeds used (600 trials of 10 candidates: the coverage's standard
-error is about 0.004-0.006 with the within-set correlation)."""
+are chosen so that the asserted bounds hold with margin for the seeds used
+(400 trials of 10 candidates: the coverage's standard error is about 0.005
+with the within-set correlation; the observed coverages are 0.94-0.95)."""
 
 import numpy as np
 import pytest
@@ -17,7 +17,7 @@ from shapley_sets.testing import TableGame
 from shapley_sets.testing.cases import utility_cases
 
 K = 10
-TRIALS = 600
+TRIALS = 400
 
 
 def _games():
@@ -26,7 +26,7 @@ def _games():
         "best-of": (ss.BestOf(), rng.random(K)),
         "top-3": (ss.TopK(3), rng.normal(size=K)),
         "any-success": (ss.AnySuccess(), rng.random(K) * 0.6),
-        "expected-best": (ss.ExpectedBest(weights=[1.0, 2.0, 0.5]), rng.random((3, K))),
+        "expected-best": (3.5 * ss.ExpectedBest(weights=[1 / 3.5, 2 / 3.5, 0.5 / 3.5]), rng.random((3, K))),
         "random table": (TableGame(rng.normal(size=1 << K)), np.zeros(K)),
     }
 
@@ -44,8 +44,7 @@ def _repeated(u, x, trials):
 CASES = [
     # (method, weights, budget): below 2^10 = 1024, so never exact
     ("stratified", "shapley", 60),
-    ("stratified", "shapley", 200),  # pair terms in the surrogate
-    ("stratified", "shapley", 400),
+    ("stratified", "shapley", 400),  # pair terms in the surrogate
     ("permutation", "shapley", 362),  # 20 antithetic pairs
     ("stratified", "banzhaf", 400),
     ("stratified", ("beta", 2, 3), 400),
@@ -70,13 +69,13 @@ def test_unbiased(trials, game, method, weights, budget):
     exact, est = trials[game, method, str(weights), budget]
     mean = est.values.mean(axis=0)
     spread = est.values.std(axis=0, ddof=1) / np.sqrt(TRIALS)
-    # 4.5 standard errors of the mean: 40 candidates per weighting, no false alarm
+    # 4.5 standard errors of the mean: 50 candidates per case, no false alarm
     assert np.all(np.abs(mean - exact) <= 4.5 * spread + 1e-12), (mean - exact) / spread
 
 
 @pytest.mark.parametrize("game", list(GAMES))
-# Below about four evaluations per coefficient of the surrogate (64 here) the
-# standard errors run 2-7% small and the intervals cover 88-94%: the docs say so.
+# At 60 evaluations (fewer than the surrogate's coefficients) the intervals
+# cover 90-96% on these games (best-of lowest): the docs say so.
 @pytest.mark.parametrize("method, weights, budget", [c for c in CASES if c[2] >= 362])
 def test_95_percent_intervals_cover(trials, game, method, weights, budget):
     exact, est = trials[game, method, str(weights), budget]
@@ -89,7 +88,10 @@ def test_95_percent_intervals_cover(trials, game, method, weights, budget):
 def test_stderr_matches_the_spread(trials, game):
     exact, est = trials[game, "stratified", "shapley", 400]
     ratio = est.stderr.mean(axis=0) / est.values.std(axis=0, ddof=1)
-    assert np.all((0.85 < ratio) & (ratio < 1.15)), ratio
+    # the spread over 400 trials is itself known to about 3.5%; the standard
+    # errors run about 4% large on average (slightly conservative)
+    assert np.all((0.85 < ratio) & (ratio < 1.2)), ratio
+    assert 0.95 < ratio.mean() < 1.1, ratio.mean()
 
 
 @pytest.mark.parametrize("game", list(GAMES))
@@ -192,7 +194,10 @@ def test_every_utility_budget_efficiency_and_exactness(engine):
         exact = ss.shapley(u, x, mask=mask)
         k = x.shape[-1]
         full = ss.shapley_estimate(u, x, budget=1 << k, seed=seed, mask=mask)
-        scale = max(1.0, float(np.abs(exact).max(initial=0.0)))
+        # rounding is relative to the coalition values, which may dwarf the
+        # Shapley values (a high floor, huge equal scores)
+        whole = np.abs(full.set_values).max(initial=0.0)
+        scale = max(1.0, float(np.abs(exact).max(initial=0.0)), float(whole))
         np.testing.assert_allclose(full.values, exact, rtol=1e-9, atol=1e-9 * scale)
         budget = data.draw(st.integers(2 * k, max(2 * k, (1 << k) - 1)))
         method = data.draw(st.sampled_from(["stratified", "permutation"]))
@@ -221,3 +226,14 @@ def test_random_games_within_error_bars(k_budget, seed):
     assert np.mean((low <= exact) & (exact <= high)) >= 0.85
     assert est.calls.max() <= budget
     np.testing.assert_allclose(est.values.sum(-1), table[:, -1] - table[:, 0], rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("k, budget", [(40, 600), (300, 1200)])
+def test_large_k(k, budget):
+    # membership terms in the surrogate up to K = 64, intercepts alone beyond
+    x = np.random.default_rng(k).random((2, k))
+    exact = ss.shapley(ss.BestOf(), x)
+    est = ss.shapley_estimate(ss.BestOf(), x, budget=budget, seed=0)
+    assert est.calls.max() <= budget and np.isfinite(est.stderr).all()
+    np.testing.assert_allclose(est.values.sum(-1), x.max(-1), rtol=1e-9)
+    assert np.mean(np.abs(est.values - exact) <= 3 * est.stderr) >= 0.9

@@ -264,3 +264,58 @@ def test_inputs_are_not_modified():
     before = [list(s) for s in sets]
     ss.shapley(ss.SetFunction(lambda c: float(len(c))), sets)
     assert sets == before
+
+
+@pytest.mark.parametrize("weights", ["shapley", "banzhaf", "loo", ("beta", 2.0, 0.5),
+                                     lambda k: np.full(k, 1.0 / k)])
+def test_every_weighting_matches_the_table_game(weights):
+    from shapley_sets.testing import TableGame
+
+    rng = np.random.default_rng(4)
+    k = 5
+    table = rng.normal(size=1 << k)
+    u = ss.SetFunction(lambda c: float(table[sum(1 << j for j in c)]))
+    sets = [list(range(k)), [0, 2, 4]]
+    got = ss.semivalue(u, sets, weights)
+    np.testing.assert_allclose(got[0], ss.semivalue(TableGame(table), np.zeros(k), weights), rtol=1e-12,
+                               atol=1e-12)
+    mask = np.zeros(k, dtype=bool)
+    mask[[0, 2, 4]] = True
+    want = ss.semivalue(TableGame(table), np.zeros(k), weights, mask=mask)[mask]
+    np.testing.assert_allclose(got[1, :3], want, rtol=1e-12, atol=1e-12)
+
+
+def test_numeric_candidate_ids_and_list_masks():
+    values = np.array([0.3, 0.9, 0.5, 0.1])
+    u = ss.SetFunction(lambda ids: max((values[i] for i in ids), default=0.0), empty_value=0.0)
+    ids = np.array([[0, 1, 2], [3, 2, 0]])
+    np.testing.assert_allclose(ss.shapley(u, ids), ss.shapley(ss.BestOf(), values[ids]), rtol=1e-12)
+    np.testing.assert_allclose(ss.value(u, ids), [0.9, 0.5])
+    mask = [[True, False, True], [True, True, True]]
+    np.testing.assert_allclose(ss.shapley(u, [[0, 1, 2], [3, 2]], mask=mask)[0],
+                               ss.shapley(ss.BestOf(), values[[0, 1, 2]], mask=mask[0]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("empty, calls", [(None, 2), (0.0, 1)])
+def test_leave_one_out_of_a_single_candidate(empty, calls):
+    u = ss.SetFunction(lambda c: 1.0 + len(c), empty_value=empty)
+    loo = ss.leave_one_out(u, [["only"]])
+    assert u.last_calls == calls
+    assert loo.tolist() == [[1.0 if empty is None else 2.0]]
+
+
+@pytest.mark.parametrize("weights", ["shapley", "loo", "banzhaf", "value"])
+@pytest.mark.parametrize("empty", [None, 0.0])
+def test_calls_needed_is_what_a_call_makes(weights, empty):
+    rng = np.random.default_rng(6)
+    pool = [f"c{j}" for j in range(8)]
+    sets = [list(rng.choice(pool, int(rng.integers(0, 6)), replace=True)) for _ in range(6)]
+    rec = Recorder({c: float(j) for j, c in enumerate(pool)})
+    u = ss.SetFunction(rec, empty_value=empty)
+    need = u.calls_needed(sets, weights)
+    assert rec.seen == []
+    if weights == "value":
+        ss.value(u, sets)
+    else:
+        ss.semivalue(u, sets, weights)
+    assert u.last_calls == need == len(rec.seen)

@@ -23,6 +23,12 @@ run (see :mod:`shapley_sets.bench.timing`):
     cost per call for batches of 1 to 65,536 sets at K = 16.
 ``shapiq``
     shapiq's ``ExactComputer`` (when installed) on one best-of set.
+``estimators``
+    ``ss.shapley_estimate`` against shapiq's approximators (when installed)
+    at equal budgets: mean absolute error on games with exact values.
+``blackbox``
+    our cost per coalition evaluation of a ``ss.SetFunction`` whose fn does
+    nothing.
 """
 
 from __future__ import annotations
@@ -50,7 +56,7 @@ __all__ = ["SECTIONS", "BenchConfig", "Column", "Section", "machine_info", "run_
 
 #: Section keys, in the order they run.
 SECTIONS = ("reference", "throughput", "per-set", "k-sweep", "semivalue-k-sweep", "batch-sweep",
-            "shapiq")
+            "shapiq", "estimators", "blackbox")
 
 #: The semivalues timed beside ss.shapley: key, label, function.
 SEMIVALUES = (("banzhaf", "ss.banzhaf", ss.banzhaf), ("loo", "ss.leave_one_out", ss.leave_one_out))
@@ -107,6 +113,9 @@ class BenchConfig:
             (batch = cells // per-set input size, at least 1).
         batch_sizes, batch_k: the batch sweep.
         shapiq_ks: K of the shapiq comparison.
+        estimator_ks, estimator_seeds: K and seeds of the estimator
+            comparison (budgets 2K, 10K, 50K).
+        blackbox_ks: K of the SetFunction overhead.
         seed: seed of the random inputs.
     """
 
@@ -129,6 +138,9 @@ class BenchConfig:
     batch_sizes: tuple = _powers(1, 65_536, 4)
     batch_k: int = 16
     shapiq_ks: tuple = (8, 10, 12, 14, 16)
+    estimator_ks: tuple = (10, 16, 20)
+    estimator_seeds: int = 5
+    blackbox_ks: tuple = (12, 16)
     seed: int = 0
 
     @classmethod
@@ -149,6 +161,8 @@ class BenchConfig:
             k_sweep_cells=1 << 17,
             batch_sizes=(1, 64, 4096, 65_536),
             shapiq_ks=(8, 10, 12),
+            estimator_ks=(10, 16),
+            estimator_seeds=3,
         )
 
     @classmethod
@@ -171,6 +185,9 @@ class BenchConfig:
             batch_sizes=(1, 8),
             batch_k=6,
             shapiq_ks=(4,),
+            estimator_ks=(6,),
+            estimator_seeds=1,
+            blackbox_ks=(4,),
         )
 
 
@@ -604,6 +621,75 @@ def _shapiq_section(config, pairs, progress) -> Section:
     return section
 
 
+def _estimators_section(config, pairs, progress) -> Section:
+    from .estimation import compare_estimators
+
+    section = Section(
+        "estimators",
+        "ss.shapley_estimate vs shapiq's approximators: mean absolute error at equal budget",
+        [
+            Column("family", "game", "text"),
+            Column("K", "K", "int"),
+            Column("budget", "budget", "int"),
+            Column("ours_best", "ours, best", "text"),
+            Column("ours_mae", "ours MAE", "float"),
+            Column("shapiq_best", "shapiq, best", "text"),
+            Column("shapiq_mae", "shapiq MAE", "float"),
+            Column("ratio", "ours / shapiq", "ratio"),
+            Column("wins", "seeds ours <= shapiq", "text"),
+        ],
+        notes=[
+            f"Mean absolute error over candidates and {config.estimator_seeds} seeds; seed s draws "
+            "the game and seeds every estimator; budgets count every evaluation (the empty and "
+            "the whole coalition included) for both libraries; 'best' is the method with the "
+            "smallest mean, per row and per library.",
+            "Games (shapley_sets.bench.estimation): BestOf on U(0,1) scores; ExpectedBest, 4 user "
+            "types, cubed U(0,1) scores; AnySuccess, p ~ U(0, 0.5); a sum of 20 unanimity games of "
+            "order 1-4 with N(0,1) weights.",
+        ],
+    )
+    try:
+        importlib.import_module("shapiq")
+        section.notes.append(f"shapiq {_version('shapiq')}: " + ", ".join(
+            importlib.import_module(".estimation", __package__).SHAPIQ_METHODS)
+            + " (kADDSHAP with max_order=2), default options, random_state = seed.")
+    except ImportError:
+        section.notes.append("shapiq is not installed: our estimators only (see benchmarks/README.md).")
+    rows = compare_estimators(ks=config.estimator_ks, seeds=config.estimator_seeds, progress=progress)
+    for r in rows:
+        wins = "" if r["ratio"] is None else f"{r['seeds_ours_not_worse']}/{config.estimator_seeds}"
+        section.rows.append({**{k: r[k] for k in ("family", "K", "budget", "ours_best", "ours_mae",
+                                                   "shapiq_best", "shapiq_mae", "ratio")},
+                             "wins": wins, "_mae": r["mae"], "_seed_mae": r["seed_mae"],
+                             "_errors": r["errors"]})
+    return section
+
+
+def _blackbox_section(config, pairs, progress) -> Section:
+    from .estimation import evaluation_overhead
+
+    progress("blackbox overhead")
+    section = Section(
+        "blackbox",
+        "ss.SetFunction: our cost per coalition evaluation (fn does nothing)",
+        [
+            Column("K", "K", "int"),
+            Column("case", "case", "text"),
+            Column("calls", "evaluations", "int"),
+            Column("seconds", "ss.shapley", "time"),
+            Column("per_call", "per evaluation", "time"),
+            Column("target", "target", "text"),
+        ],
+        notes=["Exact ss.shapley (every coalition once; U(∅) given), fastest of "
+               f"{config.repeat} calls; the 8 sets share half their candidates, so their "
+               "common coalitions are evaluated once (per evaluation counts those once)."],
+    )
+    for r in evaluation_overhead(ks=config.blackbox_ks, repeat=config.repeat):
+        target = "<= 2 µs" if "batched" in r["case"] else ""
+        section.rows.append({**r, "target": target})
+    return section
+
+
 def _targets_section(sections) -> Section:
     """The performance targets met or missed, gathered from the sections that ran."""
     summary = Section(
@@ -646,6 +732,14 @@ def _targets_section(sections) -> Section:
             r = row["vs_naive"]
             add(f"{row['utility']} vs numpy", format_speedup(r), _at_least_speedup(workload.target_vs_naive),
                 workload.target_vs_naive, r >= workload.target_vs_naive)
+    for row in by_key.get("estimators", Section("", "", [])).rows:
+        if row["ratio"] is not None:
+            add(f"estimate error vs shapiq, {row['family']}, K = {row['K']}, budget {row['budget']}",
+                format_ratio(row["ratio"]), "<= 1x", 1.0, row["ratio"] <= 1.0)
+    for row in by_key.get("blackbox", Section("", "", [])).rows:
+        if row["target"]:
+            add(f"SetFunction overhead, {row['case']}, K = {row['K']}", format_time(row["per_call"]),
+                "<= 2 µs", 2e-6, row["per_call"] <= 2e-6)
     for row in by_key.get("per-set", Section("", "", [])).rows:
         if row["K"] == 20:
             r = row["speedup_amortised"]
@@ -662,6 +756,8 @@ _RUNNERS = {
     "semivalue-k-sweep": _semivalue_k_sweep_section,
     "batch-sweep": _batch_sweep_section,
     "shapiq": _shapiq_section,
+    "estimators": _estimators_section,
+    "blackbox": _blackbox_section,
 }
 
 

@@ -3,8 +3,6 @@ on threads or as coroutines, always with the outputs checked."""
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import math
 from typing import Callable, Sequence
 
@@ -66,6 +64,9 @@ def _chunks(n: int, size: int | None) -> list:
 
 
 def _run_coroutines(make, n: int, concurrency: int) -> list:
+    import asyncio  # only for async judges: asyncio costs tens of ms to import
+    import concurrent.futures
+
     async def main():
         gate = asyncio.Semaphore(concurrency)
 
@@ -142,6 +143,8 @@ def call_all(
             raise _annotated(err, what(i))
 
     if concurrency and concurrency > 1 and count > 1:
+        import concurrent.futures
+
         with concurrent.futures.ThreadPoolExecutor(min(concurrency, count)) as pool:
             for i, result in enumerate(pool.map(call, range(count))):
                 finish(i, result)

@@ -17,11 +17,11 @@ from ..engines.reference import (
     exact_semivalue_table,
     exact_shapley_table,
 )
-from ..engines.weights import Weighting
+from ..engines.weights import Weighting, as_weighting
 from .candidates import CandidateBatch, parse_candidates
 from .set_function import SetFunction
 
-__all__ = ["exact_values", "whole_set_values", "coalitions_needed"]
+__all__ = ["exact_values", "whole_set_values", "coalitions_needed", "count_calls"]
 
 
 def _loo_members(n: int) -> np.ndarray:
@@ -60,9 +60,9 @@ def exact_values(u: SetFunction, x, mask, weighting: Weighting, what: str) -> np
     if u.empty_value is not None:
         # U(∅) is given: only the 2^K sweep (and leave-one-out of one candidate) asks for it
         per_set = per_set - ((sizes > 0) & ((weighting.kind != "loo") | (sizes == 1)))
-    u.check_bound(per_set, what)
+    u._check_bound(per_set, what)
     requests = [coalitions_needed(weighting, int(n)) if n else None for n in sizes]
-    values = u.evaluate(batch, requests, what=what)
+    values = u._evaluate(batch, requests, what=what)
     phi = [np.zeros(int(n)) for n in sizes]
     if weighting.kind == "loo":
         for s, v in enumerate(values):
@@ -79,8 +79,8 @@ def exact_values(u: SetFunction, x, mask, weighting: Weighting, what: str) -> np
         else:
             weighting.size_weights(int(n))  # checks a caller's weights for this K
             group_phi = exact_semivalue_table(table, weighting)
-        for row, s in zip(group_phi, group):
-            phi[s] = row
+        for row, idx in zip(group_phi, group):
+            phi[idx] = row
     return batch.scatter(phi)
 
 
@@ -88,5 +88,17 @@ def whole_set_values(u: SetFunction, x, mask) -> np.ndarray:
     """U of each whole set (its present candidates): one evaluation per set."""
     batch = parse_candidates(x, mask)
     requests = [np.ones((1, int(n)), dtype=bool) for n in batch.sizes]
-    values = u.evaluate(batch, requests, what="ss.value")
+    values = u._evaluate(batch, requests, what="ss.value")
     return np.array([v[0] for v in values], dtype=np.float64).reshape(batch.batch_shape)
+
+
+def count_calls(u: SetFunction, x, mask, weights) -> int:
+    """Evaluations the exact ``weights`` (or ``"value"``) on ``x`` would make."""
+    batch = parse_candidates(x, mask)
+    if isinstance(weights, str) and weights == "value":
+        requests = [np.ones((1, int(n)), dtype=bool) for n in batch.sizes]
+    else:
+        weighting = as_weighting(weights)
+        _check_size(batch, weighting, "the exact value")
+        requests = [coalitions_needed(weighting, int(n)) if n else None for n in batch.sizes]
+    return int(u._evaluate(batch, requests, what="", dry_run=True))

@@ -49,7 +49,7 @@ class _BlackBoxGame(Game):
         self.batch_shape, self.k = self.batch.batch_shape, self.batch.k
 
     def values(self, requests, what):
-        return self.u.evaluate(self.batch, requests, what=what)
+        return self.u._evaluate(self.batch, requests, what=what)
 
     def scatter(self, per_set):
         return self.batch.scatter(per_set)

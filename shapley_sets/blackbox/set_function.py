@@ -53,7 +53,9 @@ class SetFunction:
     ideas, a learned set reward model, a simulator. With ``batched=True`` it
     receives a list of coalitions and returns one value per coalition, so a
     judge can score many in one request. ``async def`` functions are run as
-    coroutines, at most ``concurrency`` at a time.
+    coroutines, at most ``concurrency`` at a time (from inside a running
+    event loop, on a private loop in a worker thread: they must not use
+    objects bound to the caller's loop).
 
     The input ``x`` of ``ss.shapley(u, x)`` and friends is a batch of sets: a
     list of lists of candidates (ragged allowed; results are padded with 0)
@@ -156,14 +158,17 @@ class SetFunction:
 
     @property
     def last_calls(self) -> int:
+        """Coalitions evaluated by this thread's latest call (thread-local)."""
         return getattr(self._local, "calls", 0)
 
     @property
     def last_requests(self) -> int:
+        """Invocations of ``fn`` in this thread's latest call."""
         return getattr(self._local, "requests", 0)
 
     @property
     def total_calls(self) -> int:
+        """Coalitions evaluated over the object's lifetime, all threads."""
         with self._lock:
             return self._total
 
@@ -174,10 +179,10 @@ class SetFunction:
             self._total += calls
 
     # -- evaluation ----------------------------------------------------------
-    def check_bound(self, per_set: np.ndarray, what: str) -> None:
+    def _check_bound(self, per_set: np.ndarray, what: str) -> None:
         """Raise before building anything when the evaluations that sets need on
         their own (``per_set``, before sharing across sets) exceed ``max_calls``
-        for sure, or would be too many to plan; :meth:`evaluate` checks the
+        for sure, or would be too many to plan; :meth:`_evaluate` checks the
         exact count (after sharing) otherwise."""
         if self.max_calls is None or not len(per_set):
             return
@@ -192,7 +197,36 @@ class SetFunction:
                 "ss.shapley_estimate(u, x, budget=...) for an estimate with error bars"
             )
 
-    def evaluate(self, batch: CandidateBatch, requests: list, *, what: str) -> list:
+    def calls_needed(self, x: Any, weights: Any = "shapley", *, mask: Any = None) -> int:
+        """How many evaluations of ``fn`` the exact values of ``weights`` on
+        ``x`` would make (identical coalitions of different sets counted once,
+        U(∅) free with ``empty_value``), without calling ``fn``.
+
+        Args:
+            x, mask: the batch, as for :func:`shapley_sets.shapley`.
+            weights: ``"shapley"``, ``"banzhaf"``, ``"loo"``, ... as for
+                :func:`shapley_sets.semivalue`, or ``"value"`` (U of each set).
+
+        Returns:
+            The number of evaluations.
+
+        Raises:
+            ValueError: K above the enumeration cap (25) for a weighting that
+                needs every coalition; the errors of the input.
+
+        Examples:
+            >>> import shapley_sets as ss
+            >>> u = ss.SetFunction(len, empty_value=0.0)
+            >>> sets = [["a", "b", "c"], ["c", "b", "a"], ["a", "d"]]
+            >>> u.calls_needed(sets), u.calls_needed(sets, "loo"), u.calls_needed(sets, "value")
+            (9, 7, 2)
+        """
+        from .exact import count_calls
+
+        return count_calls(self, x, mask, weights)
+
+    def _evaluate(self, batch: CandidateBatch, requests: list, *, what: str,
+                  dry_run: bool = False) -> Any:
         """Values of the coalitions ``requests[s]`` (bool ``(C_s, n_s)`` over the
         present candidates of set s, rows distinct) of every set of ``batch``.
 
@@ -204,6 +238,8 @@ class SetFunction:
         sets = [s for s, r in enumerate(requests) if r is not None and len(r)]
         out = [None if r is None else np.empty(len(r)) for r in requests]
         if not sets:
+            if dry_run:
+                return 0
             self._record(0, 0)
             return out
         counts = np.array([len(requests[s]) for s in sets], dtype=np.int64)
@@ -214,6 +250,8 @@ class SetFunction:
         todo = np.flatnonzero(~free)
         first, inverse = self._shared(batch, requests, sets, todo, empty)
         needed = len(first)
+        if dry_run:
+            return needed
         if self.max_calls is not None and needed > self.max_calls:
             raise ValueError(
                 f"{what} needs {needed:,} evaluations of fn ({_breakdown(requests, free, owner)}), "
@@ -273,10 +311,7 @@ class SetFunction:
         # every grouped row against its group's first row exactly, so a hash
         # collision can cost time but never a wrong value.
         words = _hash_words(int(ids.max()) + 1)
-        hashed = np.concatenate([
-            np.where(requests[s], words[batch.ids[s]][None, :], np.uint64(0)).sum(axis=1, dtype=np.uint64)
-            for s in sets
-        ])[todo]
+        hashed = np.concatenate([_row_hashes(requests[s], words[batch.ids[s]]) for s in sets])[todo]
         _, first, inverse, count = np.unique(hashed, return_index=True, return_inverse=True,
                                               return_counts=True)
         inverse = inverse.ravel()
@@ -286,16 +321,36 @@ class SetFunction:
             rep = np.searchsorted(grouped, first[inverse[grouped]])
             if not np.array_equal(keys, keys[rep]):
                 first, inverse = _distinct_rows(_sorted_keys(batch, requests, sets, todo))
-        order = np.argsort(first, kind="stable")
-        rank = np.empty_like(order)
-        rank[order] = np.arange(len(order))
-        return first[order], rank[inverse]
+        # Renumber the distinct coalitions in order of first appearance.
+        keep = np.zeros(len(todo), dtype=bool)
+        keep[first] = True
+        rank = (np.cumsum(keep) - 1)[first]
+        return np.flatnonzero(keep), rank[inverse]
 
 
 def _hash_words(n: int) -> np.ndarray:
     """Odd random 64-bit words, one per candidate id (fixed: runs repeat)."""
     rng = np.random.default_rng(0x5E7)
     return rng.integers(0, 2**63, size=n, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+
+
+def _is_every_coalition(members: np.ndarray) -> bool:
+    """Whether ``members`` lists every coalition of its n candidates in code
+    order (bit j of row m set iff candidate j is in it), as exact values ask."""
+    n = members.shape[1]
+    if len(members) != 1 << n or n > 25:
+        return False
+    return bool(np.array_equal(members @ (1 << np.arange(n, dtype=np.int64)), np.arange(1 << n)))
+
+
+def _row_hashes(members: np.ndarray, words: np.ndarray) -> np.ndarray:
+    """Σ of the members' words per row (uint64, wrapping)."""
+    if _is_every_coalition(members):
+        out = np.zeros(1, dtype=np.uint64)
+        for w in words:  # the rows with bit j are those without it, plus w_j
+            out = np.concatenate([out, out + w])
+        return out
+    return np.where(members, words[None, :], np.uint64(0)).sum(axis=1, dtype=np.uint64)
 
 
 def _sorted_keys(batch, requests, sets, flat_rows: np.ndarray) -> np.ndarray:
@@ -330,16 +385,12 @@ def _gc_paused():
 
 def _coalition_lists(cands: list, members: np.ndarray, rows: np.ndarray) -> list:
     """The candidate lists of coalitions ``members[rows]`` of one set."""
-    n = members.shape[1]
-    if len(members) == 1 << n and n <= 25:
-        codes = members @ (1 << np.arange(n, dtype=np.int64))
-        if np.array_equal(codes, np.arange(1 << n)):
-            # Every coalition, in code order: each list is a shorter one plus
-            # one candidate, built by doubling.
-            every: list = [[]]
-            for c in cands:
-                every += [prev + [c] for prev in every]
-            return [every[r] for r in rows.tolist()]
+    if _is_every_coalition(members):
+        # each list is a shorter one plus one candidate, built by doubling
+        every: list = [[]]
+        for c in cands:
+            every += [prev + [c] for prev in every]
+        return [every[r] for r in rows.tolist()]
     return [list(compress(cands, row)) for row in members[rows].tolist()]
 
 

@@ -11,7 +11,8 @@ import argparse
 import dataclasses
 import sys
 
-SECTION_HELP = "reference, throughput, per-set, k-sweep, semivalue-k-sweep, batch-sweep, shapiq"
+SECTION_HELP = ("reference, throughput, per-set, k-sweep, semivalue-k-sweep, batch-sweep, shapiq, "
+                "estimators, blackbox")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -28,6 +28,7 @@ from .advantages import (
     token_advantages,
 )
 from .credit import GATES, credit_advantages
+from .judge import JudgeCredit, judge_candidate_advantages, judge_completion_advantages, judge_credit
 from .peers import grpo_passk_advantages, passk_training_advantages
 from ._semivalues import CREDITS
 from .rules import FORMS, RECOMMENDED_RULE, CreditRule, LinearSchedule
@@ -44,10 +45,14 @@ __all__ = [
     "LinearSchedule",
     "SPAN_STYLES",
     "candidate_spans",
+    "JudgeCredit",
     "candidate_advantages",
     "credit_advantages",
     "completion_advantages",
     "grpo_passk_advantages",
+    "judge_candidate_advantages",
+    "judge_completion_advantages",
+    "judge_credit",
     "passk_training_advantages",
     "set_advantages",
     "token_advantages",

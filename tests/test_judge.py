@@ -1,0 +1,94 @@
+"""GRPO advantages from a black-box judge: the same numbers as the structured
+path when the judge is a structured utility in disguise; estimates logged."""
+
+import numpy as np
+import pytest
+
+import shapley_sets as ss
+
+
+def _judge(scores):
+    return ss.SetFunction(lambda c: max((scores[n] for n in c), default=0.0), empty_value=0.0)
+
+
+def test_layout_a_matches_the_structured_path():
+    rng = np.random.default_rng(0)
+    x = rng.random((6, 5))
+    names = np.array([[f"r{i}c{j}" for j in range(5)] for i in range(6)], dtype=object)
+    scores = {n: v for n, v in zip(names.ravel(), x.ravel())}
+    mask = rng.random((6, 5)) < 0.8
+    adv, credit = ss.grpo.judge_candidate_advantages(_judge(scores), names, 3, mask=mask)
+    want = ss.grpo.candidate_advantages(ss.value(ss.BestOf(), x, mask=mask),
+                                        ss.shapley(ss.BestOf(), x, mask=mask), 3, mask=mask)
+    np.testing.assert_allclose(adv, want, rtol=1e-10, atol=1e-12)
+    assert credit.calls == sum(2 ** int(k) - 1 for k in mask.sum(1))
+    assert credit.metrics()["judge/credit_stderr_max"] == 0.0
+
+
+def test_layout_b_matches_completion_advantages():
+    rng = np.random.default_rng(1)
+    r = rng.random(8)
+    names = [f"completion {i}" for i in range(8)]
+    scores = dict(zip(names, r))
+    labels = ["p", "q", "p", "q", "q", "p", "p", "q"]
+    adv, credit = ss.grpo.judge_completion_advantages(_judge(scores), names, labels)
+    np.testing.assert_allclose(adv, ss.grpo.completion_advantages(ss.BestOf(), r, labels), rtol=1e-10)
+    assert credit.calls == 2 * 15
+
+
+def test_estimated_credit_is_logged_and_unbiased_enough():
+    rng = np.random.default_rng(2)
+    x = rng.random((4, 14))
+    names = np.array([[f"r{i}c{j}" for j in range(14)] for i in range(4)], dtype=object)
+    scores = {n: v for n, v in zip(names.ravel(), x.ravel())}
+    adv, credit = ss.grpo.judge_candidate_advantages(_judge(scores), names, 2, budget=200, seed=0)
+    assert np.all(credit.calls_per_set <= 200) and credit.calls <= 800
+    m = credit.metrics()
+    assert 0 < m["judge/credit_stderr_mean"] <= m["judge/credit_stderr_max"]
+    exact = ss.shapley(ss.BestOf(), x)
+    assert np.all(np.abs(credit.credit - exact) <= 6 * credit.stderr + 1e-12)
+    assert np.isfinite(adv).all()
+
+
+def test_loo_rule_costs_k_plus_one():
+    u = ss.SetFunction(lambda c: float(len(set(c))))
+    credit = ss.grpo.judge_credit(u, [["a", "b", "c"]], rule="loo")
+    assert credit.calls == 4 and credit.credit.tolist() == [[1.0, 1.0, 1.0]]
+
+
+def test_judge_errors():
+    with pytest.raises(TypeError, match="SetFunction"):
+        ss.grpo.judge_credit(ss.BestOf(), [[1.0]])
+    with pytest.raises(ValueError, match="rule must be"):
+        ss.grpo.judge_credit(ss.SetFunction(len), [["a"]], rule="max")
+
+
+def test_docs_example_prints_what_the_page_says(capsys):
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "judge.md").read_text()
+    section = page.split("## A complete example with a stand-in judge", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, flags=re.S).group(1)
+    printed = re.search(r"prints\n\n```text\n(.*?)```", section, flags=re.S).group(1)
+    exec(compile(code, "docs/judge.md", "exec"), {})
+    assert capsys.readouterr().out == printed
+
+
+def test_judge_reward_gives_layout_b_under_plain_grpo_normalisation():
+    from shapley_sets.integrations.judge import JudgeReward
+
+    rng = np.random.default_rng(5)
+    names = [f"completion {i}" for i in range(8)]
+    scores = dict(zip(names, rng.random(8)))
+    prompts = ["p", "q", "p", "q", "q", "p", "p", "q"]
+    reward = JudgeReward(_judge(scores))
+    r = reward(prompts=prompts, completions=names)
+    adv, credit = ss.grpo.judge_completion_advantages(_judge(scores), names, prompts)
+    np.testing.assert_allclose(ss.grpo.set_advantages(r, prompts), adv, rtol=1e-10)
+    assert reward.last_metrics == credit.metrics()
+    estimated = JudgeReward(_judge(scores), budget=9, seed=0)
+    estimated(prompts=prompts, completions=names)
+    assert estimated.last_metrics["judge/credit_stderr_max"] > 0
+    with pytest.raises(TypeError, match="SetFunction"):
+        JudgeReward(ss.BestOf())
