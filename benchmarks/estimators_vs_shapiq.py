@@ -4,9 +4,9 @@ The protocol and the games are in ``shapley_sets.bench.estimation`` (also the
 ``estimators`` section of ``shapley-sets bench``). shapiq pulls pandas,
 scikit-learn and matplotlib, so it lives in its own environment:
 
-    python -m venv --system-site-packages /work/venv-shapiq
-    /work/venv-shapiq/bin/pip install shapiq
-    PYTHONPATH=$PWD /work/venv-shapiq/bin/python benchmarks/estimators_vs_shapiq.py
+    python -m venv --system-site-packages .venv-shapiq
+    .venv-shapiq/bin/pip install shapiq
+    PYTHONPATH=$PWD .venv-shapiq/bin/python benchmarks/estimators_vs_shapiq.py
 
 Options: ``--ks 10,16``, ``--seeds 3``, ``--json out.json``.
 """

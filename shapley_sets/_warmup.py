@@ -67,8 +67,16 @@ def _calls() -> list:
         u = ss.ExpectedBest(n_types=2)
         calls.append(lambda xe=xe, u=u: ss.shapley(u, xe[:2]))
         calls.append(lambda xe=xe, u=u, mask=mask: ss.shapley(u, xe, mask=mask))
+    # Semivalue paths with kernels of their own: the discounted preset's
+    # step shares (Banzhaf and Beta) and the weighted table sweep.
+    xs = rng.random((2, 4))
+    for weights in ("banzhaf", ("beta", 2.0, 3.0)):
+        calls.append(lambda xs=xs, w=weights: ss.semivalue(ss.RankWeighted.discounted(), xs, w))
     calls.append(lambda: ss.exact_shapley(rng.random((2, 16))))
     calls.append(lambda: ss.exact_shapley(rng.random((80, 1 << 10))))
+    calls.append(lambda: ss.exact_shapley(rng.random((2, 16)), "banzhaf"))
+    calls.append(lambda: ss.exact_shapley(rng.random((80, 1 << 10)), "banzhaf"))
+    calls.append(lambda: ss.grpo.token_candidates(np.array([[[0, 2], [2, 4], [0, 0]]]), [[(0, 3)]]))
     calls.append(lambda: ss.reference_shapley(ss.BestOf(), rng.random((2, 5))))
     ids = np.array([[0, 1, -1]])
     calls.append(lambda: ss.grpo.token_advantages([[1.0, 0.0]], [0.0], ids, ids >= 0))

@@ -227,7 +227,7 @@ def test_results_do_not_depend_on_the_thread_count(two_threads, weights):
     mask = rng.random((n, k)) < 0.8
     cases = [(ss.BestOf(), x), (ss.TopK(3), x), (ss.RankWeighted.mean(), x),
              (ss.AnySuccess(), np.abs(x) / (1 + np.abs(x))),
-             (ss.ExpectedBest(None), np.stack([x, -x], axis=1))]
+             (ss.ExpectedBest(n_types=2), np.stack([x, -x], axis=1))]
     for u, xx in cases:
         numba.set_num_threads(1)
         one = ss.semivalue(u, xx, weights, mask=mask)

@@ -99,6 +99,9 @@ def _cell(value, kind: str) -> str:
         return format_speedup(value)
     if kind == "time_ratio":
         return format_time_ratio(value)
+    if kind == "error_ratio":
+        # our error over the baseline's: below 1 is more accurate
+        return f"{format_ratio(value)} the error"
     if kind == "float":
         return f"{value:.1e}"
     if kind == "int":

@@ -195,7 +195,8 @@ class BenchConfig:
 class Column:
     """A table column: ``kind`` is "time" (seconds), "speedup" (a baseline's
     time over ours, printed "3.2× faster"), "time_ratio" (our time over a
-    baseline's, printed "0.6× the time"), "ratio" (bare), "int", "float" or
+    baseline's, printed "0.6× the time"), "error_ratio" (our error over a
+    baseline's, printed "0.4× the error"), "ratio" (bare), "int", "float" or
     "text", and tells the formatters how to print its raw values. A ``wide``
     column is a detail that the 100-column text report leaves out (``--wide``
     shows it)."""
@@ -635,7 +636,7 @@ def _estimators_section(config, pairs, progress) -> Section:
             Column("ours_mae", "ours MAE", "float"),
             Column("shapiq_best", "shapiq, best", "text"),
             Column("shapiq_mae", "shapiq MAE", "float"),
-            Column("ratio", "ours / shapiq", "ratio"),
+            Column("ratio", "ours / shapiq", "error_ratio"),
             Column("wins", "seeds ours <= shapiq", "text"),
         ],
         notes=[
