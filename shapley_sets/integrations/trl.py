@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -274,10 +274,11 @@ class ShapleyGRPOTrainer(GRPOTrainer):
             raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
         if layout == "completions" and utility is None:
             raise ValueError("layout='completions' needs a set utility, e.g. utility=ss.BestOf()")
-        if layout == "completions" and int(getattr(utility, "core_ndim", 1)) != 1:
+        core_ndim = int(getattr(utility, "core_ndim", 1))
+        if layout == "completions" and core_ndim != 1:
             raise ValueError(
                 f"layout='completions' scores each completion with one reward, but {type(utility).__name__} "
-                f"takes {int(utility.core_ndim)}-D inputs per set (e.g. one score per user type); use a utility "
+                f"takes {core_ndim}-D inputs per set (e.g. one score per user type); use a utility "
                 "of one score per candidate (BestOf, TopK, AnySuccess, Additive, RankWeighted, Pairwise)"
             )
         super().__init__(*args, **kwargs)
@@ -298,7 +299,7 @@ class ShapleyGRPOTrainer(GRPOTrainer):
                     f"found {len(found)}"
                 )
             self._candidate_column = found[0]
-            reward = self.reward_funcs[found[0]]
+            reward = cast(CandidateReward, self.reward_funcs[found[0]])  # found by isinstance above
             if reward.parser is not None and reward.tokenizer is None:
                 reward.tokenizer = getattr(self.processing_class, "tokenizer", self.processing_class)
         self.last_trl_advantages = None
