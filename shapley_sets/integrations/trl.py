@@ -40,7 +40,7 @@ This module imports ``trl`` and ``torch``; ``import shapley_sets`` and
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
 import numpy as np
@@ -167,7 +167,8 @@ class CandidateReward:
             )
         return scores, token_ids_of_spans(self.tokenizer, ids, text, spans)
 
-    def __call__(self, prompts, completions, completion_ids, **kwargs):
+    def __call__(self, prompts: Sequence[Any], completions: Sequence[Any],
+                 completion_ids: Sequence[Sequence[int]], **kwargs: Any) -> list[float]:
         columns = {k: v for k, v in kwargs.items() if isinstance(v, list) and len(v) == len(prompts)}
         records = []
         for i, (p, c, ids) in enumerate(zip(prompts, completions, completion_ids)):
@@ -175,6 +176,7 @@ class CandidateReward:
             if self.parser is not None:
                 records.append(self._parsed(i, p, c, ids, row))
                 continue
+            assert self.candidate_fn is not None  # __init__: exactly one of candidate_fn and parser
             scores, tokens = self.candidate_fn(p, c, ids, **row)
             scores = _candidate_scores(scores, self.utility, i)
             tokens = np.asarray(tokens, dtype=np.int64).reshape(-1)

@@ -184,7 +184,7 @@ class RandomSizeWeights:
         return f"RandomSizeWeights({self.seed})"
 
 
-def weightings(*, sizes: bool = True):
+def weightings(*, sizes: bool = True) -> st.SearchStrategy[Union[str, tuple, RandomSizeWeights]]:
     """Semivalue weightings for ``ss.semivalue``: the named ones, Beta(α, β)
     with α, β from 0.2 to 5 (and integers), and, with ``sizes``, callables of
     random size weights (:class:`RandomSizeWeights`).
