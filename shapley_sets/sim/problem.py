@@ -219,7 +219,7 @@ def _enumerate(problem, k):
     return best_value, np.sort(best_items), "exact"
 
 
-def _greedy(problem, k):
+def _greedy(problem: Problem, k: int) -> tuple[float, np.ndarray, str]:
     chosen: list[int] = []
     current = 0.0
     for _ in range(k):
