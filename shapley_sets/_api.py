@@ -83,7 +83,7 @@ def _whole_set_value(u: Any, arr: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.asarray(u.coalition_values(arr, mask[..., None, :])[..., 0], dtype=np.float64)
 
 
-def shapley(u: UtilityLike, x: ArrayLike, *, mask: ArrayLike | None = None) -> FloatArray:
+def shapley(u: UtilityLike | SetFunction, x: ArrayLike, *, mask: ArrayLike | None = None) -> FloatArray:
     """Exact Shapley values of every candidate, by the fastest exact engine.
 
     Args:
@@ -135,7 +135,7 @@ def shapley(u: UtilityLike, x: ArrayLike, *, mask: ArrayLike | None = None) -> F
     return _finite_answer(compute_shapley, u, arr, present, "the Shapley values")
 
 
-def semivalue(u: UtilityLike, x: ArrayLike, weights: WeightsLike, *,
+def semivalue(u: UtilityLike | SetFunction, x: ArrayLike, weights: WeightsLike, *,
               mask: ArrayLike | None = None) -> FloatArray:
     """Exact semivalues of every candidate: Shapley, Banzhaf, leave-one-out,
     the Beta family or your own size weights, by the fastest exact engine.
@@ -197,7 +197,7 @@ def semivalue(u: UtilityLike, x: ArrayLike, weights: WeightsLike, *,
     return _finite_answer(lambda v, a, m: compute_semivalue(v, a, m, weighting), u, arr, present, what)
 
 
-def banzhaf(u: UtilityLike, x: ArrayLike, *, mask: ArrayLike | None = None) -> FloatArray:
+def banzhaf(u: UtilityLike | SetFunction, x: ArrayLike, *, mask: ArrayLike | None = None) -> FloatArray:
     """Exact Banzhaf values: ``ss.semivalue(u, x, "banzhaf", mask=mask)``.
 
     Every coalition of the other present candidates weighs the same,
@@ -213,7 +213,7 @@ def banzhaf(u: UtilityLike, x: ArrayLike, *, mask: ArrayLike | None = None) -> F
     return semivalue(u, x, BANZHAF, mask=mask)
 
 
-def leave_one_out(u: UtilityLike, x: ArrayLike, *, mask: ArrayLike | None = None) -> FloatArray:
+def leave_one_out(u: UtilityLike | SetFunction, x: ArrayLike, *, mask: ArrayLike | None = None) -> FloatArray:
     """Leave-one-out credit ``U(S) − U(S∖k)`` of every present candidate k.
 
     ``ss.semivalue(u, x, "loo", mask=mask)``: S is the set's present
@@ -231,7 +231,7 @@ def leave_one_out(u: UtilityLike, x: ArrayLike, *, mask: ArrayLike | None = None
     return semivalue(u, x, LEAVE_ONE_OUT, mask=mask)
 
 
-def value(u: UtilityLike, x: ArrayLike, *, mask: ArrayLike | None = None) -> FloatArray:
+def value(u: UtilityLike | SetFunction, x: ArrayLike, *, mask: ArrayLike | None = None) -> FloatArray:
     """U of each whole set (its present candidates), shape ``(...)``.
 
     Args:
@@ -342,7 +342,7 @@ def exact_shapley(table: ArrayLike, weights: WeightsLike | None = None) -> Float
     return exact_semivalue_table(table, weighting)
 
 
-def reference_shapley(u: UtilityLike, x: ArrayLike, *, mask: ArrayLike | None = None) -> FloatArray:
+def reference_shapley(u: UtilityLike | SetFunction, x: ArrayLike, *, mask: ArrayLike | None = None) -> FloatArray:
     """Shapley values by enumerating all 2^K coalitions of ``u`` (K ≤ 25).
 
     The ground truth every fast engine is tested against: it only needs

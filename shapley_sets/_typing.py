@@ -14,6 +14,8 @@ from numpy.typing import ArrayLike, NDArray
 
 if TYPE_CHECKING:
     from torch import Tensor
+
+    from .engines.weights import Weighting
 else:
     Tensor = Any
 
@@ -42,9 +44,9 @@ Singleton = str
 #: ``"within"``, ``"set"`` or ``"none"``.
 Tau = str
 #: A semivalue weighting: ``"shapley"``, ``"banzhaf"``, ``"loo"``,
-#: ``("beta", α, β)``, size weights p_K(s) as an array, or a callable of K
-#: returning them.
-WeightsLike = Union[str, tuple, ArrayLike, Callable[[int], ArrayLike]]
+#: ``("beta", α, β)``, a :class:`~shapley_sets.Weighting`, size weights
+#: p_K(s) as an array, or a callable of K returning them.
+WeightsLike = Union[str, tuple, "Weighting", ArrayLike, Callable[[int], ArrayLike]]
 #: An attribution function under test: ``attribution(u, x, mask=...) -> (..., K)``.
 Attribution = Callable[..., ArrayLike]
 

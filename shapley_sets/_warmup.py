@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import importlib
 import time
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from numba.core.dispatcher import Dispatcher
 
 __all__ = ["warmup", "kernels"]
 
@@ -14,7 +19,7 @@ __all__ = ["warmup", "kernels"]
 _OPTIONAL = ("shapley_sets.integrations",)
 
 
-def kernels(include_optional: bool = False) -> dict[str, object]:
+def kernels(include_optional: bool = False) -> dict[str, Dispatcher]:
     """Every numba kernel of the package by qualified name (the
     ``inline="always"`` helpers, compiled into their callers, excluded).
 
@@ -27,7 +32,7 @@ def kernels(include_optional: bool = False) -> dict[str, object]:
 
     import shapley_sets
 
-    found = {}
+    found: dict[str, Dispatcher] = {}
     root = Path(shapley_sets.__file__).parent
     for path in sorted(root.rglob("*.py")):
         name = ".".join(("shapley_sets",) + path.relative_to(root).with_suffix("").parts)
@@ -45,7 +50,7 @@ def kernels(include_optional: bool = False) -> dict[str, object]:
     return found
 
 
-def _calls() -> list:
+def _calls() -> list[Callable[[], object]]:
     """Public calls that reach every kernel: each serial chunk and parallel
     wrapper, the table builds and the ragged-batch helpers. numba compiles
     one specialisation per argument types, whatever path the data takes, so
@@ -55,23 +60,23 @@ def _calls() -> list:
 
     rng = np.random.default_rng(0)
     big = SETS_PER_TASK + 1  # above one task: the parallel wrappers
-    calls = []
+    calls: list[Callable[[], object]] = []
     for k in (4,):
         x = rng.random((big, k))
         mask = rng.random((big, k)) < 0.7  # ragged: several set sizes
         for u in (ss.BestOf(), ss.TopK(2), ss.RankWeighted.discounted(),
                   ss.RankWeighted(lambda s, j: 1.0 / j), ss.AnySuccess()):
-            calls.append(lambda u=u, x=x: ss.shapley(u, x[:2]))
-            calls.append(lambda u=u, x=x, mask=mask: ss.shapley(u, x, mask=mask))
+            calls.append(partial(ss.shapley, u, x[:2]))
+            calls.append(partial(ss.shapley, u, x, mask=mask))
         xe = rng.random((big, 2, k))
-        u = ss.ExpectedBest(n_types=2)
-        calls.append(lambda xe=xe, u=u: ss.shapley(u, xe[:2]))
-        calls.append(lambda xe=xe, u=u, mask=mask: ss.shapley(u, xe, mask=mask))
+        eb = ss.ExpectedBest(n_types=2)
+        calls.append(partial(ss.shapley, eb, xe[:2]))
+        calls.append(partial(ss.shapley, eb, xe, mask=mask))
     # Semivalue paths with kernels of their own: the discounted preset's
     # step shares (Banzhaf and Beta) and the weighted table sweep.
     xs = rng.random((2, 4))
     for weights in ("banzhaf", ("beta", 2.0, 3.0)):
-        calls.append(lambda xs=xs, w=weights: ss.semivalue(ss.RankWeighted.discounted(), xs, w))
+        calls.append(partial(ss.semivalue, ss.RankWeighted.discounted(), xs, weights))
     calls.append(lambda: ss.exact_shapley(rng.random((2, 16))))
     calls.append(lambda: ss.exact_shapley(rng.random((80, 1 << 10))))
     calls.append(lambda: ss.exact_shapley(rng.random((2, 16)), "banzhaf"))

@@ -49,7 +49,7 @@ import shapley_sets as ss
 
 from . import naive
 from .timing import Timing, compare
-from .report import format_speedup, format_time, format_time_ratio
+from .report import format_ratio, format_speedup, format_time, format_time_ratio
 from .workloads import WORKLOADS, benchmarked
 
 __all__ = ["SECTIONS", "BenchConfig", "Column", "Section", "machine_info", "run_benchmarks"]

@@ -95,6 +95,7 @@ def whole_set_values(u: SetFunction, x, mask) -> np.ndarray:
 def count_calls(u: SetFunction, x, mask, weights) -> int:
     """Evaluations the exact ``weights`` (or ``"value"``) on ``x`` would make."""
     batch = parse_candidates(x, mask)
+    requests: list[np.ndarray | None]
     if isinstance(weights, str) and weights == "value":
         requests = [np.ones((1, int(n)), dtype=bool) for n in batch.sizes]
     else:

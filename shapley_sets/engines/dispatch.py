@@ -83,7 +83,8 @@ def compute_semivalue(u, x: np.ndarray, mask: np.ndarray, weighting) -> np.ndarr
     if weighting.kind == "sizes":
         _check_size_weights(weighting, mask)
     engine = engine_for_type(type(u))
-    if engine is None or not engine.serves(weighting):
+    # serves() implies a semivalue function; the last test narrows it for mypy.
+    if engine is None or not engine.serves(weighting) or engine.semivalue is None:
         if x.shape[-1] > MAX_REFERENCE_K:
             raise ValueError(
                 f"{type(u).__name__} has no fast engine for the {weighting.name} weighting, "

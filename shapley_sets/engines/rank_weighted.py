@@ -416,6 +416,7 @@ def _tables_per_size(u: RankWeighted, sizes, k: int, weighting, bottom: bool = T
     if type(u.weights) not in _PRESETS:
         u.weight_table(max(sizes))  # evaluate the weights once, for the largest set
     offsets = np.full(k + 1, -1, dtype=np.int64)
+    p_bot: np.ndarray | None
     if len(sizes) == 1:
         p_top, p_bot = step_tables(u, sizes[0], weighting)
         offsets[sizes[0]] = 0

@@ -27,8 +27,11 @@ import math
 import numbers
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
+
 from .._cache import also_clear
 
 __all__ = ["Weighting", "as_weighting", "SHAPLEY", "BANZHAF", "LEAVE_ONE_OUT"]
@@ -52,10 +55,10 @@ def _positive(value, what: str) -> float:
 def _checked_sizes(values, k: int, what: str) -> np.ndarray:
     """A caller's size weights p_K(0..K−1) as a read-only float64 array, or a
     ValueError naming ``what`` (the argument) and the size."""
-    arr = np.asarray(values)
+    arr: np.ndarray = np.asarray(values)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{what} must be real size weights p_K(s), got dtype {arr.dtype}")
-    arr = np.array(arr, dtype=np.float64).reshape(arr.shape)
+    arr = np.array(arr, dtype=np.float64)
     if arr.ndim != 1 or arr.shape[0] != k:
         raise ValueError(
             f"{what} must hold K = {k} size weights p_K(s), s = 0..{k - 1}, got shape {arr.shape}"
@@ -97,7 +100,7 @@ class Weighting:
     kind: str
     alpha: float = 1.0
     beta: float = 1.0
-    sizes: object = field(default=None, repr=False)  # array or callable, for "sizes"
+    sizes: np.ndarray | Callable[[int], ArrayLike] | None = field(default=None, repr=False)  # for "sizes"
 
     @property
     def name(self) -> str:
@@ -291,20 +294,22 @@ def _from_ratios(ratios: np.ndarray) -> np.ndarray:
 @lru_cache(maxsize=64)
 def _size_weights(w: Weighting, k: int) -> np.ndarray:
     if w.kind == "sizes":
-        if callable(w.sizes):
+        sizes = w.sizes
+        if callable(sizes):
             try:
-                values = w.sizes(k)
+                values = sizes(k)
             except Exception as exc:
                 kind = TypeError if isinstance(exc, TypeError) else ValueError
                 raise kind(f"weights({k}) raised {type(exc).__name__}: {exc}") from exc
             return _checked_sizes(values, k, f"weights({k})")
-        if w.sizes.shape[0] != k:
+        assert isinstance(sizes, np.ndarray)  # a "sizes" weighting always carries them
+        if sizes.shape[0] != k:
             raise ValueError(
-                f"weights holds size weights for sets of K = {w.sizes.shape[0]} present "
+                f"weights holds size weights for sets of K = {sizes.shape[0]} present "
                 f"candidates, but a set has {k}; pass a callable weights(K) for sets of "
                 "other sizes (ragged batches)"
             )
-        return w.sizes
+        return sizes
     if w.kind == "shapley":
         p = np.full(k, 1.0 / k)
     elif w.kind == "loo":

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._typing import ArrayIn, ArrayOut, GroupsLike, Scale, Singleton
 from .._validation import as_float_array, prepare_mask
 from ..adapters.arrays import like, to_numpy
 from ._checks import check_beta, check_candidate_values, check_choice, check_options, rewards_1d
@@ -32,9 +33,10 @@ GATES = ("none", "spread")
 
 
 def credit_advantages(
-    set_rewards, credits, groups, *, beta=1.0, gate="none", mask=None, scale="group", eps=1e-6, ddof=1,
-    singleton="reward",
-):
+    set_rewards: ArrayIn, credits: ArrayIn, groups: GroupsLike, *, beta: float = 1.0, gate: str = "none",
+    mask: ArrayIn | None = None, scale: Scale = "group", eps: float = 1e-6, ddof: int = 1,
+    singleton: Singleton = "reward",
+) -> ArrayOut:
     """Marginal-credit rule: ``A_{g,k} = A_g + β·w·(c_{g,k} − mean c)/(std c + eps)``.
 
     ``A_g`` is :func:`set_advantages` of the set rewards; the credit term is

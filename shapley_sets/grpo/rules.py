@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
-from typing import Callable, Union
+from typing import Any, Callable, Union
 
 import numpy as np
 
 from .._api import semivalue, value
+from .._typing import ArrayIn, ArrayOut, GroupsLike, UtilityLike
+from ..blackbox.set_function import SetFunction
 from ..adapters.arrays import like, to_numpy
 from ._checks import check_beta, check_choice
 from ._semivalues import check_credit
@@ -50,7 +52,7 @@ class LinearSchedule:
         if isinstance(self.steps, bool) or not isinstance(self.steps, numbers.Integral) or self.steps < 1:
             raise ValueError(f"steps must be an int >= 1, got {self.steps!r}")
 
-    def __call__(self, step) -> float:
+    def __call__(self, step: float) -> float:
         frac = min(max(float(step), 0.0) / self.steps, 1.0)
         return float(self.start + (self.end - self.start) * frac)
 
@@ -135,7 +137,7 @@ class CreditRule:
         gate = "" if self.gate == "none" else f" gate={self.gate}"
         return f"marginal {credit} {beta}{gate}"
 
-    def beta_at(self, step=0) -> float:
+    def beta_at(self, step: int = 0) -> float:
         """β at training step ``step`` (the number itself when β is constant).
 
         Raises:
@@ -148,13 +150,14 @@ class CreditRule:
         except ValueError as exc:
             raise ValueError(f"the beta schedule at step {step}: {exc}") from None
 
-    def credits(self, utility, x, *, mask=None) -> np.ndarray:
+    def credits(self, utility: UtilityLike | SetFunction, x: ArrayIn, *, mask: ArrayIn | None = None) -> np.ndarray:
         """The (N, K) credits this rule gives the candidates of ``x`` (numpy):
         ``ss.semivalue(utility, x, credit, mask=mask)``."""
         return semivalue(utility, to_numpy(x), self.credit, mask=None if mask is None else to_numpy(mask))
 
-    def from_credits(self, set_rewards, credits, groups, *, mask=None, step=0, empty_value=0.0,
-                     efficiency_rtol=1e-6, **options):
+    def from_credits(self, set_rewards: ArrayIn, credits: ArrayIn, groups: GroupsLike, *,
+                     mask: ArrayIn | None = None, step: int = 0, empty_value: float | ArrayIn = 0.0,
+                     efficiency_rtol: float | None = 1e-6, **options: Any) -> ArrayOut:
         """Candidate advantages from set rewards and credits already computed.
 
         ``options`` are ``scale``, ``eps``, ``ddof``, ``singleton`` (see
@@ -169,7 +172,8 @@ class CreditRule:
             )
         return credit_advantages(set_rewards, credits, groups, beta=beta, gate=self.gate, mask=mask, **options)
 
-    def advantages(self, utility, x, groups, *, mask=None, step=0, **options):
+    def advantages(self, utility: UtilityLike | SetFunction, x: ArrayIn, groups: GroupsLike, *,
+                   mask: ArrayIn | None = None, step: int = 0, **options: Any) -> ArrayOut:
         """(N, K) candidate advantages of N sets ``x`` under this rule at ``step``.
 
         Args:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from typing import cast
 
 __all__ = ["candidate_spans", "SPAN_STYLES"]
 
@@ -112,11 +113,11 @@ def candidate_spans(
         elif style == "lines":
             out.append([sp for a, b in _lines(text) if (sp := _strip(text, a, b))[0] < sp[1]])
         elif style == "separator":
-            out.append(_pieces(text, separator))
+            out.append(_pieces(text, cast(str, separator)))  # checked above
         elif style == "json":
             out.append(_json_strings(text))
         else:
-            out.append(_matches(text, pattern))
+            out.append(_matches(text, cast(re.Pattern, pattern)))  # compiled above
     return out
 
 
@@ -185,7 +186,8 @@ def _json_strings(text: str) -> list[tuple[int, int]]:
 def _string_literals(text: str, start: int, count: int) -> list[tuple[int, int]]:
     # raw_decode accepted text[start:] as an array of `count` strings, so its
     # quotes at depth one are exactly the elements' delimiters.
-    spans, j = [], start + 1
+    spans: list[tuple[int, int]] = []
+    j = start + 1
     while len(spans) < count:
         j = text.index('"', j)
         k = j + 1

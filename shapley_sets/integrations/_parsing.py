@@ -8,7 +8,7 @@ into per-token candidate ids.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -40,7 +40,8 @@ def check_parser(parser: Any, name: str = "parser") -> Any:
 def parse_spans(parser: Any, text: str) -> list[tuple[int, int]]:
     """The candidates' character spans in ``text`` under a parser spec (see :func:`check_parser`)."""
     if callable(parser):
-        return [tuple(int(v) for v in span) for span in parser(text)]
+        # A user parser's spans are taken as they come; the callers unpack them as pairs.
+        return cast("list[tuple[int, int]]", [tuple(int(v) for v in span) for span in parser(text)])
     if isinstance(parser, str):
         return candidate_spans([text], style=parser)[0]
     options = dict(parser.items())

@@ -40,8 +40,8 @@ This module imports ``trl`` and ``torch``; ``import shapley_sets`` and
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -167,7 +167,8 @@ class CandidateReward:
             )
         return scores, token_ids_of_spans(self.tokenizer, ids, text, spans)
 
-    def __call__(self, prompts, completions, completion_ids, **kwargs):
+    def __call__(self, prompts: Sequence[Any], completions: Sequence[Any],
+                 completion_ids: Sequence[Sequence[int]], **kwargs: Any) -> list[float]:
         columns = {k: v for k, v in kwargs.items() if isinstance(v, list) and len(v) == len(prompts)}
         records = []
         for i, (p, c, ids) in enumerate(zip(prompts, completions, completion_ids)):
@@ -175,6 +176,7 @@ class CandidateReward:
             if self.parser is not None:
                 records.append(self._parsed(i, p, c, ids, row))
                 continue
+            assert self.candidate_fn is not None  # __init__: exactly one of candidate_fn and parser
             scores, tokens = self.candidate_fn(p, c, ids, **row)
             scores = _candidate_scores(scores, self.utility, i)
             tokens = np.asarray(tokens, dtype=np.int64).reshape(-1)
@@ -274,10 +276,11 @@ class ShapleyGRPOTrainer(GRPOTrainer):
             raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
         if layout == "completions" and utility is None:
             raise ValueError("layout='completions' needs a set utility, e.g. utility=ss.BestOf()")
-        if layout == "completions" and int(getattr(utility, "core_ndim", 1)) != 1:
+        core_ndim = int(getattr(utility, "core_ndim", 1))
+        if layout == "completions" and core_ndim != 1:
             raise ValueError(
                 f"layout='completions' scores each completion with one reward, but {type(utility).__name__} "
-                f"takes {int(utility.core_ndim)}-D inputs per set (e.g. one score per user type); use a utility "
+                f"takes {core_ndim}-D inputs per set (e.g. one score per user type); use a utility "
                 "of one score per candidate (BestOf, TopK, AnySuccess, Additive, RankWeighted, Pairwise)"
             )
         super().__init__(*args, **kwargs)
@@ -298,7 +301,7 @@ class ShapleyGRPOTrainer(GRPOTrainer):
                     f"found {len(found)}"
                 )
             self._candidate_column = found[0]
-            reward = self.reward_funcs[found[0]]
+            reward = cast(CandidateReward, self.reward_funcs[found[0]])  # found by isinstance above
             if reward.parser is not None and reward.tokenizer is None:
                 reward.tokenizer = getattr(self.processing_class, "tokenizer", self.processing_class)
         self.last_trl_advantages = None

@@ -172,7 +172,7 @@ def _rule(opts, name) -> CreditRule:
             )
         return CreditRule("shapley", "shapley", beta=beta, tau=opts["tau"])
     credit = RECOMMENDED_RULE.credit if opts["credit"] is None else opts["credit"]
-    if isinstance(credit, str) or credit is None:
+    if isinstance(credit, str):
         return CreditRule(credit, beta=beta, tau=opts["tau"])
     return CreditRule(tuple(credit), beta=beta, tau=opts["tau"])
 
@@ -593,16 +593,17 @@ def rm_scores_from_records(rm_scores: torch.Tensor, lengths: Any, records: Seque
     """
     out = rm_scores.detach().to(torch.float32).clone()
     lengths = np.asarray(to_numpy(lengths), dtype=np.int64).reshape(-1)
-    records = list(records)
-    strings = [i for i, rec in enumerate(records) if isinstance(rec, str)]
+    # The JSON strings are replaced by the dicts they hold, whose values are Any.
+    parsed: list[Any] = list(records)
+    strings = [i for i, rec in enumerate(parsed) if isinstance(rec, str)]
     if strings:  # one parse of all of them: json.loads per record costs more than the parsing
-        for i, rec in zip(strings, json.loads("[" + ",".join([records[i] for i in strings]) + "]")):
-            records[i] = rec
-    rows = [i for i, rec in enumerate(records) if rec is not None]
+        for i, rec in zip(strings, json.loads("[" + ",".join([parsed[i] for i in strings]) + "]")):
+            parsed[i] = rec
+    rows = [i for i, rec in enumerate(parsed) if rec is not None]
     if not rows:
         return out
-    phis = [records[i]["phi"] for i in rows]
-    ends = [records[i]["ends"] for i in rows]
+    phis = [parsed[i]["phi"] for i in rows]
+    ends = [parsed[i]["ends"] for i in rows]
     k_phi = np.fromiter(map(len, phis), dtype=np.int64, count=len(rows))
     k = np.fromiter(map(len, ends), dtype=np.int64, count=len(rows))
     flat_phi = np.fromiter(itertools.chain.from_iterable(phis), dtype=np.float64, count=int(k_phi.sum()))
@@ -669,8 +670,11 @@ def _make_reward_manager():
             response_ids = item.batch["responses"]
             valid = int(item.batch["attention_mask"][-response_ids.shape[-1] :].sum())
             ids = response_ids[:valid].tolist()
-            text = self.tokenizer.decode(ids, skip_special_tokens=True)
-            record = candidate_record(extra, ids, text, self.tokenizer, self.config.get("algorithm"))
+            # verl annotates the tokenizer as AutoTokenizer (a factory without
+            # decode); the instance is a PreTrainedTokenizer.
+            tokenizer: Any = self.tokenizer
+            text = tokenizer.decode(ids, skip_special_tokens=True)
+            record = candidate_record(extra, ids, text, tokenizer, self.config.get("algorithm"))
             kept = {key: v for key, v in extra.items() if key not in CANDIDATE_KEYS}
             kept[CANDIDATES_KEY] = json.dumps(record)
             return {**result, "reward_score": float(result["reward_score"]), "reward_extra_info": kept}

@@ -90,10 +90,14 @@ class ShapleyCandidatesMixin:
         True
     """
 
+    # Set by the verl trainer this is mixed into (its OmegaConf config).
+    config: Any
+
     def _compute_advantage(self, batch: Any, metrics: dict) -> Any:
         if self.config.algorithm.adv_estimator == "shapley_grpo":
             self._write_candidate_scores(batch)
-        return super()._compute_advantage(batch, metrics)
+        # A mixin: the verl trainer class after it in the MRO defines this.
+        return super()._compute_advantage(batch, metrics)  # type: ignore[misc]
 
     def _write_candidate_scores(self, batch: Any) -> None:
         fields = ["rm_scores", "extra_fields"]

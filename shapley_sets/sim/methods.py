@@ -53,7 +53,8 @@ class Method:
     def name(self) -> str:
         if self.label is not None:
             return self.label
-        return self.rule.name if self.kind == "rule" else self.kind
+        # __post_init__: a rule exactly when kind == "rule"
+        return self.rule.name if self.rule is not None else self.kind
 
     @property
     def credit(self):
@@ -73,7 +74,9 @@ class Method:
         rewards = np.asarray(rewards, dtype=np.float64)
         lead = rewards.shape
         flat = rewards.reshape(-1)
-        c = None if credits is None else np.asarray(credits, dtype=np.float64).reshape(flat.size, -1)
+        if credits is None:  # K comes from their shape: callers pass zeros when the rule needs none
+            raise TypeError("credits must be an array (..., G, K), zeros when the method needs no credit")
+        c = np.asarray(credits, dtype=np.float64).reshape(flat.size, -1)
         k = c.shape[1]
         if self.kind == "grpo":
             per = np.repeat(grpo.set_advantages(flat, group_size)[:, None], k, axis=1)
@@ -87,6 +90,7 @@ class Method:
             cand = np.where(first, flat[:, None], 0.0).reshape(-1, group_size * k)
             per = grpo.set_advantages(cand.ravel(), group_size * k).reshape(flat.size, k)
         else:
+            assert self.rule is not None  # kind == "rule": __post_init__ checked it
             per = self.rule.from_credits(flat, c, group_size, step=step, efficiency_rtol=None)
         return np.asarray(per, dtype=np.float64).reshape(lead + (k,))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -77,7 +78,8 @@ class Problem:
         """
         x = self.inputs(sets)
         if self.kind == "best":
-            return semivalue(ExpectedBest(self.weights), x, credit)
+            # ExpectedBest takes any 1-D array of weights; its field holds them as a checked tuple
+            return semivalue(ExpectedBest(cast(tuple, self.weights)), x, credit)
         # a semivalue is linear in the utility: the mixture's credit is the
         # weighted sum of each type's noisy-or credit
         per_type = semivalue(AnySuccess(), x, credit)  # (..., M, K)
@@ -217,7 +219,7 @@ def _enumerate(problem, k):
     return best_value, np.sort(best_items), "exact"
 
 
-def _greedy(problem, k):
+def _greedy(problem: Problem, k: int) -> tuple[float, np.ndarray, str]:
     chosen: list[int] = []
     current = 0.0
     for _ in range(k):

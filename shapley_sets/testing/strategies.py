@@ -184,7 +184,7 @@ class RandomSizeWeights:
         return f"RandomSizeWeights({self.seed})"
 
 
-def weightings(*, sizes: bool = True):
+def weightings(*, sizes: bool = True) -> st.SearchStrategy[Union[str, tuple, RandomSizeWeights]]:
     """Semivalue weightings for ``ss.semivalue``: the named ones, Beta(α, β)
     with α, β from 0.2 to 5 (and integers), and, with ``sizes``, callables of
     random size weights (:class:`RandomSizeWeights`).
@@ -200,7 +200,7 @@ def weightings(*, sizes: bool = True):
         >>> check()
     """
     shape = st.one_of(st.sampled_from([0.5, 1.0, 2.0, 3.0]), st.floats(0.2, 5.0))
-    options = [
+    options: list[st.SearchStrategy] = [
         st.sampled_from(["shapley", "banzhaf", "loo"]),
         st.tuples(st.just("beta"), shape, shape),
     ]
