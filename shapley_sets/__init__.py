@@ -9,7 +9,15 @@ them into GRPO advantages (:mod:`shapley_sets.grpo`).
     [0.85, 0.05]
 """
 
-from ._api import exact_shapley, reference_shapley, shapley, value
+from ._api import (
+    banzhaf,
+    exact_shapley,
+    leave_one_out,
+    reference_shapley,
+    semivalue,
+    shapley,
+    value,
+)
 from ._version import __version__
 from .engines import MAX_REFERENCE_K, register_engine, registered_engines
 from .utilities import (
@@ -37,11 +45,14 @@ __all__ = [
     "TopK",
     "LinearCombination",
     "Utility",
+    "banzhaf",
     "exact_shapley",
     "grpo",
+    "leave_one_out",
     "reference_shapley",
     "register_engine",
     "registered_engines",
+    "semivalue",
     "shapley",
     "value",
 ]

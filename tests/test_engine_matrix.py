@@ -16,16 +16,23 @@ ENGINES = ss.registered_engines()
 IDS = [e.utility_type.__name__ for e in ENGINES]
 
 
-def assert_close_to_reference(u, x, mask, rtol=1e-12):
-    fast = ss.shapley(u, x, mask=mask)
-    ref = ss.reference_shapley(u, x, mask=mask)
+def assert_close_to_reference(u, x, mask, rtol=1e-12, fast=None, ref=None, empty_scale=False):
+    """Compare ``fast`` with ``ref`` (by default ``ss.shapley`` and
+    ``ss.reference_shapley``) relative to the set's scale; with
+    ``empty_scale`` that scale includes ``|U(∅)|`` (see the semivalue matrix)."""
+    fast = ss.shapley(u, x, mask=mask) if fast is None else fast
+    ref = ss.reference_shapley(u, x, mask=mask) if ref is None else ref
     # Relative to the set's scale. Fast engines work on the inputs (sorted
     # differences, products), so their rounding is relative to the largest
     # input of the set as well as to the values themselves.
     core = getattr(u, "core_ndim", 1)
     x_scale = np.abs(x).reshape(x.shape[: x.ndim - core] + (-1,)).max(axis=-1, initial=0.0)
     scale = np.maximum(np.abs(ref).max(axis=-1), np.abs(ss.value(u, x, mask=mask)))
-    scale = np.maximum(scale, x_scale)[..., None]
+    scale = np.maximum(scale, x_scale)
+    if empty_scale:
+        nobody = np.zeros(np.shape(ref), dtype=bool)
+        scale = np.maximum(scale, np.abs(ss.value(u, x, mask=nobody)))
+    scale = scale[..., None]
     # Subnormal scales leave no relative precision: allow a few units of the
     # smallest subnormal there.
     k = max(1, x.shape[-1])

@@ -13,7 +13,7 @@ from .._version import __version__
 
 # name -> (module under shapley_sets.cli, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("demo", "train a toy recommender with GRPO, ShapE-GRPO and grpo_passk and compare them"),
+    "demo": ("demo", "train a toy set policy on three tasks with GRPO, Shapley and marginal credit rules and compare them"),
     "bench": ("bench", "time the exact engines against GRPO normalisation, numpy and the reference engine"),
 }
 

@@ -1,5 +1,7 @@
 """Any-success in O(K²): Owen's multilinear extension by exact quadrature
-(MATH.md §5)."""
+(docs/math.md, "Product-form utilities"); semivalues integrate it against the
+law of t of their weighting (Gauss-Jacobi for Beta(α, β)) or evaluate it at
+t = 1/2 (Banzhaf) or t = 1 (leave-one-out)."""
 
 from __future__ import annotations
 
@@ -8,12 +10,18 @@ from functools import lru_cache
 import numpy as np
 from numba import njit, prange
 from numpy.polynomial.legendre import leggauss
+from scipy import special
 
 from ..utilities.any_success import AnySuccess
 from ._kernels import SETS_PER_TASK, run_in_chunks
 from .registry import register_engine
+from .weights import SHAPLEY
 
-__all__ = ["any_success_shapley", "gauss_legendre_01"]
+__all__ = ["any_success_semivalue", "any_success_shapley", "gauss_jacobi_01", "gauss_legendre_01"]
+
+#: The weightings served: those with a law of t (a caller's size weights
+#: have none, and use the reference engine).
+WEIGHTINGS = ("shapley", "banzhaf", "loo", "beta")
 
 
 def _legendre_and_derivative(n: int, x: np.ndarray):
@@ -59,23 +67,70 @@ def gauss_legendre_01(n: int) -> tuple[np.ndarray, np.ndarray]:
     return t, w
 
 
-def _packed_rules(node_counts):
-    """Rules for the given node counts, concatenated; ``start[n]`` is where the
-    n-node rule begins."""
-    node_counts = [int(n) for n in node_counts]
-    start = np.zeros(max(node_counts) + 1, dtype=np.int64)
-    nodes, weights, offset = [], [], 0
-    for n in node_counts:
-        t, w = gauss_legendre_01(n)
-        start[n] = offset
-        nodes.append(t)
-        weights.append(w)
-        offset += n
-    return np.concatenate(nodes), np.concatenate(weights), start
+@lru_cache(maxsize=256)
+def gauss_jacobi_01(n: int, alpha: float, beta: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Jacobi nodes and weights on [0, 1] for the Beta(α, β) density,
+    ``n`` nodes, weights summing to 1 (read-only): exact for polynomials of
+    degree up to 2n - 1 integrated against t^(α-1) (1-t)^(β-1) / B(α, β).
+
+    Examples:
+        >>> from shapley_sets.engines.any_success import gauss_jacobi_01
+        >>> t, w = gauss_jacobi_01(2, 2.0, 3.0)
+        >>> round(float(w @ t), 12), round(float(w @ t**3), 12)   # E[t] = 2/5, E[t³] = 4/35
+        (0.4, 0.114285714286)
+    """
+    if n < 1:
+        raise ValueError(f"the number of nodes must be at least 1, got {n}")
+    # scipy's weight is (1 - x)^a (1 + x)^b on [-1, 1]; t = (1 + x) / 2 makes
+    # it t^b (1 - t)^a: b = α - 1, a = β - 1.
+    x, w = special.roots_jacobi(n, beta - 1.0, alpha - 1.0)
+    t = 0.5 * (x + 1.0)
+    w = w / w.sum()
+    t.flags.writeable = False
+    w.flags.writeable = False
+    return t, w
+
+
+def _rule(count: int, weighting) -> tuple[np.ndarray, np.ndarray]:
+    """The quadrature of ``weighting``'s law of t that is exact for the
+    degree-(count - 1) integrand of a set of ``count`` present candidates."""
+    if weighting.kind == "banzhaf":
+        return _POINT_HALF
+    if weighting.kind == "loo":
+        return _POINT_ONE
+    n = (count + 1) // 2
+    if weighting.is_shapley:
+        return gauss_legendre_01(n)
+    return gauss_jacobi_01(n, weighting.alpha, weighting.beta)
+
+
+_POINT_HALF = (np.array([0.5]), np.array([1.0]))  # Banzhaf: t = 1/2
+_POINT_ONE = (np.array([1.0]), np.array([1.0]))  # leave-one-out: t = 1
+for _a in _POINT_HALF + _POINT_ONE:
+    _a.flags.writeable = False
+
+
+def _packed_rules(counts, weighting):
+    """The rules for the given set sizes, concatenated: the rule of a set of
+    c present candidates is ``nodes[first[c]:first[c] + size[c]]``."""
+    counts = [int(c) for c in counts]
+    first = np.zeros(max(counts) + 1, dtype=np.int64)
+    size = np.zeros(max(counts) + 1, dtype=np.int64)
+    nodes, weights, offset, seen = [], [], 0, {}
+    for c in counts:
+        t, w = _rule(c, weighting)
+        if id(t) not in seen:  # sizes that share a rule share its nodes
+            seen[id(t)] = offset
+            nodes.append(t)
+            weights.append(w)
+            offset += t.shape[0]
+        first[c] = seen[id(t)]
+        size[c] = t.shape[0]
+    return np.concatenate(nodes), np.concatenate(weights), first, size
 
 
 @njit(cache=True)
-def _any_success_set(p, mask, nodes, weights, start, out, scratch, index):
+def _any_success_set(p, mask, nodes, weights, first_of, size_of, out, scratch, index):
     present = scratch[0]
     factor = scratch[1]
     before = scratch[2]
@@ -90,11 +145,10 @@ def _any_success_set(p, mask, nodes, weights, start, out, scratch, index):
             count += 1
     if count == 0:
         return
-    # Π_{j≠i}(1 - t p_j) has degree count - 1: (count + 1) // 2 nodes
-    # integrate it exactly.
-    n_nodes = (count + 1) // 2
-    first = start[n_nodes]
-    for q in range(first, first + n_nodes):
+    # Π_{j≠i}(1 - t p_j) has degree count - 1: the rule of this size
+    # integrates it exactly ((count + 1) // 2 Gauss nodes, or one point).
+    first = first_of[count]
+    for q in range(first, first + size_of[count]):
         t = nodes[q]
         # leave-one-out products from prefix and suffix products: no
         # division, so p = 1 needs no special case
@@ -112,35 +166,41 @@ def _any_success_set(p, mask, nodes, weights, start, out, scratch, index):
 
 
 @njit(cache=True)
-def _any_success_chunk(p, mask, nodes, weights, start, out, first_set, stop_set):
+def _any_success_chunk(p, mask, nodes, weights, first_of, size_of, out, first_set, stop_set):
     k = p.shape[1]
     scratch = np.empty((4, k))
     index = np.empty(k, dtype=np.int64)
     for s in range(first_set, stop_set):
-        _any_success_set(p[s], mask[s], nodes, weights, start, out[s], scratch, index)
+        _any_success_set(p[s], mask[s], nodes, weights, first_of, size_of, out[s], scratch, index)
 
 
 @njit(cache=True, parallel=True)
-def _any_success_kernel(p, mask, nodes, weights, start, out):
+def _any_success_kernel(p, mask, nodes, weights, first_of, size_of, out):
     n = p.shape[0]
     for task in prange((n + SETS_PER_TASK - 1) // SETS_PER_TASK):
-        _any_success_chunk(p, mask, nodes, weights, start, out, task * SETS_PER_TASK,
-                           min(n, (task + 1) * SETS_PER_TASK))
+        _any_success_chunk(p, mask, nodes, weights, first_of, size_of, out,
+                           task * SETS_PER_TASK, min(n, (task + 1) * SETS_PER_TASK))
 
 
-@register_engine(AnySuccess, name="any-success (exact Gauss-Legendre)", complexity="O(K²)")
-def any_success_shapley(u: AnySuccess, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def any_success_semivalue(u: AnySuccess, x: np.ndarray, mask: np.ndarray,
+                          weighting) -> np.ndarray:
     k = x.shape[-1]
     n = int(np.prod(mask.shape[:-1], dtype=np.int64))
     p2d = np.ascontiguousarray(x.reshape(n, k))
     mask2d = mask.reshape(n, k)
     out = np.empty(p2d.shape, dtype=np.float64)
     if p2d.size:
-        counts = np.bincount(np.count_nonzero(mask2d, axis=1), minlength=k + 1)
-        node_counts = np.unique((np.flatnonzero(counts[1:]) + 2) // 2)
-        if node_counts.size == 0:  # every set is empty
-            node_counts = np.ones(1, dtype=np.int64)
-        nodes, weights, start = _packed_rules(node_counts)
+        counts = np.flatnonzero(np.bincount(np.count_nonzero(mask2d, axis=1), minlength=k + 1))
+        counts = counts[counts > 0]
+        if counts.size == 0:  # every set is empty
+            counts = np.ones(1, dtype=np.int64)
+        nodes, weights, first_of, size_of = _packed_rules(counts, weighting)
         run_in_chunks(_any_success_chunk, _any_success_kernel, n,
-                      p2d, mask2d, nodes, weights, start, out)
+                      p2d, mask2d, nodes, weights, first_of, size_of, out)
     return out.reshape(x.shape)
+
+
+@register_engine(AnySuccess, name="any-success (exact Gauss-Legendre)", complexity="O(K²)",
+                 semivalue=any_success_semivalue, weightings=WEIGHTINGS)
+def any_success_shapley(u: AnySuccess, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    return any_success_semivalue(u, x, mask, SHAPLEY)

@@ -1,16 +1,24 @@
-"""Linear combinations: Shapley values are linear in the game (additivity)."""
+"""Linear combinations: Shapley values, and every semivalue, are linear in
+the game (additivity)."""
 
 from __future__ import annotations
 
 from ..utilities.base import LinearCombination
-from .dispatch import compute_shapley
+from .dispatch import compute_semivalue
 from .registry import register_engine
+from .weights import SHAPLEY
 
 
-@register_engine(LinearCombination, name="linear combination", complexity="sum of the terms' costs")
-def combination_shapley(u: LinearCombination, x, mask):
+def combination_semivalue(u: LinearCombination, x, mask, weighting):
     total = None
     for coef, term in u.terms:
-        part = coef * compute_shapley(term, x, mask)
+        part = coef * compute_semivalue(term, x, mask, weighting)
         total = part if total is None else total + part
     return total
+
+
+@register_engine(LinearCombination, name="linear combination", complexity="sum of the terms' costs",
+                 semivalue=combination_semivalue,
+                 weightings=("shapley", "banzhaf", "loo", "beta", "sizes"))
+def combination_shapley(u: LinearCombination, x, mask):
+    return combination_semivalue(u, x, mask, SHAPLEY)

@@ -1,5 +1,6 @@
 """Expected best over user types in O(M·K log K): one airport game per user
-type, summed with the types' weights (additivity, MATH.md §6)."""
+type, summed with the types' weights (additivity, docs/math.md, "Sums of
+simple games"); any semivalue by the best-of step shares of its weighting."""
 
 from __future__ import annotations
 
@@ -8,24 +9,25 @@ from numba import njit, prange
 
 from ..utilities.expected_best import ExpectedBest
 from ._kernels import SETS_PER_TASK, rank_buffer_length, rank_into, run_in_chunks
+from .rank_weighted import WEIGHTINGS, top_m_shares
 from .registry import register_engine
+from .weights import SHAPLEY
 
-__all__ = ["expected_best_shapley"]
+__all__ = ["expected_best_semivalue", "expected_best_shapley"]
 
 
 @njit(cache=True)
-def _expected_best_chunk(x, mask, floors, weights, out, start, stop):
+def _expected_best_chunk(x, mask, floors, weights, share_of, offsets, out, start, stop):
+    """``share_of[offsets[c] + q]``: the share of a step reached by q of a set
+    of c present candidates (the Shapley value's 1/q, or a semivalue's)."""
     m, k = x.shape[1], x.shape[2]
     columns = np.empty(k, dtype=np.int64)
     gains = np.empty(rank_buffer_length(k))
     ordered = np.empty(k)
     rank = np.empty(k, dtype=np.int64)
     share_at = np.empty(k)
-    # Multiplying by 1/q, as the best-of kernel does, gives its values bit
-    # for bit for one user type, and avoids a division per step.
-    one_over = np.empty(k + 1)
-    for q in range(1, k + 1):
-        one_over[q] = 1.0 / q
+    # Multiplying by the share tables the best-of kernel uses (1/q for the
+    # Shapley value) gives its values bit for bit for one user type.
     for s in range(start, stop):
         # The present candidates are the same for every user type: gather
         # their columns once per set.
@@ -35,6 +37,7 @@ def _expected_best_chunk(x, mask, floors, weights, out, start, stop):
             if mask[s, j]:
                 columns[count] = j
                 count += 1
+        base = offsets[count]
         for u in range(m):
             weight = weights[u]
             # a weightless user type is a null game: skipping it is exact
@@ -56,7 +59,7 @@ def _expected_best_chunk(x, mask, floors, weights, out, start, stop):
             share = 0.0
             previous = 0.0
             for r in range(count):
-                share += (ordered[r] - previous) * one_over[count - r]
+                share += (ordered[r] - previous) * share_of[base + count - r]
                 previous = ordered[r]
                 share_at[r] = share
             for c in range(count):
@@ -64,22 +67,29 @@ def _expected_best_chunk(x, mask, floors, weights, out, start, stop):
 
 
 @njit(cache=True, parallel=True)
-def _expected_best_kernel(x, mask, floors, weights, out):
+def _expected_best_kernel(x, mask, floors, weights, share_of, offsets, out):
     n = x.shape[0]
     for task in prange((n + SETS_PER_TASK - 1) // SETS_PER_TASK):
-        _expected_best_chunk(x, mask, floors, weights, out, task * SETS_PER_TASK,
-                             min(n, (task + 1) * SETS_PER_TASK))
+        _expected_best_chunk(x, mask, floors, weights, share_of, offsets, out,
+                             task * SETS_PER_TASK, min(n, (task + 1) * SETS_PER_TASK))
 
 
-@register_engine(ExpectedBest, name="expected best (weighted airport games)",
-                 complexity="O(M·K log K)")
-def expected_best_shapley(u: ExpectedBest, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def expected_best_semivalue(u: ExpectedBest, x: np.ndarray, mask: np.ndarray,
+                            weighting) -> np.ndarray:
     m, k = x.shape[-2:]
     n = int(np.prod(mask.shape[:-1], dtype=np.int64))
     x3d = np.ascontiguousarray(x.reshape(n, m, k))
     mask2d = mask.reshape(n, k)
     out = np.empty((n, k), dtype=np.float64)
     if out.size:
+        share_of, offsets = top_m_shares(k, mask2d, 1, weighting)
         run_in_chunks(_expected_best_chunk, _expected_best_kernel, n,
-                      x3d, mask2d, u.floor_array(m), u.weight_array(m), out)
+                      x3d, mask2d, u.floor_array(m), u.weight_array(m), share_of, offsets, out)
     return out.reshape(mask.shape)
+
+
+@register_engine(ExpectedBest, name="expected best (weighted airport games)",
+                 complexity="O(M·K log K)", semivalue=expected_best_semivalue,
+                 weightings=WEIGHTINGS)
+def expected_best_shapley(u: ExpectedBest, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    return expected_best_semivalue(u, x, mask, SHAPLEY)

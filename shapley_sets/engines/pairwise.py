@@ -1,7 +1,11 @@
-"""Pairwise (2-additive) and additive utilities: closed forms (MATH.md §6).
+"""Pairwise (2-additive) and additive utilities: closed forms (docs/math.md,
+"Sums of simple games").
 
 A 2-additive game splits each pair's term equally between the pair, so
 ``φ_i = q_i - (λ/2) Σ_{j≠i present} D_ij``: one matrix-vector product per set.
+A semivalue charges candidate i for partner j with the chance ρ that j is in
+the coalition: ``φ_i = q_i - λ ρ Σ_j D_ij``, ``ρ = E_p[s] / (K - 1)`` (1/2 for
+Shapley and Banzhaf, 1 for leave-one-out, α / (α + β) for Beta(α, β)).
 """
 
 from __future__ import annotations
@@ -11,12 +15,24 @@ import numpy as np
 from ..utilities.additive import Additive
 from ..utilities.pairwise import Pairwise
 from .registry import register_engine
+from .weights import SHAPLEY
 
-__all__ = ["additive_shapley", "pairwise_shapley"]
+__all__ = ["additive_semivalue", "additive_shapley", "pairwise_semivalue", "pairwise_shapley"]
+
+_ALL = ("shapley", "banzhaf", "loo", "beta", "sizes")
 
 
-@register_engine(Pairwise, name="pairwise (closed form)", complexity="O(K²)")
-def pairwise_shapley(u: Pairwise, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def _partner_chance(weighting, mask: np.ndarray):
+    """ρ of every set (a scalar when it does not depend on the set's size)."""
+    if weighting.probabilistic:
+        return weighting.inclusion(2)
+    counts = np.count_nonzero(mask, axis=-1)
+    table = np.array([weighting.inclusion(c) if c > 1 else 0.0
+                      for c in range(mask.shape[-1] + 1)])
+    return table[counts][..., None]
+
+
+def pairwise_semivalue(u: Pairwise, x: np.ndarray, mask: np.ndarray, weighting) -> np.ndarray:
     k = x.shape[-1]
     if k == 0:
         return np.zeros(mask.shape)
@@ -30,9 +46,21 @@ def pairwise_shapley(u: Pairwise, x: np.ndarray, mask: np.ndarray) -> np.ndarray
     else:
         penalty = np.matmul(d, present[..., None])[..., 0]
         penalty = np.broadcast_to(penalty, mask.shape)
-    return np.where(mask, x - (0.5 * u.lam) * penalty, 0.0)
+    return np.where(mask, x - (_partner_chance(weighting, mask) * u.lam) * penalty, 0.0)
 
 
-@register_engine(Additive, name="additive (identity)", complexity="O(K)")
-def additive_shapley(u: Additive, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+@register_engine(Pairwise, name="pairwise (closed form)", complexity="O(K²)",
+                 semivalue=pairwise_semivalue, weightings=_ALL)
+def pairwise_shapley(u: Pairwise, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    return pairwise_semivalue(u, x, mask, SHAPLEY)
+
+
+def additive_semivalue(u: Additive, x: np.ndarray, mask: np.ndarray, weighting) -> np.ndarray:
+    # every marginal contribution of candidate i is x_i, and the weights sum to 1
     return np.where(mask, x, 0.0)
+
+
+@register_engine(Additive, name="additive (identity)", complexity="O(K)",
+                 semivalue=additive_semivalue, weightings=_ALL)
+def additive_shapley(u: Additive, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    return additive_semivalue(u, x, mask, SHAPLEY)

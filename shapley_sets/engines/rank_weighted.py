@@ -1,5 +1,5 @@
 """Rank-weighted utilities in O(K log K) per set: the step decomposition
-(MATH.md §4).
+(docs/math.md, "Rank-weighted utilities"; every semivalue, "Semivalues").
 
 Sorted decreasingly, a set's scores are a sum of steps
 ``Δ_j · (1, …, 1, 0, …, 0)`` (j ones); a rank-weighted utility is linear in
@@ -8,6 +8,9 @@ values in the step games. In step game j there are two kinds of player (in
 the top j or not), so its Shapley values are two numbers, ``P_top[j]`` and
 ``P_bot[j]``, that depend only on (K, weights): tables built once and cached.
 Each set then costs a sort and two prefix sums.
+
+A semivalue weights the coalitions of size s by p_K(s) instead of the
+Shapley value's 1/K: the same tables with other size weights.
 """
 
 from __future__ import annotations
@@ -18,11 +21,25 @@ from collections import OrderedDict
 import numpy as np
 from numba import njit, prange
 
+from scipy import stats
+
 from ..utilities.rank_weighted import RankWeighted, TopK, _remember, _TopMSum, _touch
 from ._kernels import SETS_PER_TASK, rank_buffer_length, rank_into, run_in_chunks
 from .registry import register_engine
+from .weights import SHAPLEY
 
-__all__ = ["rank_weighted_shapley", "step_tables", "top_k_shapley", "top_m_kernel"]
+__all__ = [
+    "rank_weighted_semivalue",
+    "rank_weighted_shapley",
+    "step_tables",
+    "top_k_semivalue",
+    "top_k_shapley",
+    "top_m_kernel",
+    "top_m_shares",
+]
+
+#: The weighting kinds the rank-weighted engines serve (all of them).
+WEIGHTINGS = ("shapley", "banzhaf", "loo", "beta", "sizes")
 
 # Hypergeometric terms below this fraction of the mode's are dropped: the
 # tail they would add is under 1e-26 of the sum, far below float64 rounding,
@@ -75,32 +92,40 @@ def _hypergeometric_mean(cum, n_pop, n_succ, draws, shift):
 
 
 @njit(cache=True)
-def _step_tables_kernel(cum, k, p_top, p_bot):
+def _step_tables_kernel(cum, k, size_weights, uniform, p_top, p_bot):
     # Serial on purpose: numba threads are reserved for independent sets, and
-    # the tables are built once per (weights, K) and cached.
+    # the tables are built once per (weights, K, weighting) and cached.
+    # ``uniform``: the Shapley value's p_K(s) = 1/K, summed then divided once.
     for j in range(1, k + 1):
         top = 0.0
         bot = 0.0
         for s in range(k):
-            top += _hypergeometric_mean(cum, k - 1, j - 1, s, 1)
+            w = 1.0 if uniform else size_weights[s]
+            if w == 0.0:  # e.g. leave-one-out: only s = K - 1 counts
+                continue
+            top += w * _hypergeometric_mean(cum, k - 1, j - 1, s, 1)
             if j < k:
-                bot += _hypergeometric_mean(cum, k - 1, j, s, 0)
-        p_top[j] = top / k
-        p_bot[j] = bot / k
+                bot += w * _hypergeometric_mean(cum, k - 1, j, s, 0)
+        p_top[j] = top / k if uniform else top
+        p_bot[j] = bot / k if uniform else bot
 
 
-def step_tables(u: RankWeighted, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The step-game Shapley tables ``(P_top, P_bot)`` of ``u`` for sets of K.
+def step_tables(u: RankWeighted, k: int, weighting=SHAPLEY) -> tuple[np.ndarray, np.ndarray]:
+    """The step-game Shapley (or semivalue) tables ``(P_top, P_bot)`` of ``u``
+    for sets of K.
 
     ``P_top[j]`` (``P_bot[j]``) is the Shapley value, in the step game
     ``U_j(S) = W(|S|, |S ∩ {1..j}|)``, ``W(s, a) = Σ_{k <= a} w(s, k)``, of a
     candidate inside (outside) the top j; index 0 is unused and
     ``P_bot[K] = 0``. Built in O(K³) from size-stratified hypergeometric
-    means (MATH.md §4), cached per (u, K) in a bounded cache.
+    means weighted by the size weights p_K(s) (docs/math.md,
+    "Rank-weighted utilities"), cached per (u, K, weighting) in a bounded cache.
 
     Args:
         u: a :class:`~shapley_sets.RankWeighted` utility.
         k: the number of present candidates, an int >= 1.
+        weighting: a :class:`~shapley_sets.engines.weights.Weighting`
+            (default the Shapley value).
 
     Returns:
         Two read-only float64 arrays of length ``k + 1``.
@@ -116,17 +141,21 @@ def step_tables(u: RankWeighted, k: int) -> tuple[np.ndarray, np.ndarray]:
         >>> top.tolist(), bot.tolist()
         ([0.0, 0.75, 0.5], [0.0, -0.25, 0.0])
     """
-    key = (u, int(k))
+    key = (u, int(k), weighting)
     cached = _TABLE_CACHE.get(key)
     if cached is not None:
         _touch(_TABLE_CACHE, key)
         return cached
-    tables = _build_step_tables(u.weight_table(k), int(k))
+    size_weights = None if weighting.is_shapley else weighting.size_weights(int(k))
+    tables = _build_step_tables(u.weight_table(k), int(k), size_weights)
     _remember(_TABLE_CACHE, key, tables, _TABLE_CACHE_SIZE)
     return tables
 
 
-def _build_step_tables(weights: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _build_step_tables(weights: np.ndarray, k: int,
+                       size_weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Step tables of the weight table ``weights[s, k]`` for sets of K, with
+    size weights p_K(s) (None: the Shapley value's 1/K)."""
     # cum[s, a] = W(s, a); the zero upper triangle makes it W(s, min(a, s)),
     # and one spare column lets the kernel read cum[s + 1, a + 1] unchecked.
     cum = np.zeros((k + 1, k + 2))
@@ -135,7 +164,9 @@ def _build_step_tables(weights: np.ndarray, k: int) -> tuple[np.ndarray, np.ndar
     p_top = np.zeros(k + 1)
     p_bot = np.zeros(k + 1)
     if k >= 1:
-        _step_tables_kernel(cum, k, p_top, p_bot)
+        uniform = size_weights is None
+        sizes = np.zeros(k) if uniform else np.ascontiguousarray(size_weights, dtype=np.float64)
+        _step_tables_kernel(cum, k, sizes, uniform, p_top, p_bot)
     _read_only(p_top, p_bot)
     return p_top, p_bot
 
@@ -250,68 +281,123 @@ def _as_2d(x, mask):
 
 
 def top_m_kernel(x2d: np.ndarray, mask2d: np.ndarray, m: int, floor: float = 0.0,
-                 clip: bool = False) -> np.ndarray:
-    """Top-m-sum Shapley values of C-contiguous ``(n, K)`` scores, in closed form.
+                 clip: bool = False, weighting=SHAPLEY) -> np.ndarray:
+    """Top-m-sum semivalues of C-contiguous ``(n, K)`` scores from their step
+    shares (closed forms, no table build, for the probabilistic weightings).
 
     The scores used are ``x - floor``, floored at 0 when ``clip``; with
-    ``m = 1`` and ``clip`` this is best-of with a floor (the airport game,
-    bit for bit: a step shared by q candidates adds ``step * (1 / q)``).
+    ``m = 1`` and ``clip`` this is best-of with a floor (for the Shapley
+    value the airport game, bit for bit: a step shared by q candidates adds
+    ``step * (1 / q)``).
     """
-    share_of, offsets = _top_m_tables(x2d.shape[1], int(m))
+    share_of, offsets = top_m_shares(x2d.shape[1], mask2d, int(m), weighting)
     return _run_steps(x2d, mask2d, share_of, None, offsets, floor, clip)
 
 
+def top_m_shares(k: int, mask2d, m: int, weighting):
+    """``(share_of, offsets)`` of the top-m sum of sets of up to K = ``k``
+    candidates: ``share_of[offsets[c] + j]`` is what the step below position
+    j gives each of the j candidates above it, in a set of c present
+    candidates (``mask2d``, ``(n, K)``, says which sizes occur)."""
+    sizes = _present_sizes(mask2d) if not weighting.probabilistic else None
+    if not sizes:  # one table for every size (or no set to read one)
+        return _top_m_tables(k, m, weighting if weighting.probabilistic else SHAPLEY)
+    # A caller's size weights depend on the set's size: one step table each.
+    p_top, _, offsets = _tables_per_size(RankWeighted.top_m_sum(m), sizes, k, weighting,
+                                         bottom=False)
+    return p_top, offsets
+
+
 @functools.lru_cache(maxsize=64)
-def _top_m_tables(k: int, m: int) -> tuple[np.ndarray, np.ndarray]:
-    # The top-m sum's step tables in closed form: the step below position q
-    # is shared by the q candidates above it, m of which it counts for;
-    # those below get nothing. One table serves every set size. Cached: a
-    # call on one set should not pay for building it.
-    q = np.arange(k + 1, dtype=np.float64)
-    q[0] = 1.0
-    share_of = np.where(q <= m, 1.0, m / q)
+def _top_m_tables(k: int, m: int, weighting=SHAPLEY) -> tuple[np.ndarray, np.ndarray]:
+    # The top-m sum's step tables in closed form: the step below position j
+    # counts for a candidate above it when fewer than m of the other j - 1
+    # above it are in the coalition; those below get nothing. For a
+    # probabilistic weighting each other candidate joins with probability t,
+    # so the share is E_t[P(Binomial(j - 1, t) < m)], whatever the set's size:
+    # one table serves every set size. Cached: a call on one set should not
+    # pay for building it.
+    if weighting.is_shapley:
+        q = np.arange(k + 1, dtype=np.float64)
+        q[0] = 1.0
+        share_of = np.where(q <= m, 1.0, m / q)  # E_t over Uniform(0, 1): min(m, j) / j
+    elif m == 1:
+        share_of = np.array(weighting.absent_chance(k))
+    else:
+        others = np.arange(-1, k)  # j - 1 for j = 0..k (j = 0 unused)
+        others[0] = 0
+        if weighting.kind == "banzhaf":
+            share_of = stats.binom.cdf(m - 1, others, 0.5)
+        elif weighting.kind == "loo":
+            share_of = (others < m).astype(np.float64)
+        else:
+            share_of = stats.betabinom.cdf(m - 1, others, weighting.alpha, weighting.beta)
+        share_of = np.asarray(share_of, dtype=np.float64)
     offsets = np.zeros(k + 1, dtype=np.int64)
     _read_only(share_of, offsets)
     return share_of, offsets
 
 
-def top_m_sum_shapley(m: int, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Shapley values of the top-m sum (closed form, no table)."""
-    x2d, mask2d = _as_2d(x, mask)
-    return top_m_kernel(x2d, mask2d, m).reshape(x.shape)
-
-
-@register_engine(TopK, name="top-k sum (closed form)", complexity="O(K log K)")
-def top_k_shapley(u: TopK, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    return top_m_sum_shapley(u.k, x, mask)
-
-
-@register_engine(RankWeighted, name="rank-weighted (step tables)", complexity="O(K log K) + O(K³) per (K, weights), cached")
-def rank_weighted_shapley(u: RankWeighted, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    if type(u.weights) is _TopMSum:
-        return top_m_sum_shapley(u.weights.m, x, mask)
-    x2d, mask2d = _as_2d(x, mask)
-    k = x2d.shape[1]
-    if x2d.size == 0:
-        return np.zeros(x.shape)
+def _present_sizes(mask2d) -> list[int]:
+    """The distinct numbers of present candidates of the sets, zero left out."""
     if mask2d.all():
-        sizes = [k]
-    else:
-        sizes = [int(c) for c in np.flatnonzero(_needed_sizes(mask2d)) if c > 0]
-    if not sizes:
-        return np.zeros(x.shape)
+        return [mask2d.shape[1]] if mask2d.size else []
+    return [int(c) for c in np.flatnonzero(_needed_sizes(mask2d)) if c > 0]
+
+
+def _tables_per_size(u: RankWeighted, sizes, k: int, weighting, bottom: bool = True):
+    """``(p_top, p_bot, offsets)``: the step tables of every set size in
+    ``sizes`` concatenated, ``offsets[c]`` where size c's begins."""
     u.weight_table(max(sizes))  # evaluate the weights once, for the largest set
     offsets = np.full(k + 1, -1, dtype=np.int64)
     if len(sizes) == 1:
-        p_top, p_bot = step_tables(u, sizes[0])
+        p_top, p_bot = step_tables(u, sizes[0], weighting)
         offsets[sizes[0]] = 0
     else:
-        tables = [step_tables(u, c) for c in sizes]
+        tables = [step_tables(u, c, weighting) for c in sizes]
         p_top = np.concatenate([t for t, _ in tables])
-        p_bot = np.concatenate([b for _, b in tables])
+        p_bot = np.concatenate([b for _, b in tables]) if bottom else None
         start = 0
         for c in sizes:
             offsets[c] = start
             start += c + 1
-    _read_only(p_top, p_bot, offsets)  # fresh arrays, or cached ones already read-only
+    _read_only(*(t for t in (p_top, p_bot, offsets) if t is not None))
+    return p_top, p_bot, offsets
+
+
+def top_m_sum_shapley(m: int, x: np.ndarray, mask: np.ndarray, weighting=SHAPLEY) -> np.ndarray:
+    """Shapley values (or semivalues) of the top-m sum (closed form, no table)."""
+    x2d, mask2d = _as_2d(x, mask)
+    if not _present_sizes(mask2d):
+        return np.zeros(x.shape)
+    return top_m_kernel(x2d, mask2d, m, weighting=weighting).reshape(x.shape)
+
+
+def top_k_semivalue(u: TopK, x: np.ndarray, mask: np.ndarray, weighting) -> np.ndarray:
+    return top_m_sum_shapley(u.k, x, mask, weighting)
+
+
+@register_engine(TopK, name="top-k sum (closed form)", complexity="O(K log K)",
+                 semivalue=top_k_semivalue, weightings=WEIGHTINGS)
+def top_k_shapley(u: TopK, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    return top_m_sum_shapley(u.k, x, mask)
+
+
+def rank_weighted_semivalue(u: RankWeighted, x: np.ndarray, mask: np.ndarray,
+                            weighting) -> np.ndarray:
+    if type(u.weights) is _TopMSum:
+        return top_m_sum_shapley(u.weights.m, x, mask, weighting)
+    x2d, mask2d = _as_2d(x, mask)
+    k = x2d.shape[1]
+    sizes = _present_sizes(mask2d) if x2d.size else []
+    if not sizes:
+        return np.zeros(x.shape)
+    p_top, p_bot, offsets = _tables_per_size(u, sizes, k, weighting)
     return _run_steps(x2d, mask2d, p_top, p_bot, offsets).reshape(x.shape)
+
+
+@register_engine(RankWeighted, name="rank-weighted (step tables)",
+                 complexity="O(K log K) + O(K³) per (K, weights), cached",
+                 semivalue=rank_weighted_semivalue, weightings=WEIGHTINGS)
+def rank_weighted_shapley(u: RankWeighted, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    return rank_weighted_semivalue(u, x, mask, SHAPLEY)

@@ -1,6 +1,7 @@
-"""The reference engine: exact Shapley values of any set function by
-enumerating its 2^K coalitions (MATH.md §2-3). Exponential, exact, and the
-ground truth every fast engine is tested against."""
+"""The reference engine: exact Shapley values (and every other semivalue) of
+any set function by enumerating its 2^K coalitions (docs/math.md, sections
+"Shapley value" and "Semivalues"). Exponential, exact, and the ground truth
+every fast engine is tested against."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ __all__ = [
     "MAX_REFERENCE_K",
     "shapley_weights",
     "exact_shapley_table",
+    "exact_semivalue_table",
     "reference_from_prepared",
+    "reference_semivalue_from_prepared",
 ]
 
 #: Largest K the reference engine accepts: a value table of 2^25 float64 is
@@ -89,6 +92,38 @@ def _exact_shapley_kernel(table, weights, sizes, out):
         _exact_shapley_chunk(table, weights, sizes, out, s, s + 1)
 
 
+@njit(cache=True)
+def _exact_semivalue_chunk(table, weights, sizes, present, out, start, stop):
+    """Semivalues of sets ``start..stop``: set s's present candidates are the
+    bits of ``present[s]``, and a coalition of c of its n present candidates
+    weighs ``weights[n, c]`` (each set uses the weights of its own size).
+    Coalitions holding an absent candidate are skipped; absent candidates get 0."""
+    n_coal = table.shape[1]
+    k = out.shape[1]
+    for s in range(start, stop):
+        t = table[s]
+        here = present[s]
+        absent = (n_coal - 1) & ~here
+        n_here = sizes[here]
+        w = weights[n_here]
+        for i in range(k):
+            bit = 1 << i
+            acc = 0.0
+            if here & bit:
+                for hi in range(0, n_coal, bit << 1):
+                    for m in range(hi, hi + bit):
+                        if m & absent:
+                            continue
+                        acc += w[sizes[m]] * (t[m | bit] - t[m])
+            out[s, i] = acc
+
+
+@njit(cache=True, parallel=True)
+def _exact_semivalue_kernel(table, weights, sizes, present, out):
+    for s in prange(table.shape[0]):
+        _exact_semivalue_chunk(table, weights, sizes, present, out, s, s + 1)
+
+
 # Below this many table entries in all (sets × 2^K) the whole sweep takes
 # microseconds, less than launching the thread pool: run it serially.
 _SERIAL_TABLE_ENTRIES = 1 << 16
@@ -118,6 +153,22 @@ def exact_shapley_table(table) -> np.ndarray:
         >>> ss.exact_shapley([0.0, 1.0, 2.0, 4.0]).tolist()
         [1.5, 2.5]
     """
+    flat, batch, k = _flat_table(table)
+    n_sets, length = flat.shape
+    out = np.zeros((n_sets, k), dtype=np.float64)
+    if n_sets and k:
+        args = (flat, shapley_weights(k), _coalition_sizes(k), out)
+        if n_sets == 1 or n_sets * length <= _SERIAL_TABLE_ENTRIES:
+            _exact_shapley_chunk(*args, 0, n_sets)
+        else:
+            _exact_shapley_kernel(*args)
+    return out.reshape(batch + (k,))
+
+
+def _flat_table(table):
+    """A value table checked and flattened to C-contiguous float64
+    ``(n_sets, 2**K)``, with its batch shape and K. The length and the cap
+    are checked before anything is copied."""
     raw = table
     if not hasattr(raw, "dtype") or not hasattr(raw, "shape"):
         raw = np.asarray(raw)
@@ -135,15 +186,43 @@ def exact_shapley_table(table) -> np.ndarray:
         raise ValueError(_table_bytes_message(n_sets, k))
     arr = as_float_array(raw, "table")
     check_finite(arr, "table", core_ndim=1)
-    flat = np.ascontiguousarray(arr.reshape(n_sets, length))
+    return np.ascontiguousarray(arr.reshape(n_sets, length)), shape[:-1], k
+
+
+def exact_semivalue_table(table, weighting, present=None) -> np.ndarray:
+    """Semivalues of every set function given by a value table (see
+    :func:`exact_shapley_table` for ``table``).
+
+    Args:
+        table: array ``(..., 2**K)``, ``table[..., m] = U(S)``.
+        weighting: a :class:`~shapley_sets.engines.weights.Weighting`.
+        present: optional int array of the batch's shape: bit j set iff
+            candidate j is present. Each set uses the weights of its own
+            number of present candidates; absent candidates get exactly 0.
+            Default: every candidate present.
+
+    Returns:
+        float64 array ``(..., K)``.
+    """
+    flat, batch, k = _flat_table(table)
+    n_sets, length = flat.shape
+    if present is None:
+        present = np.full(n_sets, length - 1, dtype=np.int64)
+    present = np.ascontiguousarray(np.asarray(present, dtype=np.int64).reshape(n_sets))
+    sizes = _coalition_sizes(k)
+    # weights[n, c]: one coalition of c members in a set of n present candidates
+    weights = np.zeros((k + 1, max(k, 1)))
+    for n in np.unique(sizes[present]):
+        if n > 0:
+            weights[n, :n] = weighting.coalition_weights(int(n))
     out = np.zeros((n_sets, k), dtype=np.float64)
     if n_sets and k:
-        args = (flat, shapley_weights(k), _coalition_sizes(k), out)
+        args = (flat, weights, sizes, present, out)
         if n_sets == 1 or n_sets * length <= _SERIAL_TABLE_ENTRIES:
-            _exact_shapley_chunk(*args, 0, n_sets)
+            _exact_semivalue_chunk(*args, 0, n_sets)
         else:
-            _exact_shapley_kernel(*args)
-    return out.reshape(shape[:-1] + (k,))
+            _exact_semivalue_kernel(*args)
+    return out.reshape(batch + (k,))
 
 
 def _all_coalitions(start: int, stop: int, k: int) -> np.ndarray:
@@ -167,12 +246,27 @@ def coalition_table(u, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return table
 
 
-def reference_from_prepared(u, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Reference Shapley values of validated input (see ``ss.reference_shapley``)."""
+def _checked_coalition_table(u, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     k = x.shape[-1]
-    n_sets = int(np.prod(mask.shape[:-1], dtype=np.int64))
     if k > MAX_REFERENCE_K:
-        raise ValueError(_table_bytes_message(n_sets, k))
+        raise ValueError(_table_bytes_message(int(np.prod(mask.shape[:-1], dtype=np.int64)), k))
     table = coalition_table(u, x, mask)
     check_finite(table, f"coalition values of {type(u).__name__}", core_ndim=1)
-    return exact_shapley_table(table)
+    return table
+
+
+def reference_from_prepared(u, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Reference Shapley values of validated input (see ``ss.reference_shapley``)."""
+    return exact_shapley_table(_checked_coalition_table(u, x, mask))
+
+
+def reference_semivalue_from_prepared(u, x: np.ndarray, mask: np.ndarray, weighting) -> np.ndarray:
+    """Reference semivalues of validated input: each set with the weights of
+    its own number of present candidates (see ``ss.semivalue``)."""
+    if weighting.is_shapley:
+        return reference_from_prepared(u, x, mask)
+    table = _checked_coalition_table(u, x, mask)
+    k = x.shape[-1]
+    flat_mask = mask.reshape(-1, k).astype(np.int64)
+    present = (flat_mask << np.arange(k, dtype=np.int64)).sum(-1)
+    return exact_semivalue_table(table, weighting, present).reshape(mask.shape)

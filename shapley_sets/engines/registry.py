@@ -1,4 +1,4 @@
-"""The registry of exact Shapley engines.
+"""The registry of exact Shapley (and semivalue) engines.
 
 Every fast engine is registered here against the utility type it serves; the
 test suite is parametrised over this registry and compares each entry with
@@ -28,18 +28,36 @@ class Engine:
             exactly 0 for absent candidates. It must never write to ``x`` or
             ``mask``.
         complexity: cost per set, for the docs (e.g. ``"O(K log K)"``).
+        semivalue: optional ``semivalue(u, x, mask, weighting) -> phi``, same
+            contract as ``compute`` for a
+            :class:`~shapley_sets.engines.weights.Weighting` whose ``kind`` is
+            in ``weightings``.
+        weightings: the weighting kinds the engine serves exactly
+            (``"shapley"``, ``"banzhaf"``, ``"loo"``, ``"beta"``, ``"sizes"``).
+            ``ss.semivalue`` takes any other weighting to the reference
+            engine (K <= 25).
     """
 
     name: str
     utility_type: type
     compute: Callable[..., np.ndarray]
     complexity: str
+    semivalue: Callable[..., np.ndarray] | None = None
+    weightings: frozenset = frozenset({"shapley"})
+
+    def serves(self, weighting) -> bool:
+        """True when the engine computes ``weighting`` itself (Shapley always)."""
+        return weighting.kind == "shapley" or (
+            self.semivalue is not None and weighting.kind in self.weightings
+        )
 
 
 _ENGINES: dict[type, Engine] = {}
 
 
-def register_engine(utility_type: type, *, name: str, complexity: str):
+def register_engine(utility_type: type, *, name: str, complexity: str,
+                    semivalue: Callable[..., np.ndarray] | None = None,
+                    weightings=("shapley",)):
     """Decorator registering ``compute`` as the exact engine of ``utility_type``.
 
     ``ss.shapley`` then uses it for every utility of exactly that type (the
@@ -51,6 +69,10 @@ def register_engine(utility_type: type, *, name: str, complexity: str):
         utility_type: the :class:`~shapley_sets.Utility` subclass served.
         name: short name for benchmarks and docs.
         complexity: cost per set, e.g. ``"O(K)"``.
+        semivalue: optional ``semivalue(u, x, mask, weighting) -> phi`` for
+            the semivalues of ``ss.semivalue`` (see :class:`Engine`).
+        weightings: the weighting kinds ``semivalue`` serves; the others
+            fall back to the reference engine.
 
     Returns:
         A decorator that registers ``compute(u, x, mask) -> phi`` (see
@@ -77,7 +99,8 @@ def register_engine(utility_type: type, *, name: str, complexity: str):
     def decorate(compute):
         if utility_type in _ENGINES:
             raise ValueError(f"an engine for {utility_type.__name__} is already registered")
-        _ENGINES[utility_type] = Engine(name, utility_type, compute, complexity)
+        _ENGINES[utility_type] = Engine(name, utility_type, compute, complexity, semivalue,
+                                        frozenset(weightings) | {"shapley"})
         return compute
 
     return decorate

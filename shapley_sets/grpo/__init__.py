@@ -28,7 +28,7 @@ from .advantages import (
 )
 from .credit import credit_advantages
 from .peers import grpo_passk_advantages, passk_training_advantages
-from ._semivalues import CREDITS, credit_values
+from ._semivalues import CREDITS
 from .rules import FORMS, RECOMMENDED_RULE, CreditRule, LinearSchedule
 from .spans import SPAN_STYLES, candidate_spans
 from .tokens import token_candidates
@@ -44,7 +44,6 @@ __all__ = [
     "candidate_spans",
     "candidate_advantages",
     "credit_advantages",
-    "credit_values",
     "completion_advantages",
     "grpo_passk_advantages",
     "passk_training_advantages",

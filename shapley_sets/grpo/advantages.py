@@ -29,13 +29,13 @@ import sys
 
 import numpy as np
 
-from .._api import shapley
+from .._api import semivalue, shapley
 from .._validation import as_float_array, check_finite, prepare_mask
 from ..adapters.arrays import first_tensor, like, to_numpy
 from ..adapters.torch_tokens import gather_token_advantages_torch
 from ._checks import check_beta, check_candidate_values, check_choice, check_options, rewards_1d
 from ._groups import Groups, group_stats, resolve_groups
-from ._semivalues import check_credit, credit_values
+from ._semivalues import check_credit
 from ._kernels import gather_token_advantages
 
 __all__ = [
@@ -304,7 +304,7 @@ def completion_advantages(
         eps, ddof, scale, singleton: as in :func:`set_advantages`, applied to r.
         credit: ``"shapley"`` (default), ``"loo"``, ``"banzhaf"`` or
             ``("beta", α, β)``: the semivalue each completion is credited with
-            (see :func:`credit_values`).
+            (see :func:`shapley_sets.semivalue`).
 
     Returns:
         (N,) float64 numpy array, or a float32 tensor on ``x``'s device.
@@ -382,7 +382,7 @@ def completion_advantages(
         k_present = np.bincount(g.index, weights=~missing, minlength=g.n_groups)
         r = k_present[g.index] * phi[g.index, slot] + empty[g.index]
     else:
-        r = credit_values(utility, batch, credit, mask=present)[g.index, slot]
+        r = semivalue(utility, batch, credit, mask=present)[g.index, slot]
     r[missing] = np.nan
     adv, _ = _set_advantages(r, g, scale, eps, ddof, singleton)
     return like(adv, x)

@@ -17,10 +17,10 @@ from typing import Callable, Union
 
 import numpy as np
 
-from .._api import value
+from .._api import semivalue, value
 from ..adapters.arrays import like, to_numpy
 from ._checks import check_beta, check_choice
-from ._semivalues import check_credit, credit_values
+from ._semivalues import check_credit
 from .advantages import TAUS, candidate_advantages
 from .credit import credit_advantages
 
@@ -138,8 +138,9 @@ class CreditRule:
             raise ValueError(f"the beta schedule at step {step}: {exc}") from None
 
     def credits(self, utility, x, *, mask=None) -> np.ndarray:
-        """The (N, K) credits this rule gives the candidates of ``x`` (numpy)."""
-        return credit_values(utility, x, self.credit, mask=mask)
+        """The (N, K) credits this rule gives the candidates of ``x`` (numpy):
+        ``ss.semivalue(utility, x, credit, mask=mask)``."""
+        return semivalue(utility, to_numpy(x), self.credit, mask=None if mask is None else to_numpy(mask))
 
     def from_credits(self, set_rewards, credits, groups, *, mask=None, step=0, empty_value=0.0,
                      efficiency_rtol=1e-6, **options):

@@ -1,4 +1,4 @@
-"""The recommendation problem: a catalog, user types and the best set."""
+"""A set problem: a catalog, user types, the value of a set, credits and the best set."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Problem", "make_problem", "set_utility", "best_set", "BRUTE_FORCE_LIMIT"]
+from .. import AnySuccess, ExpectedBest, semivalue
+
+__all__ = ["KINDS", "Problem", "make_problem", "set_utility", "best_set", "BRUTE_FORCE_LIMIT"]
 
 # Above this many K-subsets the optimum comes from greedy (with its bound)
 # instead of enumeration; 60 choose 4 = 487,635 is enumerated in well under a second.
@@ -16,23 +18,40 @@ BRUTE_FORCE_LIMIT = 3_000_000
 _CHUNK = 65_536
 
 
+KINDS = ("best", "any")
+
+
 @dataclass(frozen=True)
 class Problem:
-    """A catalog of items scored by several user types.
+    """A catalog of items valued by several user types.
 
     Attributes:
-        scores: ``(M, C)`` preference of user type ``u`` for item ``j``, in [0, 1].
+        scores: ``(M, C)``: with ``kind="best"``, the utility of item ``j``
+            for user type ``u`` in [0, 1] (0/1 memberships make it a
+            coverage problem: type = topic); with ``kind="any"``, the
+            probability that type ``u`` accepts item ``j``.
         weights: ``(M,)`` share of each user type (sums to 1).
+        kind: ``"best"``: a set is worth ``Σ_u π_u max_{j∈S} s_{u,j}``
+            (:class:`shapley_sets.ExpectedBest`); ``"any"``: a sampled user
+            type accepts each item independently with its probability and the
+            set succeeds if any item is accepted,
+            ``Σ_u π_u (1 − Π_{j∈S} (1 − s_{u,j}))`` (a mixture of
+            :class:`shapley_sets.AnySuccess`).
 
     Examples:
         >>> import numpy as np
         >>> p = Problem(scores=np.array([[1.0, 0.0], [0.0, 1.0]]), weights=np.array([0.5, 0.5]))
-        >>> p.n_types, p.n_items
-        (2, 2)
+        >>> p.n_types, p.n_items, p.kind
+        (2, 2, 'best')
     """
 
     scores: np.ndarray
     weights: np.ndarray
+    kind: str = "best"
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
 
     @property
     def n_types(self) -> int:
@@ -41,6 +60,27 @@ class Problem:
     @property
     def n_items(self) -> int:
         return self.scores.shape[1]
+
+    def inputs(self, sets) -> np.ndarray:
+        """The utility inputs ``(..., M, K)`` of integer item sets ``(..., K)``."""
+        return np.moveaxis(self.scores[:, np.asarray(sets, dtype=np.intp)], 0, -2)
+
+    def credits(self, sets, credit) -> np.ndarray:
+        """Per-item credits ``(..., K)``: a semivalue (:func:`shapley_sets.semivalue`) of the set value.
+
+        Examples:
+            >>> import numpy as np
+            >>> p = Problem(np.array([[0.5, 0.5, 0.0]]), np.array([1.0]), kind="any")
+            >>> p.credits([[0, 1, 2]], "shapley").tolist()
+            [[0.375, 0.375, 0.0]]
+        """
+        x = self.inputs(sets)
+        if self.kind == "best":
+            return semivalue(ExpectedBest(self.weights), x, credit)
+        # a semivalue is linear in the utility: the mixture's credit is the
+        # weighted sum of each type's noisy-or credit
+        per_type = semivalue(AnySuccess(), x, credit)  # (..., M, K)
+        return np.tensordot(per_type, self.weights, axes=(-2, 0))
 
 
 def make_problem(n_items: int = 60, n_types: int = 6, seed: int = 0, *, dim: int = 4) -> Problem:
@@ -87,7 +127,7 @@ def make_problem(n_items: int = 60, n_types: int = 6, seed: int = 0, *, dim: int
 
 
 def set_utility(problem: Problem, sets) -> np.ndarray:
-    """Expected best utility ``U(S) = Σ_u π_u max_{j∈S} s_{u,j}`` of item sets.
+    """The value ``U(S)`` of item sets (see :class:`Problem` for both kinds).
 
     Args:
         problem: the :class:`Problem`.
@@ -100,17 +140,24 @@ def set_utility(problem: Problem, sets) -> np.ndarray:
         >>> p = Problem(np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0.25, 0.75]))
         >>> set_utility(p, [[0], [1]]).tolist(), float(set_utility(p, [0, 1]))
         ([0.25, 0.75], 1.0)
+        >>> float(set_utility(Problem(np.array([[0.5, 0.5]]), np.array([1.0]), kind="any"), [0, 1]))
+        0.75
     """
     sets = np.asarray(sets, dtype=np.intp)
-    best = problem.scores[:, sets].max(axis=-1)  # (M, ...)
-    return np.tensordot(problem.weights, best, axes=(0, 0))
+    picked = problem.scores[:, sets]  # (M, ..., K)
+    if problem.kind == "best":
+        per_type = picked.max(axis=-1)
+    else:
+        per_type = -np.expm1(np.log1p(-picked).sum(axis=-1))
+    return np.tensordot(problem.weights, per_type, axes=(0, 0))
 
 
 def best_set(problem: Problem, k: int, *, limit: int = BRUTE_FORCE_LIMIT):
     """The best set of ``k`` items: exact by enumeration, or greedy.
 
-    Enumeration is used when ``C(n_items, k) <= limit``. Otherwise the set is
-    built greedily; the expected-best utility is monotone submodular, so the
+    Enumeration (over the items no other item dominates, which leaves the
+    optimum unchanged) is used when ``C(n_items, k) <= limit``. Otherwise the set is
+    built greedily; both kinds of utility are monotone submodular, so the
     greedy value is at least ``(1 − 1/e)`` of the optimum (Nemhauser, Wolsey
     and Fisher, 1978) and fractions "of the optimum" are then fractions of
     the greedy value (they may exceed 1).
@@ -141,9 +188,27 @@ def best_set(problem: Problem, k: int, *, limit: int = BRUTE_FORCE_LIMIT):
     return _greedy(problem, k)
 
 
+def _undominated(problem) -> np.ndarray:
+    """Items no other item dominates (>= for every type, > for one, or equal and earlier).
+
+    Both utilities only grow when an item's scores grow, so some best set
+    avoids every dominated item: swap a dominated item for its dominator, or,
+    if that is already in the set, for any undominated item outside it.
+    """
+    s = problem.scores
+    ge = (s[:, :, None] >= s[:, None, :]).all(axis=0)  # ge[i, j]: i >= j everywhere
+    gt = (s[:, :, None] > s[:, None, :]).any(axis=0)
+    earlier = np.arange(problem.n_items)[:, None] < np.arange(problem.n_items)[None, :]
+    dominated = (ge & (gt | earlier)).any(axis=0)
+    return np.flatnonzero(~dominated)
+
+
 def _enumerate(problem, k):
+    items = _undominated(problem)
+    if items.size < k:
+        items = np.arange(problem.n_items)
     best_value, best_items = -np.inf, None
-    combos = itertools.combinations(range(problem.n_items), k)
+    combos = itertools.combinations(items.tolist(), k)
     while True:
         chunk = np.fromiter(itertools.islice(combos, _CHUNK), dtype=np.dtype((np.intp, k)))
         if len(chunk) == 0:
@@ -156,12 +221,12 @@ def _enumerate(problem, k):
 
 
 def _greedy(problem, k):
-    covered = np.zeros(problem.n_types)
     chosen: list[int] = []
+    current = 0.0
     for _ in range(k):
-        gains = problem.weights @ np.maximum(problem.scores - covered[:, None], 0.0)
-        gains[chosen] = -np.inf
-        j = int(np.argmax(gains))
-        chosen.append(j)
-        covered = np.maximum(covered, problem.scores[:, j])
-    return float(problem.weights @ covered), np.sort(np.array(chosen, dtype=np.intp)), "greedy"
+        rest = np.setdiff1d(np.arange(problem.n_items), chosen)
+        values = set_utility(problem, np.column_stack([np.tile(chosen, (rest.size, 1)), rest]).astype(np.intp))
+        j = int(np.argmax(values))
+        chosen.append(int(rest[j]))
+        current = float(values[j])
+    return current, np.sort(np.array(chosen, dtype=np.intp)), "greedy"

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import ExpectedBest, shapley
 from .methods import Method
 from .policy import Adam, pl_grad, sample_sets
 from .problem import Problem, set_utility
@@ -73,7 +72,7 @@ def train(problem: Problem, method: Method, config: TrainConfig, progress=None) 
 
     The policy is a softmax over the catalog (logits start at 0) that draws
     K distinct items by Plackett–Luce. Each step samples G sets per seed,
-    scores them with the expected-best utility, turns the rewards into
+    scores them with the problem's set utility, turns the rewards into
     per-candidate advantages, and takes one Adam step on
     ``mean_{g,k} A_{g,k} · log π(item_{g,k} | items drawn before it)``.
 
@@ -88,9 +87,10 @@ def train(problem: Problem, method: Method, config: TrainConfig, progress=None) 
         utility after each number of steps) and ``final`` ``(seeds,)``.
 
     Examples:
-        >>> from shapley_sets.sim import Method, make_problem
+        >>> from shapley_sets.grpo import RECOMMENDED_RULE
+        >>> from shapley_sets.sim import Method, make_task
         >>> config = TrainConfig(k=3, group_size=4, steps=5, seeds=(0, 1), eval_samples=32, final_samples=64)
-        >>> out = train(make_problem(n_items=10, n_types=3), Method("shape", beta=1.0), config)
+        >>> out = train(make_task("code", n_items=10, n_types=3), Method("rule", RECOMMENDED_RULE), config)
         >>> out["curves"].shape, out["final"].shape
         ((2, 6), (2,))
     """
@@ -100,29 +100,32 @@ def train(problem: Problem, method: Method, config: TrainConfig, progress=None) 
     # one stream per seed and purpose, so a seed's run does not depend on the others
     train_rngs = [np.random.default_rng([seed, 0]) for seed in seeds]
     eval_rngs = [np.random.default_rng([seed, 1]) for seed in seeds]
-    utility = ExpectedBest(problem.weights)
     theta = np.zeros((n_seeds, problem.n_items))
     opt = Adam(config.lr)
     curves = np.empty((n_seeds, config.steps + 1))
     for t in range(config.steps + 1):
-        for s in range(n_seeds):
-            curves[s, t] = expected_utility(problem, theta[s], k, eval_rngs[s], config.eval_samples)
+        curves[:, t] = _expected_utilities(problem, theta, k, eval_rngs, config.eval_samples)
         if t == config.steps:
             break
         sets = np.stack([sample_sets(theta[s], k, train_rngs[s], g) for s in range(n_seeds)])
         rewards = set_utility(problem, sets)  # (S, G)
-        if method.needs_shapley:
-            x = np.moveaxis(problem.scores[:, sets], 0, -2)  # (S, G, M, K)
-            phi = shapley(utility, x)
+        if method.credit is None:
+            credits = np.zeros(sets.shape)
+        elif method.credit == "solo":
+            credits = set_utility(problem, sets[..., None])  # U({k}) of every item
         else:
-            phi = np.zeros(sets.shape)
-        adv = method.advantages(rewards, phi, g)
+            credits = problem.credits(sets, method.credit)
+        adv = method.advantages(rewards, credits, g, step=t)
         grad = pl_grad(theta, sets, adv) / (g * k)
         theta = opt.step(theta, grad)
         if progress is not None:
             progress(t + 1)
     final_rngs = [np.random.default_rng([seed, 2]) for seed in seeds]
-    final = np.array(
-        [expected_utility(problem, theta[s], k, final_rngs[s], config.final_samples) for s in range(n_seeds)]
-    )
+    final = _expected_utilities(problem, theta, k, final_rngs, config.final_samples)
     return {"curves": curves, "final": final, "logits": theta}
+
+
+def _expected_utilities(problem, theta, k, rngs, n) -> np.ndarray:
+    """:func:`expected_utility` of every seed's policy, in one utility call."""
+    sets = np.stack([sample_sets(theta[s], k, rngs[s], n) for s in range(len(rngs))])
+    return set_utility(problem, sets).mean(axis=-1)

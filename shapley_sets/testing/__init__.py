@@ -13,13 +13,21 @@ The strategies need ``hypothesis`` (``pip install shapley-sets[test]``); the
 axiom checker and :class:`TableGame` do not.
 """
 
-from .axioms import AXIOMS, AxiomFailure, AxiomReport, assert_axioms, check_axioms
+from .axioms import (
+    AXIOMS,
+    SEMIVALUE_AXIOMS,
+    AxiomFailure,
+    AxiomReport,
+    assert_axioms,
+    check_axioms,
+)
 from .games import TableGame, coalition_codes
 
 __all__ = [
     "AXIOMS",
     "AxiomFailure",
     "AxiomReport",
+    "SEMIVALUE_AXIOMS",
     "TableGame",
     "assert_axioms",
     "check_axioms",
@@ -29,9 +37,10 @@ __all__ = [
     "probabilities",
     "scores",
     "value_tables",
+    "weightings",
 ]
 
-_STRATEGIES = {"batch_shapes", "masks", "probabilities", "scores", "value_tables"}
+_STRATEGIES = {"batch_shapes", "masks", "probabilities", "scores", "value_tables", "weightings"}
 
 
 def __getattr__(name):

@@ -17,9 +17,15 @@ from .._api import _prepare
 from .._validation import set_label
 from ..engines.reference import MAX_REFERENCE_K, coalition_table
 
-__all__ = ["AxiomFailure", "AxiomReport", "AXIOMS", "check_axioms", "assert_axioms"]
+__all__ = ["AxiomFailure", "AxiomReport", "AXIOMS", "SEMIVALUE_AXIOMS", "check_axioms",
+           "assert_axioms"]
 
 AXIOMS = ("efficiency", "symmetry", "null player", "additivity", "anonymity")
+
+#: The axioms every semivalue satisfies (Banzhaf, leave-one-out, Beta...):
+#: all but efficiency, which only the Shapley value has. Pass
+#: ``axioms=SEMIVALUE_AXIOMS`` to check one.
+SEMIVALUE_AXIOMS = ("symmetry", "null player", "additivity", "anonymity")
 
 # Interchangeability and null players are read off the coalition table; the
 # checker enumerates it, so it caps K lower than the reference engine.
@@ -109,7 +115,8 @@ def check_axioms(
             scale``, where ``scale`` is the largest ``|U(S)|`` of the set (or 1
             when the game is all zeros).
         seed: seeds the candidate permutation of the anonymity check.
-        axioms: the subset of ``AXIOMS`` to check.
+        axioms: the subset of ``AXIOMS`` to check; ``SEMIVALUE_AXIOMS`` (all
+            but efficiency) for a semivalue other than Shapley.
 
     Returns:
         An :class:`AxiomReport`; ``report.ok`` tells whether all held.
@@ -119,6 +126,9 @@ def check_axioms(
         >>> from shapley_sets.testing import check_axioms
         >>> report = check_axioms(ss.shapley, ss.BestOf(), [[1.0, 1.0, 0.0]])
         >>> report.ok
+        True
+        >>> from shapley_sets.testing import SEMIVALUE_AXIOMS
+        >>> check_axioms(ss.banzhaf, ss.BestOf(), [[1.0, 1.0, 0.0]], axioms=SEMIVALUE_AXIOMS).ok
         True
         >>> def winner_takes_all(u, x, mask=None):
         ...     x = np.asarray(x, dtype=float)

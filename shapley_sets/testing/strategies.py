@@ -17,6 +17,7 @@ __all__ = [
     "probabilities",
     "scores",
     "value_tables",
+    "weightings",
 ]
 
 # Magnitudes a score array is drawn at: huge and tiny ones included, but not
@@ -146,3 +147,55 @@ def value_tables(draw, k=st.integers(0, 6), batch_shape=None, *, integer: bool =
             st.sampled_from([0.0, 1.0, -1.0]),
         )
     return draw(hnp.arrays(np.float64, shape + (1 << k,), elements=elements))
+
+
+class RandomSizeWeights:
+    """Size weights ``p_K`` drawn from a Dirichlet law seeded by ``(seed, K)``,
+    some sizes zeroed: a deterministic callable ``K -> p_K`` for
+    ``ss.semivalue`` (equal seeds give equal weights).
+
+    Examples:
+        >>> w = RandomSizeWeights(3)
+        >>> p = w(4)
+        >>> p.shape, bool(abs(p.sum() - 1) < 1e-12), bool((w(4) == p).all())
+        ((4,), True, True)
+    """
+
+    def __init__(self, seed: int):
+        self.seed = int(seed)
+
+    def __call__(self, k: int) -> np.ndarray:
+        rng = np.random.default_rng([self.seed, int(k)])
+        p = rng.dirichlet(np.full(k, 0.7))
+        keep = rng.random(k) < 0.7
+        keep[rng.integers(k)] = True
+        p = np.where(keep, p, 0.0)
+        return p / p.sum()
+
+    def __repr__(self):
+        return f"RandomSizeWeights({self.seed})"
+
+
+def weightings(*, sizes: bool = True):
+    """Semivalue weightings for ``ss.semivalue``: the named ones, Beta(α, β)
+    with α, β from 0.2 to 5 (and integers), and, with ``sizes``, callables of
+    random size weights (:class:`RandomSizeWeights`).
+
+    Examples:
+        >>> from hypothesis import given, settings
+        >>> import shapley_sets as ss
+        >>> from shapley_sets.testing import weightings
+        >>> @settings(max_examples=10)
+        ... @given(weightings())
+        ... def check(w):
+        ...     assert ss.semivalue(ss.BestOf(), [1.0, 2.0], w).shape == (2,)
+        >>> check()
+    """
+    shape = st.one_of(st.sampled_from([0.5, 1.0, 2.0, 3.0]), st.floats(0.2, 5.0))
+    options = [
+        st.sampled_from(["shapley", "banzhaf", "loo"]),
+        st.tuples(st.just("beta"), shape, shape),
+    ]
+    if sizes:
+        options.append(st.integers(0, 2**31 - 1).map(RandomSizeWeights))
+    return st.one_of(*options)
