@@ -11,6 +11,8 @@ import pytest
 
 _OPTIONAL = {
     "shapley_sets/integrations/verl.py": "verl",
+    "shapley_sets/integrations/verl_plugin.py": "verl",
+    "shapley_sets/integrations/verl_trainer.py": "transfer_queue",  # verl's V1 trainer
     "shapley_sets/integrations/trl.py": "trl",
     "shapley_sets/adapters/torch_tokens.py": "torch",
 }

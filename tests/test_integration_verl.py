@@ -176,20 +176,3 @@ def test_passk_peer_matches_verl_grpo_passk(norm):
     )
     ours = ss.grpo.grpo_passk_advantages(torch.from_numpy(scores), uids, scale="group" if norm else "none")
     torch.testing.assert_close(ours.unsqueeze(-1) * rm, theirs, rtol=1e-5, atol=1e-6)
-
-
-@pytest.mark.skipif(sv.ShapleyRewardManager is None, reason="this verl has no reward loop")
-def test_reward_manager_assembles_encoded_rm_scores():
-    t = 6
-    prompts = torch.ones(2, 3, dtype=torch.long)
-    att = torch.tensor([[1, 1, 1, 1, 1, 1, 1, 1, 0], [1, 1, 1, 1, 1, 1, 1, 1, 1]])
-    data = DataProto.from_dict(tensors={"prompts": prompts, "responses": torch.ones(2, t, dtype=torch.long),
-                                        "attention_mask": att})
-    phi = [0.25, 0.0, 0.5]
-    scores = [{"score": 0.75, "shapley_values": phi, "candidate_ends": [0, 2, 4]}, 0.3]
-    rm = sv.ShapleyRewardManager.assemble_rm_scores(data, scores)
-    expected = sv.encode_token_rewards([phi], [[0, 1, 1, 2, 2, -1]])[0]
-    assert torch.equal(rm[0], expected) and torch.signbit(rm[0, 2])
-    assert rm[1].tolist() == [0, 0, 0, 0, 0, pytest.approx(0.3)]
-    with pytest.raises(ValueError, match="candidate_ends must increase"):
-        sv.ShapleyRewardManager.assemble_rm_scores(data, [{"score": 1, "shapley_values": [1.0], "candidate_ends": [7]}, 0.0])

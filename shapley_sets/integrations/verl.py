@@ -29,14 +29,19 @@ on the same tensor is exactly the β = 0 baseline. Limits of a one-float
 channel: tokens before a candidate that belong to no candidate (a preamble, a
 separator) are credited to the next candidate; the encoding does not survive
 ``algorithm.use_kl_in_reward=True`` (a KL penalty on every token), which the
-estimator refuses. In verl 0.9.1 per-token scores reach ``rm_scores`` through
-a reward manager's ``assemble_rm_scores`` (the batch reward loop; see
-:class:`ShapleyRewardManager` and docs/guides/verl.md).
+estimator refuses. In verl 0.9's default (V1) trainer, the reward manager
+``"shapley"`` (:class:`ShapleyRewardManager`) turns per-candidate scores
+returned by ``compute_score`` into a record in ``reward_extra_info``, and the
+trainer modes of :mod:`shapley_sets.integrations.verl_trainer` write the
+records in this encoding before the advantage step (docs/guides/verl.md).
 
 Options come from ``config.get("shapley")`` (Hydra:
 ``+algorithm.shapley.beta=0.5``), falling back to :func:`register`'s
 keyword arguments, falling back to the defaults ``beta=1.0``,
-``tau="within"``, ``empty_value=0.0``. Layout B needs a utility: the config
+``tau="within"``, ``empty_value=0.0``; ``spans`` is the reward manager's
+parser of candidates in the response text (a style of
+:func:`shapley_sets.grpo.candidate_spans`, or a mapping with ``style`` and
+its options). Layout B needs a utility: the config
 key ``utility`` (``"best_of"``, ``"any_success"``, ``"top_k"``,
 ``"additive"``) with ``utility_kwargs``, or a utility object passed to
 :func:`register`. ``norm_adv_by_std_in_grpo`` (default True) picks
@@ -57,6 +62,7 @@ Examples:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 import numpy as np
@@ -68,6 +74,8 @@ import shapley_sets as ss
 from shapley_sets.adapters.arrays import to_numpy
 from shapley_sets.grpo import PRESETS, candidate_advantages, completion_advantages, set_advantages, token_advantages
 
+from ._parsing import check_parser, parse_spans, token_ids_of_spans
+
 __all__ = [
     "ESTIMATORS",
     "UTILITIES",
@@ -77,6 +85,10 @@ __all__ = [
     "shapley_grpo_advantage",
     "shapley_completion_advantage",
     "ShapleyRewardManager",
+    "CANDIDATES_KEY",
+    "CANDIDATE_KEYS",
+    "candidate_record",
+    "rm_scores_from_records",
 ]
 
 #: Estimator names this module registers with verl.
@@ -90,8 +102,8 @@ UTILITIES = {
     "additive": ss.Additive,
 }
 
-_KEYS = ("beta", "tau", "empty_value", "utility", "utility_kwargs")
-_DEFAULTS = {"beta": 1.0, "tau": "within", "empty_value": 0.0, "utility": None, "utility_kwargs": None}
+_KEYS = ("beta", "tau", "empty_value", "utility", "utility_kwargs", "spans")
+_DEFAULTS = {"beta": 1.0, "tau": "within", "empty_value": 0.0, "utility": None, "utility_kwargs": None, "spans": None}
 _python_options: dict = {}
 
 
@@ -122,11 +134,11 @@ def _check_index(index, n):
         raise ValueError(f"index must hold one uid per response ({n}), got {len(index)}")
 
 
-def _utility(opts):
+def _utility(opts, who="shapley_completion"):
     u = opts["utility"]
     if u is None:
         raise ValueError(
-            "shapley_completion needs a set utility: set algorithm.shapley.utility to one of "
+            f"{who} needs a set utility: set algorithm.shapley.utility to one of "
             f"{sorted(UTILITIES)} (with algorithm.shapley.utility_kwargs), or call "
             "register(utility=ss.BestOf())"
         )
@@ -406,6 +418,161 @@ def register(**options) -> tuple[str, ...]:
 register()
 
 
+#: The ``reward_extra_info`` key under which :class:`ShapleyRewardManager`
+#: passes each response's candidates (a JSON string: verl keeps strings out of
+#: its numeric metrics and stacks them without ragged-array errors).
+CANDIDATES_KEY = "shapley_candidates"
+
+#: The keys of a ``compute_score`` result that describe candidates.
+CANDIDATE_KEYS = ("candidate_scores", "shapley_values", "candidate_spans", "candidate_ends")
+
+
+def _float_list(values, name: str, i=None) -> np.ndarray:
+    arr = np.asarray(values, dtype=np.float64).reshape(-1)
+    if not np.all(np.isfinite(arr)):
+        where = "" if i is None else f"response {i}: "
+        raise ValueError(f"{where}{name} must be finite, got {arr.tolist()}")
+    return arr
+
+
+def candidate_record(result: Mapping, token_ids, text: str, tokenizer, config=None) -> dict:
+    """One response's candidates as :data:`CANDIDATES_KEY` carries them: Shapley values and token ends.
+
+    ``result`` is a ``compute_score`` dict with the candidates' utility inputs
+    ``"candidate_scores"`` (Shapley values computed here with the configured
+    utility) or their ``"shapley_values"``, and where they lie: character
+    ``"candidate_spans"`` in ``text``, token ``"candidate_ends"`` (each
+    candidate's last response token), or neither, and then the parser of the
+    config key ``shapley.spans`` finds the spans. Candidates that own no token
+    (empty, or cut off) leave the set: with ``candidate_scores`` the Shapley
+    values are those of the candidates that remain.
+
+    Args:
+        result: the ``compute_score`` dict.
+        token_ids: the response's generated token ids (padding removed).
+        text: their decoded text, as ``compute_score`` received it.
+        tokenizer: the rollout model's tokenizer.
+        config: the algorithm config (its ``shapley`` section).
+
+    Returns:
+        ``{"phi": [...], "ends": [...]}``: K Shapley values and the token
+        index of each candidate's last token, increasing.
+
+    Raises:
+        ValueError: both or neither of ``candidate_scores`` and
+            ``shapley_values``; both ``candidate_spans`` and
+            ``candidate_ends``; lengths that disagree; ends out of order or
+            past the response; no spans and no parser; no utility for
+            ``candidate_scores``; Shapley values of a candidate that owns no token.
+
+    Examples:
+        >>> import types
+        >>> tok = types.SimpleNamespace()  # token ends given: no tokenizer needed
+        >>> cfg = {"shapley": {"utility": "best_of"}}
+        >>> candidate_record({"score": 0.9, "candidate_scores": [0.9, 0.4], "candidate_ends": [2, 5]},
+        ...                  list(range(7)), "", tok, cfg)
+        {'phi': [0.7, 0.2], 'ends': [2, 5]}
+    """
+    opts = _options(config)
+    if ("candidate_scores" in result) == ("shapley_values" in result):
+        raise ValueError("compute_score must return exactly one of 'candidate_scores' and 'shapley_values'")
+    from_scores = "candidate_scores" in result
+    values = _float_list(result["candidate_scores" if from_scores else "shapley_values"],
+                         "candidate_scores" if from_scores else "shapley_values")
+    k, n_tok = values.shape[0], len(token_ids)
+    if "candidate_ends" in result:
+        if "candidate_spans" in result:
+            raise ValueError("compute_score must return 'candidate_spans' or 'candidate_ends', not both")
+        ends = [int(e) for e in result["candidate_ends"]]
+        if len(ends) != k:
+            raise ValueError(f"{k} candidate values but {len(ends)} candidate_ends")
+        if any(b <= a for a, b in zip(ends, ends[1:])) or (ends and not 0 <= ends[0]) or (ends and ends[-1] >= n_tok):
+            raise ValueError(f"candidate_ends must increase within [0, {n_tok}), got {ends}")
+        order = list(range(k))
+    else:
+        spans = result.get("candidate_spans")
+        if spans is None:
+            if opts["spans"] is None:
+                raise ValueError(
+                    "compute_score returned no 'candidate_spans' or 'candidate_ends' and no parser is "
+                    "configured: set algorithm.shapley.spans (e.g. +algorithm.shapley.spans=numbered)"
+                )
+            spans = parse_spans(check_parser(opts["spans"], "algorithm.shapley.spans"), text)
+        spans = [tuple(int(v) for v in sp) for sp in spans]
+        if len(spans) != k:
+            raise ValueError(f"{k} candidate values but {len(spans)} candidate spans")
+        ids = token_ids_of_spans(tokenizer, token_ids, text, spans)
+        owned = [c for c in range(k) if (ids == c).any()]
+        # The encoding places candidates in token order.
+        order = sorted(owned, key=lambda c: int(np.argmax(ids == c)))
+        ends = [int(np.flatnonzero(ids == c)[-1]) for c in order]
+        if not from_scores and len(order) < k:
+            lost = sorted(set(range(k)) - set(order))
+            raise ValueError(
+                f"candidates {lost} own no response token, so their shapley_values cannot be placed; "
+                "return candidate_scores instead (candidates without tokens then leave the set)"
+            )
+    if from_scores:
+        x = values[order]
+        phi = ss.shapley(_utility(opts, "the layout-A reward manager"), x[None, :])[0] if x.size else x
+    else:
+        phi = values[order]
+    return {"phi": [float(v) for v in phi], "ends": ends}
+
+
+def rm_scores_from_records(rm_scores, lengths, records):
+    """``rm_scores`` with each row that has a candidate record rewritten in the layout-A encoding.
+
+    Args:
+        rm_scores: (N, T) float tensor (verl's scores, padded).
+        lengths: (N,) valid response lengths.
+        records: N JSON strings from :data:`CANDIDATES_KEY` (or the dicts
+            they hold), None for a response without candidates (its row is
+            kept as it is: one mark on its last token, a set of one).
+
+    Returns:
+        A new (N, T) float32 tensor.
+
+    Raises:
+        ValueError: a record whose ends lie past its response, or malformed.
+
+    Examples:
+        >>> import torch
+        >>> rm_scores_from_records(torch.tensor([[0.0, 0.0, 0.9], [0.0, 0.3, 0.0]]), [3, 2],
+        ...                        ['{"phi": [0.5, 0.4], "ends": [0, 2]}', None])
+        tensor([[0.5000, 0.0000, 0.4000],
+                [0.0000, 0.3000, 0.0000]])
+    """
+    out = rm_scores.detach().to(torch.float32).clone()
+    n, t = out.shape
+    rows, phis, ids = [], [], []
+    for i, rec in enumerate(records):
+        if rec is None:
+            continue
+        rec = json.loads(rec) if isinstance(rec, str) else rec
+        phi, ends = list(rec["phi"]), [int(e) for e in rec["ends"]]
+        length = int(lengths[i])
+        if len(phi) != len(ends) or (ends and (ends[-1] >= length or ends[0] < 0)) or any(
+            b <= a for a, b in zip(ends, ends[1:])
+        ):
+            raise ValueError(f"response {i}: candidate record {rec} does not fit a response of {length} tokens")
+        row = np.full(t, -1, dtype=np.int64)
+        start = 0
+        for k, e in enumerate(ends):
+            row[start : e + 1] = k
+            start = e + 1
+        rows.append(i)
+        phis.append(phi)
+        ids.append(row)
+    if rows:
+        width = max([len(p) for p in phis] + [1])
+        phi = np.zeros((len(rows), width))
+        for r, p in enumerate(phis):
+            phi[r, : len(p)] = p
+        out[rows] = encode_token_rewards(phi, np.stack(ids)).to(out.device)
+    return out
+
+
 def _make_reward_manager():
     try:
         from verl.experimental.reward_loop.reward_manager import register as register_manager
@@ -414,71 +581,41 @@ def _make_reward_manager():
         return None
 
     class ShapleyRewardManager(NaiveRewardManager):
-        """verl reward manager ``"shapley"``: per-candidate scores into ``rm_scores``.
+        """verl reward manager ``"shapley"``: per-candidate scores through ``reward_extra_info``.
 
-        The ``compute_score`` function returns, per response, a dict with
-        ``"score"`` (the set reward R, logged as usual), ``"shapley_values"``
-        (K floats, e.g. ``ss.shapley(u, x).tolist()``) and
-        ``"candidate_ends"`` (K ints: the index of each candidate's last
-        token within the response, increasing). :meth:`assemble_rm_scores`
-        (run on the driver by verl's batch reward loop) writes them in the
-        encoding of :func:`encode_token_rewards`; a plain float score keeps
-        verl's behaviour (the score on the last valid token).
+        Its ``compute_score`` returns, per response, a dict with ``"score"``
+        (the set reward, logged as usual) and the candidates as
+        :func:`candidate_record` reads them: ``"candidate_scores"`` (or
+        ``"shapley_values"``) and, unless the config key ``shapley.spans``
+        names a parser, ``"candidate_spans"`` (character spans in the
+        response text) or ``"candidate_ends"`` (token positions). The manager
+        maps spans to the response's tokens, computes the Shapley values,
+        and replaces those keys in ``reward_extra_info`` by one JSON string
+        under :data:`CANDIDATES_KEY`; the reward score stays a float, so the
+        result fits every verl reward path. The trainers of
+        :mod:`shapley_sets.integrations.verl_trainer` write it into
+        ``rm_scores`` before the advantage step. A plain float score keeps
+        verl's behaviour.
 
         Examples:
-            >>> import types, torch
-            >>> data = types.SimpleNamespace(batch={  # a prompt of 2 tokens, a response of 4 (+1 padding)
-            ...     "prompts": torch.zeros(1, 2, dtype=torch.long),
-            ...     "responses": torch.zeros(1, 5, dtype=torch.long),
-            ...     "attention_mask": torch.tensor([[1, 1, 1, 1, 1, 1, 0]])})
-            >>> scores = [{"score": 0.9, "shapley_values": [0.6, 0.3], "candidate_ends": [1, 3]}]
-            >>> rm_scores = ShapleyRewardManager.assemble_rm_scores(data, scores)
-            >>> rm_scores
-            tensor([[0.0000, 0.6000, 0.0000, 0.3000, 0.0000]])
-            >>> decode_token_rewards(rm_scores, torch.ones(1, 5))[2]  # the candidate of each token
-            array([[ 0,  0,  1,  1, -1]])
+            See docs/guides/verl.md; tested with verl's own
+            ``NaiveRewardManager.run_single`` in tests/test_integration_verl_layout_a.py.
         """
 
         async def run_single(self, data):
             result = await super().run_single(data)
             extra = result["reward_extra_info"]
-            if "shapley_values" in extra or "candidate_ends" in extra:
-                record = {
-                    "score": float(result["reward_score"]),
-                    "shapley_values": [float(v) for v in extra.pop("shapley_values")],
-                    "candidate_ends": [int(v) for v in extra.pop("candidate_ends")],
-                }
-                result = {**result, "reward_score": record}
-            return result
-
-        @classmethod
-        def assemble_rm_scores(cls, data, scores):
-            prompt_length = data.batch["prompts"].size(1)
-            valid = data.batch["attention_mask"][:, prompt_length:].sum(dim=1)
-            t = data.batch["responses"].size(1)
-            out = torch.zeros((len(scores), t), dtype=torch.float32)
-            for i, s in enumerate(scores):
-                if not isinstance(s, Mapping):
-                    out[i, int(valid[i]) - 1] = float(s)
-                    continue
-                ends, phi = list(s["candidate_ends"]), list(s["shapley_values"])
-                if len(ends) != len(phi):
-                    raise ValueError(
-                        f"response {i}: {len(phi)} shapley_values but {len(ends)} candidate_ends"
-                    )
-                if any(b <= a for a, b in zip(ends, ends[1:])) or (ends and not 0 <= ends[0]) or (
-                    ends and ends[-1] >= int(valid[i])
-                ):
-                    raise ValueError(
-                        f"response {i}: candidate_ends must increase within [0, {int(valid[i])}), got {ends}"
-                    )
-                ids = np.full((1, t), -1, dtype=np.int64)
-                start = 0
-                for k, e in enumerate(ends):
-                    ids[0, start : e + 1] = k
-                    start = e + 1
-                out[i] = encode_token_rewards(np.array([phi], dtype=np.float64).reshape(1, -1), ids)[0]
-            return out.to(data.batch["responses"].device)
+            if not any(key in extra for key in CANDIDATE_KEYS):
+                return result
+            item = data[-1:][0]
+            response_ids = item.batch["responses"]
+            valid = int(item.batch["attention_mask"][-response_ids.shape[-1] :].sum())
+            ids = response_ids[:valid].tolist()
+            text = self.tokenizer.decode(ids, skip_special_tokens=True)
+            record = candidate_record(extra, ids, text, self.tokenizer, self.config.get("algorithm"))
+            kept = {key: v for key, v in extra.items() if key not in CANDIDATE_KEYS}
+            kept[CANDIDATES_KEY] = json.dumps(record)
+            return {**result, "reward_score": float(result["reward_score"]), "reward_extra_info": kept}
 
     register_manager("shapley")(ShapleyRewardManager)
     return ShapleyRewardManager
