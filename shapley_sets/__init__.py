@@ -18,6 +18,7 @@ from ._api import (
     shapley,
     value,
 )
+from ._cache import clear_caches
 from ._version import __version__
 from .engines import MAX_REFERENCE_K, register_engine, registered_engines
 from .utilities import (
@@ -46,6 +47,7 @@ __all__ = [
     "LinearCombination",
     "Utility",
     "banzhaf",
+    "clear_caches",
     "exact_shapley",
     "grpo",
     "leave_one_out",

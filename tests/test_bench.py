@@ -175,6 +175,11 @@ def test_smoke_report_structure(smoke_report):
     assert [r["K"] for r in sections["k-sweep"].rows] == list(config.k_sweep)
     assert all(set(benchmarked_names) <= set(r) for r in sections["k-sweep"].rows)
     assert [r["batch"] for r in sections["batch-sweep"].rows] == list(config.batch_sizes)
+    # Banzhaf and leave-one-out beside Shapley: in the throughput table and one growth line each
+    assert all(row["banzhaf"] > 0 and row["loo"] > 0 for row in sections["throughput"].rows)
+    semi = sections["semivalue-k-sweep"].rows
+    assert len(semi) == 2 * len(benchmarked_names)
+    assert all(all(row[f"K{k}"] > 0 for k in config.k_sweep) for row in semi)
     assert smoke_report["machine"]["numba_threads"] >= 1
     # The summary gathers the issue targets of the utilities that ran.
     targets = [r["what"] for r in sections["targets"].rows]

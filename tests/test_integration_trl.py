@@ -71,10 +71,13 @@ def test_grpo_layout_reproduces_trls_own_advantages(tmp_path, scale):
     torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-5)
 
 
-def test_completions_layout_is_completion_advantages_of_the_gathered_rewards(tmp_path):
-    trainer = _train(tmp_path, reward_mean, layout="completions", utility=ss.BestOf())
+@pytest.mark.parametrize("rule", [None, ss.grpo.CreditRule("shapley", "shapley")], ids=["recommended", "shapley"])
+def test_completions_layout_is_completion_advantages_of_the_gathered_rewards(tmp_path, rule):
+    trainer = _train(tmp_path, reward_mean, layout="completions", utility=ss.BestOf(), rule=rule)
+    credit = (rule or ss.grpo.RECOMMENDED_RULE).credit
     rewards = trainer._gathered_rewards[:, 0].double().numpy()
-    expected = ss.grpo.completion_advantages(ss.BestOf(), rewards, G, **ss.grpo.PRESETS["trl"])
+    expected = ss.grpo.completion_advantages(ss.BestOf(), rewards, G, credit=credit, **ss.grpo.PRESETS["trl"])
+    assert np.abs(expected).max() > 0
     np.testing.assert_allclose(trainer.last_advantages.numpy(), expected, rtol=1e-5, atol=1e-6)
 
 
@@ -88,7 +91,9 @@ def test_completions_layout_leaves_unscorable_completions_out(tmp_path):
     rewards = trainer._gathered_rewards[:, 0].double().numpy()
     missing = np.isnan(rewards)
     assert missing.any() and not missing.all()
-    expected = ss.grpo.completion_advantages(ss.BestOf(), rewards, G, **ss.grpo.PRESETS["trl"])
+    expected = ss.grpo.completion_advantages(
+        ss.BestOf(), rewards, G, credit=ss.grpo.RECOMMENDED_RULE.credit, **ss.grpo.PRESETS["trl"]
+    )
     got = trainer.last_advantages.numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
     assert np.all(got[missing] == 0.0)
@@ -100,18 +105,24 @@ def _tokens_as_candidates(prompt, completion, completion_ids, **row):
     return [_score(t) for t in content], [k if t != 1 else -1 for k, t in enumerate(completion_ids)]
 
 
-def test_candidates_layout_gives_token_advantages(tmp_path):
-    reward = CandidateReward(ss.BestOf(), _tokens_as_candidates)
-    trainer = _train(tmp_path, [reward], layout="candidates", beta=0.5)
-    adv = trainer.last_advantages
-    assert adv.ndim == 2 and adv.shape[0] == 8
-    records = reward.last
+def _candidate_inputs(records, width):
     x = np.zeros((8, 6))
     mask = np.zeros((8, 6), dtype=bool)
-    ids = np.full((8, adv.shape[1]), -1)
+    ids = np.full((8, width), -1)
     for i, (s, tok) in enumerate(records):
         x[i, : len(s)], mask[i, : len(s)] = s, True
         ids[i, : len(tok)] = tok
+    return x, mask, ids
+
+
+def test_candidates_layout_gives_token_advantages(tmp_path):
+    reward = CandidateReward(ss.BestOf(), _tokens_as_candidates)
+    trainer = _train(tmp_path, [reward], layout="candidates", rule=ss.grpo.CreditRule("shapley", "shapley"),
+                     beta=0.5)
+    adv = trainer.last_advantages
+    assert adv.ndim == 2 and adv.shape[0] == 8
+    records = reward.last
+    x, mask, ids = _candidate_inputs(records, adv.shape[1])
     R = ss.value(ss.BestOf(), x, mask=mask)
     cand = ss.grpo.candidate_advantages(R, ss.shapley(ss.BestOf(), x, mask=mask), G, beta=0.5, mask=mask,
                                         **ss.grpo.PRESETS["trl"])
@@ -123,6 +134,31 @@ def test_candidates_layout_gives_token_advantages(tmp_path):
     # β = 0 would give every token TRL's own advantage of its completion.
     torch.testing.assert_close(torch.from_numpy(sa.astype(np.float32)), trainer.last_trl_advantages,
                                rtol=1e-5, atol=1e-5)
+
+
+def test_candidates_layout_default_is_the_recommended_rule_with_a_beta_schedule(tmp_path):
+    steps_seen = []
+
+    def beta(step):
+        steps_seen.append(step)
+        return 0.75
+
+    reward = CandidateReward(ss.BestOf(), _tokens_as_candidates)
+    trainer = _train(tmp_path, [reward], layout="candidates", beta=beta)
+    assert trainer.shapley_rule.credit == ss.grpo.RECOMMENDED_RULE.credit
+    assert trainer.shapley_rule.form == ss.grpo.RECOMMENDED_RULE.form
+    assert steps_seen == [0]  # one generation batch, at global step 0
+    adv = trainer.last_advantages
+    x, mask, ids = _candidate_inputs(reward.last, adv.shape[1])
+    R = ss.value(ss.BestOf(), x, mask=mask)
+    credits = ss.semivalue(ss.BestOf(), x, ss.grpo.RECOMMENDED_RULE.credit, mask=mask)
+    cand = ss.grpo.credit_advantages(R, credits, G, beta=0.75, mask=mask, **ss.grpo.PRESETS["trl"])
+    sa = ss.grpo.set_advantages(R, G, **ss.grpo.PRESETS["trl"])
+    lengths = [len(tok) for _, tok in reward.last]
+    rmask = np.arange(adv.shape[1])[None, :] < np.array(lengths)[:, None]
+    expected = ss.grpo.token_advantages(cand, sa, ids, rmask)
+    assert not np.allclose(expected, ss.grpo.token_advantages(np.repeat(sa[:, None], 6, 1), sa, ids, rmask))
+    np.testing.assert_allclose(adv.numpy(), expected, rtol=1e-5, atol=1e-5)
 
 
 def test_candidates_layout_beta_zero_is_trls_advantage_on_every_token(tmp_path):
@@ -141,6 +177,10 @@ def test_configuration_errors(tmp_path):
         _train(tmp_path, reward_mean, layout="candidates")
     with pytest.raises(ValueError, match="layout must be one of"):
         _train(tmp_path, reward_mean, layout="tokens")
+    with pytest.raises(TypeError, match="rule must be a shapley_sets.grpo.CreditRule"):
+        _train(tmp_path, reward_mean, layout="grpo", rule="loo")
+    with pytest.raises(ValueError, match="beta must be a finite number >= 0"):
+        _train(tmp_path, reward_mean, layout="grpo", beta=-1.0)
 
 
 def _tokens_as_candidates_two_types(prompt, completion, completion_ids, **row):
@@ -153,7 +193,8 @@ def _tokens_as_candidates_two_types(prompt, completion, completion_ids, **row):
 def test_candidates_layout_takes_a_utility_of_several_scores_per_candidate(tmp_path):
     utility = ss.ExpectedBest([0.7, 0.3])
     reward = CandidateReward(utility, _tokens_as_candidates_two_types)
-    trainer = _train(tmp_path, [reward], layout="candidates", beta=0.5)
+    trainer = _train(tmp_path, [reward], layout="candidates", rule=ss.grpo.CreditRule("shapley", "shapley"),
+                     beta=0.5)
     records = reward.last
     x = np.zeros((8, 2, 6))
     mask = np.zeros((8, 6), dtype=bool)

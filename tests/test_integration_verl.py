@@ -130,6 +130,32 @@ def test_compute_advantage_on_a_dataproto_matches_the_composition():
     assert (out.batch["advantages"][rm == 0] == 0).all()
 
 
+def test_beta_schedule_follows_the_estimators_calls():
+    xs, pmask, uids, ids, rmask = _batch(5)
+    u = ss.BestOf()
+    tlr, phi = _encoded(u, xs, pmask, ids, rmask)
+    rm = torch.from_numpy(rmask)
+    R = ss.value(u, xs, mask=pmask)
+    sa = ss.grpo.set_advantages(R, uids, **ss.grpo.PRESETS["verl"])
+    cfg = {"shapley": {"beta": {"start": 2.0, "end": 0.0, "steps": 4}, "step_offset": 1}}
+    sv._calls.pop("shapley_grpo", None)
+    for call in range(4):
+        ours, _ = sv.shapley_grpo_advantage(tlr, rm, uids, cfg)
+        beta = max(2.0 - 0.5 * (call + 1), 0.0)  # step = offset + calls so far
+        cand = ss.grpo.candidate_advantages(R, phi, uids, beta=beta, mask=pmask, **ss.grpo.PRESETS["verl"])
+        np.testing.assert_allclose(ours.numpy(), ss.grpo.token_advantages(cand, sa, ids, rmask), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="start, end, steps"):
+        sv.shapley_grpo_advantage(tlr, rm, uids, {"shapley": {"beta": {"start": 1.0}}})
+
+
+def test_grpo_estimator_refuses_the_marginal_form():
+    xs, pmask, uids, ids, rmask = _batch(6)
+    tlr, _ = _encoded(ss.BestOf(), xs, pmask, ids, rmask)
+    for section in ({"form": "marginal"}, {"credit": "loo"}):
+        with pytest.raises(ValueError, match="runs the Shapley rule only"):
+            sv.shapley_grpo_advantage(tlr, torch.from_numpy(rmask), uids, {"shapley": section})
+
+
 def test_grpo_estimator_refuses_kl_in_reward_and_missing_uid():
     xs, pmask, uids, ids, rmask = _batch(3)
     tlr, _ = _encoded(ss.BestOf(), xs, pmask, ids, rmask)
@@ -153,10 +179,18 @@ def test_completion_estimator_layout_b_through_compute_advantage():
     tlr[torch.arange(n), torch.from_numpy(lengths - 1)] = torch.from_numpy(scores)
     data = DataProto.from_dict(tensors={"token_level_rewards": tlr, "response_mask": rm},
                                non_tensors={"uid": uids})
-    cfg = {"norm_adv_by_std_in_grpo": True, "shapley": {"utility": "best_of", "utility_kwargs": {"floor": 0.1}}}
-    out = compute_advantage(data, adv_estimator="shapley_completion", config=cfg)
-    expected = ss.grpo.completion_advantages(ss.BestOf(floor=0.1), scores, uids, **ss.grpo.PRESETS["verl"])
-    np.testing.assert_allclose(out.batch["advantages"].numpy(), expected[:, None] * rm.numpy(), rtol=1e-5, atol=1e-6)
+    for credit in (None, "shapley", "banzhaf", ["beta", 2, 3]):
+        section = {"utility": "best_of", "utility_kwargs": {"floor": 0.1}}
+        if credit is not None:
+            section["credit"] = credit
+        out = compute_advantage(data, adv_estimator="shapley_completion",
+                                config={"norm_adv_by_std_in_grpo": True, "shapley": section})
+        want = ss.grpo.RECOMMENDED_RULE.credit if credit is None else (
+            tuple(credit) if isinstance(credit, list) else credit)
+        expected = ss.grpo.completion_advantages(ss.BestOf(floor=0.1), scores, uids, credit=want,
+                                                 **ss.grpo.PRESETS["verl"])
+        np.testing.assert_allclose(out.batch["advantages"].numpy(), expected[:, None] * rm.numpy(),
+                                   rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="needs a set utility"):
         sv.shapley_completion_advantage(tlr, rm, uids, {"shapley": {}})
 

@@ -10,12 +10,15 @@ run (see :mod:`shapley_sets.bench.timing`):
 ``throughput``
     ``ss.shapley`` on 65,536 sets of 16 candidates for every benchmarked
     utility, against GRPO's normalisation of a (65,536, 16) array and against
-    a straightforward numpy implementation of the same closed form.
+    a straightforward numpy implementation of the same closed form; beside
+    it ``ss.banzhaf`` and ``ss.leave_one_out`` on the same input.
 ``per-set``
     one set through the reference engine against the fast engine, at K = 16
     and 20.
 ``k-sweep``
     cost per set as K grows from 4 to 1024.
+``semivalue-k-sweep``
+    the same for ``ss.banzhaf`` and ``ss.leave_one_out``, one line each.
 ``batch-sweep``
     cost per call for batches of 1 to 65,536 sets at K = 16.
 ``shapiq``
@@ -46,7 +49,11 @@ from .workloads import WORKLOADS, benchmarked
 __all__ = ["SECTIONS", "BenchConfig", "Column", "Section", "machine_info", "run_benchmarks"]
 
 #: Section keys, in the order they run.
-SECTIONS = ("reference", "throughput", "per-set", "k-sweep", "batch-sweep", "shapiq")
+SECTIONS = ("reference", "throughput", "per-set", "k-sweep", "semivalue-k-sweep", "batch-sweep",
+            "shapiq")
+
+#: The semivalues timed beside ss.shapley: key, label, function.
+SEMIVALUES = (("banzhaf", "ss.banzhaf", ss.banzhaf), ("loo", "ss.leave_one_out", ss.leave_one_out))
 
 #: Issue targets of the reference engine, per set (seconds).
 REFERENCE_TARGETS = {16: 10e-3, 20: 250e-3}
@@ -318,7 +325,7 @@ def _throughput_section(config, pairs, progress) -> Section:
             Column("vs_naive", "numpy / shapley", "ratio"),
             Column("target_naive", "target", "text"),
             Column("max_abs_diff", "max abs diff vs numpy", "float"),
-        ],
+        ] + [Column(key, label, "time") for key, label, _ in SEMIVALUES],
         notes=[
             f"GRPO norm: (x - x.mean(1)) / x.std(1, ddof=1) on a ({n}, {k}) float64 array.",
             "numpy closed form: the same formula as the engine, vectorised numpy "
@@ -338,6 +345,8 @@ def _throughput_section(config, pairs, progress) -> Section:
         }
         if case.naive is not None:
             fns["naive"] = case.naive
+        for key, _, credit in SEMIVALUES:
+            fns[key] = (lambda f: lambda: f(case.u, case.x))(credit)
         t = _timings(config, fns)
         row = {
             "utility": workload.label,
@@ -347,6 +356,7 @@ def _throughput_section(config, pairs, progress) -> Section:
             "vs_grpo": _stat(config, t["shapley"]) / _stat(config, t["grpo"]),
             "target_grpo": "" if workload.target_vs_grpo is None else f"<= {workload.target_vs_grpo:g}x",
             "_timings": _detail(t),
+            **{key: _stat(config, t[key]) for key, _, _ in SEMIVALUES},
         }
         if case.naive is not None:
             row["naive"] = _stat(config, t["naive"])
@@ -450,6 +460,39 @@ def _k_sweep_section(config, pairs, progress) -> Section:
         row["_batch"] = sizes
         row["_timings"] = _detail(t)
         section.rows.append(row)
+    return section
+
+
+def _semivalue_k_sweep_section(config, pairs, progress) -> Section:
+    cells = config.k_sweep_cells
+    section = Section(
+        "semivalue-k-sweep",
+        "Cost per set as K grows: Banzhaf and leave-one-out",
+        [Column("utility", "utility", "text"), Column("credit", "credit", "text")]
+        + [Column(f"K{k}", f"K={k}", "time") for k in config.k_sweep],
+        notes=[
+            "Batches as in the K sweep above (ss.shapley's times are there); times per set.",
+        ],
+    )
+    rng = np.random.default_rng(config.seed)
+    rows = {(w.name, key): {"utility": w.label, "credit": label, "_timings": {}}
+            for _, w in pairs for key, label, _ in SEMIVALUES}
+    for k in config.k_sweep:
+        progress(f"semivalue-k-sweep K={k}")
+        fns, sizes = {}, {}
+        for _, workload in pairs:
+            n = max(1, cells // workload.cells(k))
+            case = workload.make(rng, n, k)
+            for key, _, credit in SEMIVALUES:
+                name = f"{workload.name}/{key}"
+                fns[name] = (lambda f, c: lambda: f(c.u, c.x))(credit, case)
+                sizes[name] = n
+        t = _timings(config, fns)
+        for name, timing in t.items():
+            utility, key = name.split("/")
+            rows[utility, key][f"K{k}"] = _stat(config, timing) / sizes[name]
+            rows[utility, key]["_timings"][f"K{k}"] = timing.as_dict()
+    section.rows = list(rows.values())
     return section
 
 
@@ -596,6 +639,7 @@ _RUNNERS = {
     "throughput": _throughput_section,
     "per-set": _per_set_section,
     "k-sweep": _k_sweep_section,
+    "semivalue-k-sweep": _semivalue_k_sweep_section,
     "batch-sweep": _batch_sweep_section,
     "shapiq": _shapiq_section,
 }

@@ -11,7 +11,7 @@ import argparse
 import dataclasses
 import sys
 
-SECTION_HELP = "reference, throughput, per-set, k-sweep, batch-sweep, shapiq"
+SECTION_HELP = "reference, throughput, per-set, k-sweep, semivalue-k-sweep, batch-sweep, shapiq"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

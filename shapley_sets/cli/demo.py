@@ -134,15 +134,6 @@ def _fmt_mean_sd(values, fmt: str) -> str:
     return f"{format(values.mean(), fmt)} ± {format(values.std(ddof=1), fmt)}"
 
 
-def _fmt_mean_sd(values, fmt: str) -> str:
-    values = np.asarray(values, dtype=float)
-    if values.size == 0:
-        return "-"
-    if values.size == 1:
-        return format(values[0], fmt)
-    return f"{format(values.mean(), fmt)} ± {format(values.std(ddof=1), fmt)}"
-
-
 def _table(rows, checkpoints) -> str:
     head = ["method", "reached 90%", "steps to 90%", "reached 95%", "steps to 95%", "final % of opt",
             "final >= grpo"]
@@ -201,13 +192,20 @@ _DESCRIPTIONS = {
 }
 
 
-def _run_task(name, args, progress, note):
-    from ..sim import TrainConfig, best_set, default_methods, make_task, steps_to_fraction, train
+def _problem(name, args):
+    """The task's problem; a ValueError (a usage error) for sizes it cannot take."""
+    from ..sim import make_task
 
     problem = make_task(name, args.seed, n_items=args.catalog, n_types=args.user_types)
+    if args.set_size > problem.n_items:
+        raise ValueError(f"--set-size ({args.set_size}) must not exceed the catalog ({problem.n_items})")
+    return problem
+
+
+def _run_task(name, problem, args, progress):
+    from ..sim import TrainConfig, best_set, default_methods, steps_to_fraction, train
+
     k = args.set_size
-    if k > problem.n_items:
-        raise ValueError(f"--set-size ({k}) must not exceed the catalog ({problem.n_items})")
     progress.show(f"demo: {name}: finding the best set of {k} among {problem.n_items} items ...", stage=True)
     opt_value, opt_items, opt_method = best_set(problem, k)
     config = TrainConfig(
@@ -283,14 +281,12 @@ def run(args) -> int:
     note = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
     progress = _Progress(not args.quiet)
     names = ("recommend", "code", "ideas") if args.task == "all" else (args.task,)
-    tasks = {}
     try:
-        for name in names:
-            tasks[name] = _run_task(name, args, progress, note)
+        problems = {name: _problem(name, args) for name in names}
     except ValueError as exc:
-        progress.done()
         print(f"shapley-sets demo: error: {exc}", file=sys.stderr)
         return 2
+    tasks = {name: _run_task(name, problem, args, progress) for name, problem in problems.items()}
     progress.done()
     wall = time.perf_counter() - start
 

@@ -5,13 +5,11 @@ t = 1/2 (Banzhaf) or t = 1 (leave-one-out)."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 from numba import njit, prange
-from numpy.polynomial.legendre import leggauss
 from scipy import special
 
+from .._cache import ByteCache
 from ..utilities.any_success import AnySuccess
 from ._kernels import SETS_PER_TASK, run_in_chunks
 from .registry import register_engine
@@ -32,14 +30,19 @@ def _legendre_and_derivative(n: int, x: np.ndarray):
     return p, n * (x * p - p_prev) / (x * x - 1.0)
 
 
-@lru_cache(maxsize=256)
+# Rules per node count (and Beta law): 16 n bytes each, so every rule of a
+# ragged batch of sets up to K ~ 5000 fits at once.
+_RULES = ByteCache("quadrature rules", 64 << 20)
+
+
 def gauss_legendre_01(n: int) -> tuple[np.ndarray, np.ndarray]:
     """Gauss-Legendre nodes and weights on [0, 1] with ``n`` nodes (read-only).
 
-    ``numpy.polynomial.legendre.leggauss`` is polished by two Newton steps on
-    the three-term recurrence and its weights are recomputed from
-    ``2 / ((1 - x²) P_n'(x)²)``: at 512 nodes this brings the error of the
-    rule on degree-1023 polynomials from about 2e-12 to about 1e-14.
+    ``scipy.special.roots_legendre`` (O(n²)) is polished by two Newton steps
+    on the three-term recurrence and its weights are recomputed from
+    ``2 / ((1 - x²) P_n'(x)²)``: at 512 nodes the rule's error on
+    degree-1023 polynomials is about 1e-14. Cached (see
+    ``ss.clear_caches``).
 
     Examples:
         >>> from shapley_sets.engines.any_success import gauss_legendre_01
@@ -51,7 +54,11 @@ def gauss_legendre_01(n: int) -> tuple[np.ndarray, np.ndarray]:
     """
     if n < 1:
         raise ValueError(f"the number of nodes must be at least 1, got {n}")
-    x, _ = leggauss(n)
+    key = ("legendre", int(n))
+    cached = _RULES.get(key)
+    if cached is not None:
+        return cached
+    x, _ = special.roots_legendre(n)
     for _ in range(2):
         p, dp = _legendre_and_derivative(n, x)
         x = x - p / dp
@@ -64,10 +71,10 @@ def gauss_legendre_01(n: int) -> tuple[np.ndarray, np.ndarray]:
     w = w / w.sum()  # the exact rule integrates 1 over [0, 1] to 1
     t.flags.writeable = False
     w.flags.writeable = False
+    _RULES.put(key, (t, w))
     return t, w
 
 
-@lru_cache(maxsize=256)
 def gauss_jacobi_01(n: int, alpha: float, beta: float) -> tuple[np.ndarray, np.ndarray]:
     """Gauss-Jacobi nodes and weights on [0, 1] for the Beta(α, β) density,
     ``n`` nodes, weights summing to 1 (read-only): exact for polynomials of
@@ -81,6 +88,10 @@ def gauss_jacobi_01(n: int, alpha: float, beta: float) -> tuple[np.ndarray, np.n
     """
     if n < 1:
         raise ValueError(f"the number of nodes must be at least 1, got {n}")
+    key = ("jacobi", int(n), float(alpha), float(beta))
+    cached = _RULES.get(key)
+    if cached is not None:
+        return cached
     # scipy's weight is (1 - x)^a (1 + x)^b on [-1, 1]; t = (1 + x) / 2 makes
     # it t^b (1 - t)^a: b = α - 1, a = β - 1.
     x, w = special.roots_jacobi(n, beta - 1.0, alpha - 1.0)
@@ -88,6 +99,7 @@ def gauss_jacobi_01(n: int, alpha: float, beta: float) -> tuple[np.ndarray, np.n
     w = w / w.sum()
     t.flags.writeable = False
     w.flags.writeable = False
+    _RULES.put(key, (t, w))
     return t, w
 
 
@@ -119,13 +131,14 @@ def _packed_rules(counts, weighting):
     nodes, weights, offset, seen = [], [], 0, {}
     for c in counts:
         t, w = _rule(c, weighting)
-        if id(t) not in seen:  # sizes that share a rule share its nodes
-            seen[id(t)] = offset
+        n = t.shape[0]
+        if n not in seen:  # sizes that share a rule share its nodes
+            seen[n] = offset
             nodes.append(t)
             weights.append(w)
-            offset += t.shape[0]
-        first[c] = seen[id(t)]
-        size[c] = t.shape[0]
+            offset += n
+        first[c] = seen[n]
+        size[c] = n
     return np.concatenate(nodes), np.concatenate(weights), first, size
 
 

@@ -16,15 +16,15 @@ Shapley value's 1/K: the same tables with other size weights.
 from __future__ import annotations
 
 import functools
-from collections import OrderedDict
 
 import numpy as np
 from numba import njit, prange
+from scipy import special
 
-from scipy import stats
-
-from ..utilities.rank_weighted import RankWeighted, TopK, _remember, _TopMSum, _touch
+from .._cache import ByteCache, also_clear
+from ..utilities.rank_weighted import _PRESETS, RankWeighted, TopK, _TopMSum
 from ._kernels import SETS_PER_TASK, rank_buffer_length, rank_into, run_in_chunks
+from .preset_tables import preset_step_tables
 from .registry import register_engine
 from .weights import SHAPLEY
 
@@ -46,8 +46,9 @@ WEIGHTINGS = ("shapley", "banzhaf", "loo", "beta", "sizes")
 # and skipping it makes the table build several times faster at large K.
 _TAIL = 1e-30
 
-_TABLE_CACHE: OrderedDict = OrderedDict()
-_TABLE_CACHE_SIZE = 256
+# Step tables per (utility, K, weighting): 16 (K + 1) bytes each, so the
+# bound holds every size of a ragged batch up to K ~ 4000 at once.
+_TABLE_CACHE = ByteCache("rank-weighted step tables", 256 << 20)
 
 
 def _read_only(*tables):
@@ -119,7 +120,9 @@ def step_tables(u: RankWeighted, k: int, weighting=SHAPLEY) -> tuple[np.ndarray,
     candidate inside (outside) the top j; index 0 is unused and
     ``P_bot[K] = 0``. Built in O(K³) from size-stratified hypergeometric
     means weighted by the size weights p_K(s) (docs/math.md,
-    "Rank-weighted utilities"), cached per (u, K, weighting) in a bounded cache.
+    "Rank-weighted utilities"), or in O(K) to O(K²) by the presets' closed
+    forms (:mod:`shapley_sets.engines.preset_tables`); cached per
+    (u, K, weighting) in a cache bounded in bytes (``ss.clear_caches``).
 
     Args:
         u: a :class:`~shapley_sets.RankWeighted` utility.
@@ -144,11 +147,16 @@ def step_tables(u: RankWeighted, k: int, weighting=SHAPLEY) -> tuple[np.ndarray,
     key = (u, int(k), weighting)
     cached = _TABLE_CACHE.get(key)
     if cached is not None:
-        _touch(_TABLE_CACHE, key)
         return cached
-    size_weights = None if weighting.is_shapley else weighting.size_weights(int(k))
-    tables = _build_step_tables(u.weight_table(k), int(k), size_weights)
-    _remember(_TABLE_CACHE, key, tables, _TABLE_CACHE_SIZE)
+    tables = None
+    if type(u.weights) in _PRESETS:
+        tables = preset_step_tables(u.weights, int(k), weighting)
+        if tables is not None:
+            _read_only(*tables)
+    if tables is None:
+        size_weights = None if weighting.is_shapley else weighting.size_weights(int(k))
+        tables = _build_step_tables(u.weight_table(k), int(k), size_weights)
+    _TABLE_CACHE.put(key, tables)
     return tables
 
 
@@ -327,15 +335,32 @@ def _top_m_tables(k: int, m: int, weighting=SHAPLEY) -> tuple[np.ndarray, np.nda
         others = np.arange(-1, k)  # j - 1 for j = 0..k (j = 0 unused)
         others[0] = 0
         if weighting.kind == "banzhaf":
-            share_of = stats.binom.cdf(m - 1, others, 0.5)
+            # bdtr is NaN where n < m - 1 (the cdf is 1 there)
+            share_of = np.where(others < m, 1.0, special.bdtr(m - 1, np.maximum(others, m), 0.5))
         elif weighting.kind == "loo":
             share_of = (others < m).astype(np.float64)
         else:
-            share_of = stats.betabinom.cdf(m - 1, others, weighting.alpha, weighting.beta)
-        share_of = np.asarray(share_of, dtype=np.float64)
+            share_of = _beta_binomial_cdf(m - 1, others, weighting)
     offsets = np.zeros(k + 1, dtype=np.int64)
     _read_only(share_of, offsets)
     return share_of, offsets
+
+
+also_clear(_top_m_tables.cache_clear)
+
+
+def _beta_binomial_cdf(top: int, n: np.ndarray, weighting) -> np.ndarray:
+    """P(BetaBinomial(n, α, β) <= top) for every n of ``n``, by the pmf's
+    ratio recurrence from pmf(0; n) = E[(1 − t)^n] (never underflows: it
+    decays like a power of n). scipy's cdf loses ~1e-13 at n = 300."""
+    alpha, beta = weighting.alpha, weighting.beta
+    n = n.astype(np.float64)
+    pmf = np.asarray(weighting.absent_chance(int(n.max()) + 1))[n.astype(np.int64) + 1].copy()
+    total = pmf.copy()
+    for a in range(min(top, int(n.max()))):
+        pmf *= np.maximum(n - a, 0.0) * (a + alpha) / ((a + 1.0) * np.maximum(n - a - 1.0 + beta, beta))
+        total += pmf
+    return np.minimum(total, 1.0)
 
 
 def _present_sizes(mask2d) -> list[int]:
@@ -348,7 +373,8 @@ def _present_sizes(mask2d) -> list[int]:
 def _tables_per_size(u: RankWeighted, sizes, k: int, weighting, bottom: bool = True):
     """``(p_top, p_bot, offsets)``: the step tables of every set size in
     ``sizes`` concatenated, ``offsets[c]`` where size c's begins."""
-    u.weight_table(max(sizes))  # evaluate the weights once, for the largest set
+    if type(u.weights) not in _PRESETS:
+        u.weight_table(max(sizes))  # evaluate the weights once, for the largest set
     offsets = np.full(k + 1, -1, dtype=np.int64)
     if len(sizes) == 1:
         p_top, p_bot = step_tables(u, sizes[0], weighting)
@@ -397,7 +423,7 @@ def rank_weighted_semivalue(u: RankWeighted, x: np.ndarray, mask: np.ndarray,
 
 
 @register_engine(RankWeighted, name="rank-weighted (step tables)",
-                 complexity="O(K log K) + O(K³) per (K, weights), cached",
+                 complexity="O(K log K) + tables per (K, weights), cached: O(K) to O(K²) for the presets, O(K³) otherwise",
                  semivalue=rank_weighted_semivalue, weightings=WEIGHTINGS)
 def rank_weighted_shapley(u: RankWeighted, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return rank_weighted_semivalue(u, x, mask, SHAPLEY)

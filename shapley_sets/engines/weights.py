@@ -17,8 +17,8 @@ candidates exist, so absent candidates are null players that change nobody's
 value, and several engines use one table for every set size. Size weights
 given by the caller have no such law and are read per set size.
 
-Everything here is weights and tables, computed by log-gamma, the Beta
-function's recurrences or scipy's distributions: never factorials.
+Everything here is weights and tables, computed by ratio recurrences of the
+binomial and beta-binomial laws and of the Beta function: never factorials.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
-from scipy import special, stats
+from .._cache import also_clear
 
 __all__ = ["Weighting", "as_weighting", "SHAPLEY", "BANZHAF", "LEAVE_ONE_OUT"]
 
@@ -156,11 +156,8 @@ class Weighting:
             q = np.zeros(k)
             q[-1] = 1.0
             return q
-        s = np.arange(k)
-        if self.kind == "beta":
-            return np.exp(special.betaln(s + self.alpha, k - 1 - s + self.beta)
-                          - special.betaln(self.alpha, self.beta))
-        return self.size_weights(k) / np.array([math.comb(k - 1, int(i)) for i in s], dtype=float)
+        comb = np.array([math.comb(k - 1, s) for s in range(k)], dtype=float)
+        return self.size_weights(k) / comb
 
     def absent_chance(self, n: int) -> np.ndarray:
         """``c[j] = E[(1 − t)^(j−1)]`` for j = 1..n (index 0 unused): the chance
@@ -253,6 +250,21 @@ def as_weighting(weights) -> Weighting:
 # -- cached tables -------------------------------------------------------------
 
 
+def _from_ratios(ratios: np.ndarray) -> np.ndarray:
+    """A pmf on 0..n from its ratios ``pmf(i + 1) / pmf(i)``: running products
+    out from its largest term, normalised. Accurate to a few ulps per step
+    (scipy's log-Beta pmf loses about 1e-12 at K = 300)."""
+    n = ratios.shape[0]
+    with np.errstate(divide="ignore"):
+        logs = np.concatenate(([0.0], np.cumsum(np.log(ratios))))
+    top = int(np.argmax(logs))  # only to choose where to start
+    p = np.empty(n + 1)
+    p[top] = 1.0
+    p[top + 1:] = np.cumprod(ratios[top:])
+    p[:top] = np.cumprod(1.0 / ratios[:top][::-1])[::-1]
+    return p / math.fsum(p.tolist())
+
+
 @lru_cache(maxsize=64)
 def _size_weights(w: Weighting, k: int) -> np.ndarray:
     if w.kind == "sizes":
@@ -270,16 +282,19 @@ def _size_weights(w: Weighting, k: int) -> np.ndarray:
                 "other sizes (ragged batches)"
             )
         return w.sizes
-    s = np.arange(k)
     if w.kind == "shapley":
         p = np.full(k, 1.0 / k)
-    elif w.kind == "banzhaf":
-        p = stats.binom.pmf(s, k - 1, 0.5)
     elif w.kind == "loo":
         p = np.zeros(k)
         p[-1] = 1.0
-    else:  # beta-binomial: accurate pmf from scipy (log-Beta, no factorials)
-        p = stats.betabinom.pmf(s, k - 1, w.alpha, w.beta)
+    else:
+        n = k - 1
+        i = np.arange(n, dtype=np.float64)
+        if w.kind == "banzhaf":  # binomial(K − 1, 1/2)
+            ratios = (n - i) / (i + 1)
+        else:  # beta-binomial(K − 1, α, β)
+            ratios = ((n - i) * (i + w.alpha)) / ((i + 1) * (n - i - 1 + w.beta))
+        p = _from_ratios(ratios)
     p = np.asarray(p, dtype=np.float64)
     p.flags.writeable = False
     return p
@@ -308,3 +323,7 @@ def _absent_chance(w: Weighting, n: int) -> np.ndarray:
         raise ValueError("absent_chance needs a probabilistic weighting")
     c.flags.writeable = False
     return c
+
+
+also_clear(_size_weights.cache_clear)
+also_clear(_absent_chance.cache_clear)

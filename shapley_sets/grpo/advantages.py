@@ -1,4 +1,6 @@
-"""GRPO advantages from set rewards and Shapley values (MATH.md §7).
+"""GRPO advantages from set rewards and Shapley values.
+
+The formulas are derived in docs/math.md, "From Shapley values to GRPO advantages".
 
 Every function takes numpy arrays or torch tensors (CPU or CUDA) and answers
 in the caller's type: numpy in gives float64 numpy out; a tensor anywhere in

@@ -11,14 +11,18 @@ Layouts (``layout=``):
 - ``"completions"`` (layout B): the ``num_generations`` completions of a
   prompt are the candidates of one set, valued by ``utility`` over their
   rewards (TRL's weighted sum of the reward functions);
-  :func:`shapley_sets.grpo.completion_advantages` gives one advantage per
-  completion.
+  :func:`shapley_sets.grpo.completion_advantages` with the rule's credit
+  gives one advantage per completion.
 - ``"candidates"`` (layout A): each completion is itself a set of
   candidates (items of a list, say). One reward function must be a
   :class:`CandidateReward`: it scores each completion's candidates and says
-  which tokens belong to which candidate. Every token then gets
-  ``A_g + β·d_{g,k}/(τ+ε)`` (its candidate's advantage) or ``A_g`` (tokens of
-  no candidate), as a (B, T) tensor, which TRL's loss accepts.
+  which tokens belong to which candidate. Every token then gets its
+  candidate's advantage under the credit rule (``rule=``, a
+  :class:`shapley_sets.grpo.CreditRule`, default
+  :data:`shapley_sets.grpo.RECOMMENDED_RULE`: ``A_g + β·z(c_{g,k})`` with
+  leave-one-out credit; the Shapley rule is ``A_g + β·d_{g,k}/(τ+ε)``) or
+  ``A_g`` (tokens of no candidate), as a (B, T) tensor, which TRL's loss
+  accepts. β may be a callable of the training step (``state.global_step``).
 - ``"grpo"``: plain GRPO through :func:`shapley_sets.grpo.set_advantages`
   with TRL's conventions; it reproduces TRL's own advantages and is the
   β = 0 baseline.
@@ -35,13 +39,22 @@ This module imports ``trl`` and ``torch``; ``import shapley_sets`` and
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import torch
 from accelerate.utils import gather_object
 from trl import GRPOTrainer
 
 import shapley_sets as ss
-from shapley_sets.grpo import PRESETS, candidate_advantages, completion_advantages, set_advantages, token_advantages
+from shapley_sets.grpo import (
+    PRESETS,
+    RECOMMENDED_RULE,
+    CreditRule,
+    completion_advantages,
+    set_advantages,
+    token_advantages,
+)
 
 __all__ = ["ShapleyGRPOTrainer", "CandidateReward", "LAYOUTS"]
 
@@ -158,19 +171,26 @@ class ShapleyGRPOTrainer(GRPOTrainer):
         utility: the set utility of layout B (e.g. ``ss.BestOf()``) over the
             completions' rewards. Layout A takes the utility of its
             :class:`CandidateReward`.
-        beta, tau: layout A's weight and scale of the within-set term
-            (:func:`shapley_sets.grpo.candidate_advantages`).
+        rule: the credit rule, a :class:`shapley_sets.grpo.CreditRule`
+            (default :data:`shapley_sets.grpo.RECOMMENDED_RULE`). Layout A
+            uses all of it; layout B uses its credit (each completion's
+            semivalue in its group's set, z-scored over the group).
+        beta: overrides the rule's β (layout A): a number >= 0 or a callable
+            ``beta(step)`` of TRL's ``state.global_step``. None keeps the rule's.
+        tau: overrides the rule's τ (the Shapley form's scale). None keeps it.
 
     Raises:
         ValueError: an unknown layout, a missing utility or
             :class:`CandidateReward`, or TRL's ``normalize_then_sum``
-            aggregation.
+            aggregation; a bad ``beta`` or ``tau``.
+        TypeError: ``rule`` is not a :class:`shapley_sets.grpo.CreditRule`.
 
     Examples:
         See docs/guides/trl.md for a complete run on a tiny local model.
     """
 
-    def __init__(self, *args, layout="completions", utility=None, beta=1.0, tau="within", **kwargs):
+    def __init__(self, *args, layout="completions", utility=None, rule=None, beta=None, tau=None, **kwargs):
+        rule = _resolve_rule(rule, beta, tau)
         super().__init__(*args, **kwargs)
         if layout not in LAYOUTS:
             raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
@@ -180,8 +200,7 @@ class ShapleyGRPOTrainer(GRPOTrainer):
                 f"got {self.multi_objective_aggregation!r}"
             )
         self.shapley_layout = layout
-        self.shapley_beta = float(beta)
-        self.shapley_tau = tau
+        self.shapley_rule = rule
         self.shapley_utility = utility
         self._candidate_column = None
         if layout == "completions" and utility is None:
@@ -226,7 +245,8 @@ class ShapleyGRPOTrainer(GRPOTrainer):
         if self.shapley_layout == "grpo":
             adv = torch.from_numpy(set_advantages(r, g, **opts)[local].astype(np.float32))
         elif self.shapley_layout == "completions":
-            adv = torch.from_numpy(completion_advantages(self.shapley_utility, r, g, **opts)[local].astype(np.float32))
+            adv = completion_advantages(self.shapley_utility, r, g, credit=self.shapley_rule.credit, **opts)
+            adv = torch.from_numpy(adv[local].astype(np.float32))
         else:
             adv = self._candidate_token_advantages(r, g, opts, local, out["completion_mask"])
         out["advantages"] = adv.to(out["advantages"].device)
@@ -239,16 +259,18 @@ class ShapleyGRPOTrainer(GRPOTrainer):
         records = gather_object(list(reward_fn.last))
         u = reward_fn.utility
         x, mask = _pad([s for s, _ in records], u)
-        phi = ss.shapley(u, x, mask=mask)
+        rule = self.shapley_rule
+        credits = rule.credits(u, x, mask=mask)
         u_set = ss.value(u, x, mask=mask)
         u_empty = ss.value(u, x, mask=np.zeros_like(mask))
         w = float(self.reward_weights[self._candidate_column])
         # The set reward R is TRL's weighted sum over all reward functions; only the candidate reward is
-        # split among candidates. With φ' = wφ and U'(∅) = R − w(U(S) − U(∅)), candidate_advantages' within-set
-        # deviation K·φ' + U'(∅) − R equals w·(K·φ + U(∅) − U(S)), the candidate reward's own.
+        # credited to candidates, so credits are w·c. For the Shapley form, with φ' = wφ and
+        # U'(∅) = R − w(U(S) − U(∅)), the within-set deviation K·φ' + U'(∅) − R equals
+        # w·(K·φ + U(∅) − U(S)), the candidate reward's own.
         empty = np.where(np.isnan(r), 0.0, r - w * (u_set - u_empty))
-        cand = candidate_advantages(
-            r, w * phi, g, beta=self.shapley_beta, tau=self.shapley_tau, empty_value=empty, mask=mask,
+        cand = rule.from_credits(
+            r, w * credits, g, mask=mask, step=self.state.global_step, empty_value=empty,
             efficiency_rtol=None, **opts,
         )
         sa = set_advantages(r, g, **opts)
@@ -259,3 +281,13 @@ class ShapleyGRPOTrainer(GRPOTrainer):
             ids[i, : tokens.shape[0]] = tokens[:t]
         tok = token_advantages(cand, sa, ids, completion_mask.detach().cpu().numpy(), candidate_mask=mask[local])
         return torch.from_numpy(tok.astype(np.float32))
+
+
+def _resolve_rule(rule, beta, tau) -> CreditRule:
+    """The trainer's rule: ``rule`` (default the recommended one) with ``beta``/``tau`` replaced if given."""
+    if rule is None:
+        rule = RECOMMENDED_RULE
+    if not isinstance(rule, CreditRule):
+        raise TypeError(f"rule must be a shapley_sets.grpo.CreditRule, got {type(rule).__name__}")
+    changes = {k: v for k, v in (("beta", beta), ("tau", tau)) if v is not None}
+    return dataclasses.replace(rule, **changes) if changes else rule

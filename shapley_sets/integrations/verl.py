@@ -41,7 +41,21 @@ keyword arguments, falling back to the defaults ``beta=1.0``,
 ``tau="within"``, ``empty_value=0.0``; ``spans`` is the reward manager's
 parser of candidates in the response text (a style of
 :func:`shapley_sets.grpo.candidate_spans`, or a mapping with ``style`` and
-its options). Layout B needs a utility: the config
+its options).
+
+Credit rules (:class:`shapley_sets.grpo.CreditRule`): ``shapley_completion``
+credits each response with the semivalue ``credit`` (``"loo"``,
+``"banzhaf"``, ``"shapley"`` or ``["beta", α, β]``; default the credit of
+:data:`shapley_sets.grpo.RECOMMENDED_RULE`, leave-one-out).
+``shapley_grpo`` reads Shapley values from the token rewards, so it runs the
+Shapley rule (``form="shapley"``); the marginal rule needs per-candidate
+credits and the set reward, which that one-float encoding cannot carry both
+of, and is refused with an error. ``beta`` is a number or a linear schedule
+``{start: 1.0, end: 0.0, steps: 200}`` (:class:`shapley_sets.grpo.LinearSchedule`;
+from Python, :func:`register` also takes any callable of the step). verl
+passes no step to an estimator, so the step is ``step_offset`` (default 0;
+set it when resuming) plus the number of times the estimator has already run
+in this process: verl runs it once per training step, on the driver. Layout B needs a utility: the config
 key ``utility`` (``"best_of"``, ``"any_success"``, ``"top_k"``,
 ``"additive"``) with ``utility_kwargs``, or a utility object passed to
 :func:`register`. ``norm_adv_by_std_in_grpo`` (default True) picks
@@ -72,7 +86,15 @@ from verl.trainer.ppo import core_algos
 
 import shapley_sets as ss
 from shapley_sets.adapters.arrays import to_numpy
-from shapley_sets.grpo import PRESETS, candidate_advantages, completion_advantages, set_advantages, token_advantages
+from shapley_sets.grpo import (
+    PRESETS,
+    RECOMMENDED_RULE,
+    CreditRule,
+    LinearSchedule,
+    completion_advantages,
+    set_advantages,
+    token_advantages,
+)
 
 from ._parsing import check_parser, parse_spans, token_ids_of_spans
 
@@ -102,9 +124,12 @@ UTILITIES = {
     "additive": ss.Additive,
 }
 
-_KEYS = ("beta", "tau", "empty_value", "utility", "utility_kwargs", "spans")
-_DEFAULTS = {"beta": 1.0, "tau": "within", "empty_value": 0.0, "utility": None, "utility_kwargs": None, "spans": None}
+_KEYS = ("beta", "tau", "empty_value", "utility", "utility_kwargs", "spans", "credit", "form", "step_offset")
+_DEFAULTS = {"beta": 1.0, "tau": "within", "empty_value": 0.0, "utility": None, "utility_kwargs": None, "spans": None,
+             "credit": None, "form": None, "step_offset": 0}
 _python_options: dict = {}
+# estimator name -> calls so far in this process: the training step a beta schedule reads
+_calls: dict = {}
 
 
 def _options(config) -> dict:
@@ -118,6 +143,41 @@ def _options(config) -> dict:
             raise ValueError(f"config.shapley has unknown keys {unknown}; allowed: {list(_KEYS)}")
         opts.update({k: section[k] for k in section.keys()})
     return opts
+
+
+def _beta(spec):
+    """A number, a callable of the step, or a ``{start, end, steps}`` mapping (a linear schedule)."""
+    if isinstance(spec, Mapping) or hasattr(spec, "items"):
+        keys = set(spec.keys())
+        if keys != {"start", "end", "steps"}:
+            raise ValueError(
+                f"algorithm.shapley.beta as a schedule needs exactly the keys start, end, steps; got {sorted(keys)}"
+            )
+        return LinearSchedule(float(spec["start"]), float(spec["end"]), int(spec["steps"]))
+    return spec
+
+
+def _rule(opts, name) -> CreditRule:
+    """The credit rule of estimator ``name`` from the options (see the module docstring)."""
+    beta = _beta(opts["beta"])
+    if name == "shapley_grpo":
+        if opts["form"] not in (None, "shapley") or opts["credit"] not in (None, "shapley"):
+            raise ValueError(
+                "shapley_grpo reads Shapley values from token_level_rewards and runs the Shapley rule only "
+                f"(form='shapley', credit='shapley'); got form={opts['form']!r}, credit={opts['credit']!r}. "
+                "Use shapley_completion, or the TRL trainer, for the marginal rule"
+            )
+        return CreditRule("shapley", "shapley", beta=beta, tau=opts["tau"])
+    credit = RECOMMENDED_RULE.credit if opts["credit"] is None else opts["credit"]
+    if isinstance(credit, str) or credit is None:
+        return CreditRule(credit, beta=beta, tau=opts["tau"])
+    return CreditRule(tuple(credit), beta=beta, tau=opts["tau"])
+
+
+def _step(opts, name) -> int:
+    step = int(opts["step_offset"]) + _calls.get(name, 0)
+    _calls[name] = _calls.get(name, 0) + 1
+    return step
 
 
 def _scale(config) -> str:
@@ -297,7 +357,8 @@ def shapley_grpo_advantage(
         response_mask: (N, T) tensor.
         index: (N,) uid array (verl's ``non_tensor_batch["uid"]``).
         config: verl's algorithm config (``.get``): ``norm_adv_by_std_in_grpo``
-            and the ``shapley`` section (beta, tau, empty_value).
+            and the ``shapley`` section (beta or a beta schedule, tau,
+            empty_value, step_offset).
         epsilon: verl's ε.
         **kwargs: whatever else verl passes; ignored.
 
@@ -306,7 +367,8 @@ def shapley_grpo_advantage(
         input's device, zero on padding, as verl's GRPO estimator returns.
 
     Raises:
-        ValueError: no ``index``, ``use_kl_in_reward`` set, bad options.
+        ValueError: no ``index``, ``use_kl_in_reward`` set, bad options, a
+            marginal-form rule.
 
     Examples:
         >>> import torch
@@ -324,14 +386,15 @@ def shapley_grpo_advantage(
     n = token_level_rewards.shape[0]
     _check_index(index, n)
     opts = _options(config)
+    rule = _rule(opts, "shapley_grpo")
     mask_np = to_numpy(response_mask)
     phi, present, ids = decode_token_rewards(token_level_rewards, mask_np)
     # The set reward follows from efficiency: R = Σφ + U(∅).
     R = phi.sum(axis=1) + float(opts["empty_value"])
     common = dict(scale=_scale(config), eps=float(epsilon), ddof=1, singleton=PRESETS["verl"]["singleton"])
-    cand = candidate_advantages(
-        R, phi, index, beta=float(opts["beta"]), tau=opts["tau"], empty_value=opts["empty_value"],
-        mask=present, efficiency_rtol=None, **common,
+    cand = rule.from_credits(
+        R, phi, index, mask=present, step=_step(opts, "shapley_grpo"), empty_value=opts["empty_value"],
+        efficiency_rtol=None, **common,
     )
     sa = set_advantages(R, index, **common)
     tok = token_advantages(cand, sa, ids, mask_np, candidate_mask=present)
@@ -346,8 +409,9 @@ def shapley_completion_advantage(
 
     Each response's score is its row sum of ``token_level_rewards`` (verl's
     outcome reward); :func:`shapley_sets.grpo.completion_advantages` turns the
-    scores of each uid into advantages under the configured utility, and
-    every valid token of a response gets its response's advantage.
+    scores of each uid into advantages under the configured utility and
+    credit (default leave-one-out, the recommended rule's), and every valid
+    token of a response gets its response's advantage.
 
     Args:
         token_level_rewards, response_mask, index, config, epsilon, **kwargs:
@@ -364,18 +428,22 @@ def shapley_completion_advantage(
     Examples:
         >>> import torch
         >>> tlr = torch.tensor([[0.0, 1.0], [0.0, 0.0], [0.5, 0.0]])
-        >>> cfg = {"shapley": {"utility": "best_of"}}
+        >>> cfg = {"shapley": {"utility": "best_of", "credit": "shapley"}}
         >>> shapley_completion_advantage(tlr, torch.ones(3, 2), np.array([0, 0, 0]), cfg)[0][:, 0]
         tensor([ 1.0911, -0.8729, -0.2182])
+        >>> cfg = {"shapley": {"utility": "best_of"}}  # leave-one-out: only the best response counts
+        >>> shapley_completion_advantage(tlr, torch.ones(3, 2), np.array([0, 0, 0]), cfg)[0][:, 0]
+        tensor([ 1.1547, -0.5773, -0.5773])
     """
     n = token_level_rewards.shape[0]
     _check_index(index, n)
     opts = _options(config)
     u = _utility(opts)
+    rule = _rule(opts, "shapley_completion")
     scores = token_level_rewards.detach().sum(dim=-1).double().cpu().numpy()
     adv = completion_advantages(
         u, scores, index, eps=float(epsilon), ddof=1, scale=_scale(config),
-        singleton=PRESETS["verl"]["singleton"],
+        singleton=PRESETS["verl"]["singleton"], credit=rule.credit,
     )
     adv_t = torch.from_numpy(adv.astype(np.float32)).to(token_level_rewards.device)
     out = adv_t.unsqueeze(-1) * response_mask.to(adv_t.dtype)
@@ -389,9 +457,11 @@ def register(**options) -> tuple[str, ...]:
     """Register the estimators with verl (idempotent) and set Python-side defaults.
 
     Args:
-        **options: defaults for ``beta``, ``tau``, ``empty_value``,
-            ``utility`` (a utility object or a name of :data:`UTILITIES`) and
-            ``utility_kwargs``; the algorithm config's ``shapley`` section
+        **options: defaults for ``beta`` (a number, a ``{start, end,
+            steps}`` mapping or a callable of the step), ``tau``,
+            ``empty_value``, ``utility`` (a utility object or a name of
+            :data:`UTILITIES`), ``utility_kwargs``, ``credit``, ``form`` and
+            ``step_offset``; the algorithm config's ``shapley`` section
             overrides them. With no options the defaults are left alone, so
             this also works as Ray's ``worker_process_setup_hook``.
 

@@ -1,4 +1,5 @@
-"""Rank-weighted utilities: a weighted sum of a set's sorted scores (MATH.md §4).
+"""Rank-weighted utilities: a weighted sum of a set's sorted scores
+(docs/math.md, "Rank-weighted utilities").
 
 ``U(S) = Σ_{k=1}^{|S|} w(|S|, k) · x_(k:S)``, where ``x_(k:S)`` is the k-th
 largest score in S. Best-of, top-m sum and mean, mean, worst-of and
@@ -11,38 +12,20 @@ from __future__ import annotations
 import hashlib
 import math
 import numbers
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._cache import ByteCache
 from .base import Utility
 
 __all__ = ["RankWeighted", "TopK"]
 
 # Weight tables evaluated so far, per utility: the largest one is kept and
-# sliced for smaller K, since w(s, k) does not depend on K. Bounded so that a
-# program creating many utilities does not grow without limit.
-_WEIGHT_CACHE: OrderedDict = OrderedDict()
-_WEIGHT_CACHE_SIZE = 16
-
-
-def _touch(cache: OrderedDict, key) -> None:
-    try:
-        cache.move_to_end(key)
-    except KeyError:  # evicted meanwhile by another thread: nothing to refresh
-        pass
-
-
-def _remember(cache: OrderedDict, key, value, size: int) -> None:
-    """Store ``value`` as the most recent entry, evicting the oldest beyond ``size``."""
-    cache[key] = value
-    _touch(cache, key)
-    while len(cache) > size:
-        try:
-            cache.popitem(last=False)
-        except KeyError:
-            break
+# sliced for smaller K, since w(s, k) does not depend on K. Bounded in bytes
+# (a table is 8 (K + 1)² bytes) so that neither many utilities nor large K
+# grow it without limit.
+_WEIGHT_CACHE = ByteCache("rank-weighted weight tables", 512 << 20)
 
 
 def _is_int(value) -> bool:
@@ -231,7 +214,9 @@ class RankWeighted(Utility):
     best-of, top-m sum and mean, mean, worst-of and position-discounted lists
     (see the presets below). Exact Shapley values cost, per set, a sort and two
     prefix sums, O(K log K), after tables that depend only on (K, weights) and
-    are built once, in O(K³), and cached (MATH.md §4).
+    are built once and cached (docs/math.md, "Rank-weighted utilities"): in
+    O(K) to O(K²) for the presets, which have closed forms, and O(K³) for
+    other weights.
 
     Scores may be any real numbers and the weights any finite reals (negative
     weights included). Equal utilities (same weight array, same preset, same
@@ -473,11 +458,10 @@ class RankWeighted(Utility):
         kmax = int(kmax)
         cached = _WEIGHT_CACHE.get(self)
         if cached is not None and cached.shape[0] > kmax:
-            _touch(_WEIGHT_CACHE, self)
             return cached[: kmax + 1, : kmax + 1]
         table = self._evaluate(kmax, cached)
         table.flags.writeable = False
-        _remember(_WEIGHT_CACHE, self, table, _WEIGHT_CACHE_SIZE)
+        _WEIGHT_CACHE.put(self, table)
         return table
 
     def _evaluate(self, kmax: int, previous) -> np.ndarray:
@@ -514,8 +498,14 @@ class RankWeighted(Utility):
     def check_input(self, x):
         """Evaluate (and cache) the weights for sets of up to K = ``x.shape[-1]``
         candidates, so that weights too small or failing are reported before
-        any work; raises as :meth:`weight_table`."""
-        self.weight_table(x.shape[-1])
+        any work; raises as :meth:`weight_table`. The presets need no table
+        (their step tables have closed forms): only a discounted list's
+        discounts are evaluated."""
+        w = self.weights
+        if type(w) is _Discounted:
+            w.discounts(x.shape[-1])
+        elif type(w) not in _PRESETS:
+            self.weight_table(x.shape[-1])
 
     def coalition_values(self, x, members):
         return _sorted_weighted_sums(x, members, self.weight_table)
