@@ -1,0 +1,1 @@
+"""shapley-sets demo-lm."""

@@ -1,0 +1,47 @@
+"""The reward: parse each completion, score its candidates, value the set, and time it."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .. import value
+from ..integrations.trl import CandidateReward, _pad
+from .parse import COUNTS
+
+__all__ = ["TextSetReward"]
+
+
+class TextSetReward(CandidateReward):
+    """A :class:`~shapley_sets.integrations.trl.CandidateReward` for listed sets, batched.
+
+    Parses the whole batch at once (one :func:`~shapley_sets.grpo.candidate_spans`
+    and one :func:`~shapley_sets.grpo.token_candidates` call), scores each
+    completion's candidates for its prompt (``prompt_index`` column) and
+    returns ``U_p(S)``. Keeps, for the trainer, the per-completion
+    ``(scores, token_candidates)`` records of :class:`CandidateReward`, and
+    for the report the parser's counts and the seconds spent here.
+    """
+
+    def __init__(self, task, parser):
+        super().__init__(task.utility, candidate_fn=None, name="set_utility")
+        self.task = task
+        self.parser = parser
+        self.counts = dict.fromkeys(COUNTS, 0)
+        self.seconds = 0.0
+
+    def __call__(self, prompts, completions, completion_ids, prompt_index, **kwargs):
+        start = time.perf_counter()
+        parsed = self.parser(completions, completion_ids)
+        records = []
+        for i, (p, items) in enumerate(zip(prompt_index, parsed.items)):
+            tokens = parsed.token_ids[i, : len(completion_ids[i])]
+            records.append((self.task.inputs(p, items), tokens))
+        self.last = records
+        x, mask = _pad([s for s, _ in records], self.utility)
+        rewards = value(self.utility, x, mask=mask)
+        for key, n in parsed.counts.items():
+            self.counts[key] += n
+        self.seconds += time.perf_counter() - start
+        return np.asarray(rewards, dtype=np.float64).tolist()
