@@ -13,8 +13,9 @@ GRPO's on every task; final value at least GRPO's in at least 90% of seeds.
 Steps to 95%: a run that never gets there counts as the step budget (300),
 a bound in the run's favour, so the pooled ratio counts every run. Rules:
 ``grpo``, ``recommended`` (:data:`shapley_sets.grpo.RECOMMENDED_RULE`),
-``loo:B`` / ``banzhaf:B`` (marginal rule, β = B), ``shape:B`` (the Shapley
-rule, τ = within), ``loo:A-B-N`` (β linear from A to B over N steps).
+``loo:B`` / ``banzhaf:B`` (marginal rule, β = B), ``loo:B:spread`` (the
+same with the reward-spread gate, ``gate="spread"``), ``shape:B`` (the
+Shapley rule, τ = within), ``loo:A-B-N`` (β linear from A to B over N steps).
 Nothing is asserted; it prints the table.
 """
 
@@ -39,6 +40,7 @@ def _rule(spec: str) -> Method:
     if spec == "recommended":
         return Method("rule", RECOMMENDED_RULE, label=f"recommended ({RECOMMENDED_RULE.name})", recommended=True)
     credit, _, beta = spec.partition(":")
+    beta, _, gate = beta.partition(":")
     if "-" in beta:
         a, b, n = beta.split("-")
         beta_value = LinearSchedule(float(a), float(b), int(n))
@@ -46,7 +48,8 @@ def _rule(spec: str) -> Method:
         beta_value = float(beta)
     if credit == "shape":
         return Method("rule", CreditRule("shapley", "shapley", beta=beta_value), label=f"shape-grpo b={beta}")
-    return Method("rule", CreditRule(credit, beta=beta_value), label=f"marginal {credit} b={beta}")
+    label = f"marginal {credit} b={beta}" + (f" gate={gate}" if gate else "")
+    return Method("rule", CreditRule(credit, beta=beta_value, gate=gate or "none"), label=label)
 
 
 def _seeds(text: str) -> list[int]:

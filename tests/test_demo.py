@@ -47,8 +47,9 @@ def test_tiny_run_prints_a_table_per_task_with_every_method(tiny_run, capsys):
     assert printed.err == ""  # --quiet: no progress line
     for task in TASK_NAMES:
         assert f"== {task}: " in printed.out
-    for name in ["grpo", "shape-grpo b=1", "marginal loo b=1 *", "marginal banzhaf b=1", "wta", "passk"]:
-        assert printed.out.count(f"\n{name} ") == 3
+    for name in ["grpo", "shape-grpo b=1", "marginal loo b=1", "marginal banzhaf b=1",
+                 "marginal loo b=1 gate=spread *", "wta", "passk"]:
+        assert printed.out.count(f"\n{name}  ") == 3  # the padded first column, then two spaces
     assert "exact, by enumeration" in printed.out
     assert "the uniform starting policy reaches" in printed.out
     for col in ("reached 90%", "steps to 95%", "final % of opt", "final >= grpo"):
@@ -86,7 +87,10 @@ def test_one_task_also_has_its_methods_at_the_top_level(tmp_path):
     result = json.loads((tmp_path / "result.json").read_text())
     assert list(result["tasks"]) == ["ideas"]
     assert result["methods"] == result["tasks"]["ideas"]["methods"]
-    assert result["methods"][2]["recommended"] is True and result["methods"][2]["method"] == "marginal loo b=1"
+    assert result["methods"][4]["recommended"] is True
+    assert result["methods"][4]["method"] == "marginal loo b=1 gate=spread"
+    assert [row["gate"] for row in result["methods"]] == [None, None, "none", "none", "spread", None, None]
+    assert [row["recommended"] for row in result["methods"]].count(True) == 1
 
 
 def test_optimum_in_json_is_the_brute_force_optimum(tiny_run):

@@ -26,18 +26,22 @@ def _naive_credit_advantages(R, c, labels, beta, present, eps=1e-6, ddof=1, scal
     return out
 
 
-@pytest.mark.parametrize("scale", ["group", "batch", "none"])
-@pytest.mark.parametrize("singleton", ["reward", "zero"])
-@pytest.mark.parametrize("seed", range(4))
-def test_credit_advantages_match_the_formula(scale, singleton, seed):
+def _random_batch(seed, n, k):
+    """Labelled groups, some missing rewards, some absent candidates (their credits NaN)."""
     rng = np.random.default_rng(seed)
-    n, k = 9, 4
     labels = list(rng.choice(["a", "b", "c", "d"], size=n))
     R = rng.normal(size=n)
     R[rng.random(n) < 0.2] = np.nan
     c = rng.normal(size=(n, k))
     present = rng.random((n, k)) < 0.8
-    c_in = np.where(present, c, np.nan)  # absent credits may be NaN
+    return labels, R, c, present, np.where(present, c, np.nan)
+
+
+@pytest.mark.parametrize("scale", ["group", "batch", "none"])
+@pytest.mark.parametrize("singleton", ["reward", "zero"])
+@pytest.mark.parametrize("seed", range(4))
+def test_credit_advantages_match_the_formula(scale, singleton, seed):
+    labels, R, c, present, c_in = _random_batch(seed, 9, 4)
     before = c_in.copy()
     got = grpo.credit_advantages(R, c_in, labels, beta=0.7, mask=present, scale=scale, singleton=singleton)
     want = _naive_credit_advantages(R, c, labels, 0.7, present, scale=scale, singleton=singleton)
@@ -190,3 +194,92 @@ def test_completion_advantages_with_loo_credit():
     np.testing.assert_allclose(
         grpo.completion_advantages(ss.BestOf(), x, 3), grpo.completion_advantages(ss.BestOf(), x, 3, credit="shapley")
     )
+
+
+# --- the reward-spread gate -----------------------------------------------------------------
+
+
+def _naive_gate(R, c, labels, present, ddof=1):
+    """Per response, sigma_R / (sigma_R + sigma_c) of its group, straight from the definition."""
+    w = np.ones(len(R))
+    for lab in dict.fromkeys(labels):
+        rows = [i for i in range(len(R)) if labels[i] == lab and not np.isnan(R[i])]
+        if len(rows) <= ddof:
+            continue
+        vals = [c[i, j] for i in rows for j in range(c.shape[1]) if present[i, j]]
+        s_r = np.std(R[rows], ddof=ddof)
+        s_c = np.std(vals, ddof=ddof) if len(vals) > ddof else 0.0
+        for i in rows:
+            w[i] = s_r / (s_r + s_c) if s_r + s_c > 0 else 0.0
+    return w
+
+
+@pytest.mark.parametrize("scale", ["group", "none"])
+@pytest.mark.parametrize("seed", range(4))
+def test_spread_gate_matches_the_formula(scale, seed):
+    labels, R, c, present, c_in = _random_batch(seed, 10, 3)
+    got = grpo.credit_advantages(R, c_in, labels, beta=0.7, gate="spread", mask=present, scale=scale)
+    a_set = grpo.set_advantages(R, labels, scale=scale)
+    ungated = _naive_credit_advantages(R, c, labels, 0.7, present, scale=scale)
+    w = _naive_gate(R, c, labels, present)
+    live = present & ~np.isnan(R)[:, None]
+    want = np.where(live, a_set[:, None] + w[:, None] * (ungated - a_set[:, None]), 0.0)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_spread_gate_beta_zero_is_plain_grpo():
+    rng = np.random.default_rng(1)
+    R, c = rng.normal(size=8), rng.normal(size=(8, 4))
+    got = grpo.credit_advantages(R, c, 4, beta=0.0, gate="spread")
+    np.testing.assert_array_equal(got, np.repeat(grpo.set_advantages(R, 4)[:, None], 4, axis=1))
+    rule = grpo.CreditRule("loo", beta=0.0, gate="spread")
+    x = rng.random((8, 4))
+    np.testing.assert_array_equal(
+        rule.advantages(ss.BestOf(), x, 4),
+        np.repeat(grpo.set_advantages(ss.value(ss.BestOf(), x), 4)[:, None], 4, axis=1),
+    )
+
+
+def test_spread_gate_gives_a_settled_group_no_credit_push():
+    # group 0: four copies of one set (a settled policy): every set earns the same reward,
+    # the credits still differ inside the set; ungated, the z-score makes them unit scale
+    x0 = np.tile([[0.9, 0.5, 0.85, 0.1]], (4, 1))
+    rng = np.random.default_rng(2)
+    x = np.vstack([x0, rng.random((4, 4))])
+    loo = ss.leave_one_out(ss.BestOf(), x)
+    R = ss.value(ss.BestOf(), x)
+    gated = grpo.credit_advantages(R, loo, 4, beta=3.0, gate="spread")
+    ungated = grpo.credit_advantages(R, loo, 4, beta=3.0)
+    np.testing.assert_array_equal(gated[:4], 0.0)
+    assert np.abs(ungated[:4]).max() > 1.0
+    # the other group is untouched by group 0 and keeps most of its push
+    w = _naive_gate(R, loo, [0] * 4 + [1] * 4, np.ones((8, 4), bool))[4]
+    assert 0.0 < w < 1.0
+    a_set = grpo.set_advantages(R, 4)[4:, None]
+    np.testing.assert_allclose(gated[4:] - a_set, w * (ungated[4:] - a_set), rtol=1e-12, atol=1e-12)
+
+
+def test_spread_gate_is_unit_free_and_leaves_a_lone_set_ungated():
+    rng = np.random.default_rng(3)
+    R, c = rng.normal(size=6), rng.normal(size=(6, 3))
+    np.testing.assert_allclose(
+        grpo.credit_advantages(R, c, 3, gate="spread", eps=1e-12),
+        grpo.credit_advantages(1e3 * R, 1e3 * c, 3, gate="spread", eps=1e-12),
+        rtol=1e-9, atol=1e-9,  # eps=1e-12: the guard itself is the only unit
+    )
+    # a group of one set has no reward spread to measure: its credit term is kept whole
+    np.testing.assert_array_equal(
+        grpo.credit_advantages(R, c, 1, gate="spread"), grpo.credit_advantages(R, c, 1)
+    )
+
+
+def test_gate_is_checked():
+    with pytest.raises(ValueError, match="gate must be one of 'none', 'spread'; got 'std'"):
+        grpo.credit_advantages([1.0, 0.0], [[0.1], [0.2]], 2, gate="std")
+    with pytest.raises(ValueError, match="gate must be one of"):
+        grpo.CreditRule("loo", gate="yes")
+    with pytest.raises(ValueError, match="serves form='marginal' only"):
+        grpo.CreditRule("shapley", "shapley", gate="spread")
+    rule = grpo.CreditRule("loo", beta=2.0, gate="spread")
+    R, c = np.array([1.0, 0.0, 0.5, 0.5]), np.array([[0.3, 0.1], [0.0, 0.2], [0.1, 0.1], [0.4, 0.0]])
+    np.testing.assert_array_equal(rule.from_credits(R, c, 2), grpo.credit_advantages(R, c, 2, beta=2.0, gate="spread"))

@@ -147,12 +147,15 @@ def test_candidates_layout_default_is_the_recommended_rule_with_a_beta_schedule(
     trainer = _train(tmp_path, [reward], layout="candidates", beta=beta)
     assert trainer.shapley_rule.credit == ss.grpo.RECOMMENDED_RULE.credit
     assert trainer.shapley_rule.form == ss.grpo.RECOMMENDED_RULE.form
+    assert trainer.shapley_rule.gate == ss.grpo.RECOMMENDED_RULE.gate
     assert steps_seen == [0]  # one generation batch, at global step 0
     adv = trainer.last_advantages
     x, mask, ids = _candidate_inputs(reward.last, adv.shape[1])
     R = ss.value(ss.BestOf(), x, mask=mask)
     credits = ss.semivalue(ss.BestOf(), x, ss.grpo.RECOMMENDED_RULE.credit, mask=mask)
-    cand = ss.grpo.credit_advantages(R, credits, G, beta=0.75, mask=mask, **ss.grpo.PRESETS["trl"])
+    cand = ss.grpo.credit_advantages(
+        R, credits, G, beta=0.75, gate=ss.grpo.RECOMMENDED_RULE.gate, mask=mask, **ss.grpo.PRESETS["trl"]
+    )
     sa = ss.grpo.set_advantages(R, G, **ss.grpo.PRESETS["trl"])
     lengths = [len(tok) for _, tok in reward.last]
     rmask = np.arange(adv.shape[1])[None, :] < np.array(lengths)[:, None]

@@ -227,6 +227,7 @@ def _run_task(name, problem, args, progress):
                 "credit": None if method.rule is None else _jsonable(method.rule.credit),
                 "form": None if method.rule is None else method.rule.form,
                 "beta": None if method.rule is None else method.rule.beta_at(0),
+                "gate": None if method.rule is None or method.rule.form != "marginal" else method.rule.gate,
                 "recommended": method.recommended,
                 "steps_to_90": [steps_to_fraction(c, TARGETS[0]) for c in curve_fraction],
                 "steps_to_95": [steps_to_fraction(c, TARGETS[1]) for c in curve_fraction],
@@ -305,7 +306,8 @@ def run(args) -> int:
         "grpo: every item of a set gets the set's GRPO advantage A_g.\n"
         "shape-grpo: the Shapley rule, item k gets A_g + b * d_gk / tau (d from Shapley values, tau = within).\n"
         "marginal C: item k gets A_g + b * z(c_gk), c its credit C (loo: U(S) - U(S minus k); banzhaf), z a\n"
-        "  z-score over the group's G*K items.\n"
+        "  z-score over the group's G*K items; gate=spread: that term times sigma_R / (sigma_R + sigma_c),\n"
+        "  the stds of the group's set rewards and credits (0 when all sets earn the same).\n"
         "wta: winner-takes-all, the item worth most on its own gets the set's reward, the others 0, z-scored\n"
         "  over the group's G*K items. passk: verl grpo_passk, only the best set of the group gets\n"
         "  (r_max - r_second) / std, all its items alike.\n"

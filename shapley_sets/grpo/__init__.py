@@ -26,7 +26,7 @@ from .advantages import (
     set_advantages,
     token_advantages,
 )
-from .credit import credit_advantages
+from .credit import GATES, credit_advantages
 from .peers import grpo_passk_advantages, passk_training_advantages
 from ._semivalues import CREDITS
 from .rules import FORMS, RECOMMENDED_RULE, CreditRule, LinearSchedule
@@ -36,6 +36,7 @@ from .tokens import token_candidates
 __all__ = [
     "CREDITS",
     "FORMS",
+    "GATES",
     "PRESETS",
     "RECOMMENDED_RULE",
     "CreditRule",

@@ -20,17 +20,22 @@ import numpy as np
 
 from .._validation import as_float_array, prepare_mask
 from ..adapters.arrays import like, to_numpy
-from ._checks import check_beta, check_candidate_values, check_options, rewards_1d
-from ._groups import resolve_groups, zscore_in_groups
+from ._checks import check_beta, check_candidate_values, check_choice, check_options, rewards_1d
+from ._groups import Groups, group_stats, resolve_groups, zscore_in_groups
 from .advantages import _set_advantages
 
-__all__ = ["credit_advantages"]
+__all__ = ["credit_advantages", "GATES"]
+
+
+#: The marginal rule's gates: ``"none"`` (w = 1) and ``"spread"`` (w = σ_R/(σ_R + σ_c)).
+GATES = ("none", "spread")
 
 
 def credit_advantages(
-    set_rewards, credits, groups, *, beta=1.0, mask=None, scale="group", eps=1e-6, ddof=1, singleton="reward"
+    set_rewards, credits, groups, *, beta=1.0, gate="none", mask=None, scale="group", eps=1e-6, ddof=1,
+    singleton="reward",
 ):
-    """Marginal-credit rule: ``A_{g,k} = A_g + β·(c_{g,k} − mean c)/(std c + eps)``.
+    """Marginal-credit rule: ``A_{g,k} = A_g + β·w·(c_{g,k} − mean c)/(std c + eps)``.
 
     ``A_g`` is :func:`set_advantages` of the set rewards; the credit term is
     a z-score of the credits over the present candidates of every
@@ -38,6 +43,16 @@ def credit_advantages(
     average to ``A_g`` (unlike :func:`candidate_advantages`): a set whose
     candidates all earn more credit than the group's other candidates is
     pushed up as a whole.
+
+    ``w`` is the gate: 1 with ``gate="none"``; with ``gate="spread"`` it is
+    ``σ_R / (σ_R + σ_c)``, ``σ_R`` the std of the group's set rewards and
+    ``σ_c`` that of its candidates' credits (both with ``ddof``). While the
+    group's sets earn different rewards it is close to 1; when every set
+    earns the same (a settled policy, where ``A_g = 0``) it is 0, and the
+    z-score no longer blows the credits' leftover differences up to unit
+    scale (see ``docs/math.md``, "the reward-spread gate"). Both stds scale
+    with the utility, so ``w`` does not depend on its units. A group with
+    at most ``ddof`` sets has no ``σ_R`` and is not gated (``w = 1``).
 
     Args:
         set_rewards: (N,) set rewards ``R_g = U(S_g)``; NaN = missing (the
@@ -47,6 +62,7 @@ def credit_advantages(
             ignored (they may be NaN).
         groups: an int group size or N labels, as in :func:`set_advantages`.
         beta: weight of the credit term, a finite number >= 0 (0 is plain GRPO).
+        gate: ``"none"`` or ``"spread"`` (see above).
         mask: optional bool (N, K) or broadcastable; True = candidate present.
             Absent candidates get 0.
         scale, eps, ddof, singleton: as in :func:`set_advantages` for ``A_g``;
@@ -58,9 +74,9 @@ def credit_advantages(
         (N, K) float64 numpy array, or a float32 tensor on the inputs' device.
 
     Raises:
-        ValueError: shapes, a negative or non-finite ``beta``, non-finite
-            credits of present candidates (naming response and candidate),
-            bad options.
+        ValueError: shapes, a negative or non-finite ``beta``, an unknown
+            ``gate``, non-finite credits of present candidates (naming
+            response and candidate), bad options.
         TypeError: non-numeric input, a non-boolean mask.
 
     Examples:
@@ -75,9 +91,20 @@ def credit_advantages(
         >>> ss.grpo.credit_advantages(R, loo, 2, beta=0.0).round(3)
         array([[ 0.707,  0.707,  0.707],
                [-0.707, -0.707, -0.707]])
+
+        With the gate, a group whose two sets are the same earns no credit
+        push, while the first group (σ_R = 0.42, σ_c = 0.05) keeps 89% of it:
+
+        >>> R2, loo2 = np.r_[R, R[0], R[0]], np.r_[loo, loo[:1], loo[:1]]
+        >>> ss.grpo.credit_advantages(R2, loo2, 2, gate="spread").round(3)
+        array([[ 1.858,  0.132,  0.132],
+               [ 0.444, -1.283, -1.283],
+               [ 0.   ,  0.   ,  0.   ],
+               [ 0.   ,  0.   ,  0.   ]])
     """
     scale, eps, ddof, singleton = check_options(scale, eps, ddof, singleton)
     beta = check_beta(beta)
+    check_choice(gate, "gate", GATES)
     R = rewards_1d(set_rewards, "set_rewards")
     n = R.shape[0]
     shape = as_float_array(to_numpy(credits), "credits", min_ndim=2).shape
@@ -85,9 +112,25 @@ def credit_advantages(
         raise ValueError(f"credits must have shape (N, K) with N = {n} (len(set_rewards)), got {shape}")
     present = prepare_mask(None if mask is None else to_numpy(mask), shape)
     live = present & ~np.isnan(R)[:, None]
-    c = check_candidate_values(credits, "credits", n, live)
+    c = np.where(live, check_candidate_values(credits, "credits", n, live), 0.0)
     g = resolve_groups(groups, n)
     a_set, _ = _set_advantages(R, g, scale, eps, ddof, singleton)
-    out = a_set[:, None] + beta * zscore_in_groups(np.where(live, c, 0.0), live, g, eps, ddof)
+    term = zscore_in_groups(c, live, g, eps, ddof)
+    if gate == "spread":
+        term *= _spread_gate(R, c, live, g, ddof)[g.index][:, None]
+    out = a_set[:, None] + beta * term
     out[~live] = 0.0
     return like(out, set_rewards, credits, mask)
+
+
+def _spread_gate(R, c, live, g, ddof) -> np.ndarray:
+    """Per group ``σ_R / (σ_R + σ_c)``; 1 where ``σ_R`` is undefined, 0 where both stds are 0."""
+    rows = ~np.isnan(R)
+    _, _, s_r = group_stats(np.where(rows, R, 0.0), rows, g, ddof)
+    flat = Groups(np.repeat(g.index, c.shape[1]), g.n_groups)
+    _, _, s_c = group_stats(c.ravel(), live.ravel(), flat, ddof)
+    s_c = np.where(np.isnan(s_c), 0.0, s_c)  # too few candidates: their z-scores are 0 anyway
+    total = s_r + s_c
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = np.where(total > 0, s_r / np.where(total > 0, total, 1.0), 0.0)
+    return np.where(np.isnan(s_r), 1.0, w)

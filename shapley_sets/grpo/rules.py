@@ -22,9 +22,9 @@ from ..adapters.arrays import like, to_numpy
 from ._checks import check_beta, check_choice
 from ._semivalues import check_credit
 from .advantages import TAUS, candidate_advantages
-from .credit import credit_advantages
+from .credit import GATES, credit_advantages
 
-__all__ = ["CreditRule", "LinearSchedule", "RECOMMENDED_RULE", "FORMS"]
+__all__ = ["CreditRule", "LinearSchedule", "RECOMMENDED_RULE", "FORMS", "GATES"]
 
 FORMS = ("marginal", "shapley")
 @dataclass(frozen=True)
@@ -74,10 +74,14 @@ class CreditRule:
         beta: weight of the credit term: a number >= 0 or a callable
             ``beta(step) -> float`` (e.g. :class:`LinearSchedule`).
         tau: the Shapley form's scale τ (``"within"``, ``"set"``, ``"none"``).
+        gate: the marginal form's gate (:func:`credit_advantages`):
+            ``"none"`` or ``"spread"`` — the credit term times
+            ``σ_R/(σ_R + σ_c)``, 0 in a group whose sets all earn the same
+            reward.
 
     Raises:
-        ValueError: an unknown credit or form, the Shapley form with another
-            credit, a negative β, an unknown τ.
+        ValueError: an unknown credit, form or gate, the Shapley form with
+            another credit or a gate, a negative β, an unknown τ.
         TypeError: ``beta`` neither a number nor callable.
 
     Examples:
@@ -90,6 +94,8 @@ class CreditRule:
                [ 0.584, -1.353, -1.353]])
         >>> rule.name
         'marginal loo b=1'
+        >>> ss.grpo.CreditRule("loo", beta=1.0, gate="spread").name
+        'marginal loo b=1 gate=spread'
         >>> ss.grpo.CreditRule("shapley", "shapley", beta=ss.grpo.LinearSchedule(1.0, 0.0, 10)).beta_at(5)
         0.5
     """
@@ -98,11 +104,15 @@ class CreditRule:
     form: str = "marginal"
     beta: Beta = 1.0
     tau: str = "within"
+    gate: str = "none"
 
     def __post_init__(self):
         object.__setattr__(self, "credit", check_credit(self.credit))
         check_choice(self.form, "form", FORMS)
         check_choice(self.tau, "tau", TAUS)
+        check_choice(self.gate, "gate", GATES)
+        if self.form == "shapley" and self.gate != "none":
+            raise ValueError(f"gate={self.gate!r} serves form='marginal' only; the Shapley form has no gate")
         if self.form == "shapley" and self.credit != "shapley":
             raise ValueError(
                 f"form='shapley' (A_g + beta*d/tau, d from efficient Shapley values) needs "
@@ -122,7 +132,8 @@ class CreditRule:
         if self.form == "shapley":
             return f"shapley-form b={self.beta:g} tau={self.tau}" if not callable(self.beta) else (
                 f"shapley-form {beta} tau={self.tau}")
-        return f"marginal {credit} {beta}"
+        gate = "" if self.gate == "none" else f" gate={self.gate}"
+        return f"marginal {credit} {beta}{gate}"
 
     def beta_at(self, step=0) -> float:
         """β at training step ``step`` (the number itself when β is constant).
@@ -156,7 +167,7 @@ class CreditRule:
                 set_rewards, credits, groups, beta=beta, tau=self.tau, empty_value=empty_value,
                 mask=mask, efficiency_rtol=efficiency_rtol, **options,
             )
-        return credit_advantages(set_rewards, credits, groups, beta=beta, mask=mask, **options)
+        return credit_advantages(set_rewards, credits, groups, beta=beta, gate=self.gate, mask=mask, **options)
 
     def advantages(self, utility, x, groups, *, mask=None, step=0, **options):
         """(N, K) candidate advantages of N sets ``x`` under this rule at ``step``.
@@ -182,5 +193,6 @@ class CreditRule:
 
 
 #: The rule the trainer integrations use unless told otherwise: leave-one-out
-#: credit, marginal form, β = 1 (see the GRPO guide for the measurements).
-RECOMMENDED_RULE = CreditRule("loo", "marginal", beta=1.0)
+#: credit, marginal form, β = 1, the reward-spread gate (see the GRPO guide
+#: for the measurements).
+RECOMMENDED_RULE = CreditRule("loo", "marginal", beta=1.0, gate="spread")

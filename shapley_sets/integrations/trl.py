@@ -19,8 +19,8 @@ Layouts (``layout=``):
   which tokens belong to which candidate. Every token then gets its
   candidate's advantage under the credit rule (``rule=``, a
   :class:`shapley_sets.grpo.CreditRule`, default
-  :data:`shapley_sets.grpo.RECOMMENDED_RULE`: ``A_g + β·z(c_{g,k})`` with
-  leave-one-out credit; the Shapley rule is ``A_g + β·d_{g,k}/(τ+ε)``) or
+  :data:`shapley_sets.grpo.RECOMMENDED_RULE`: ``A_g + β·w·z(c_{g,k})`` with
+  leave-one-out credit and the reward-spread gate ``w``; the Shapley rule is ``A_g + β·d_{g,k}/(τ+ε)``) or
   ``A_g`` (tokens of no candidate), as a (B, T) tensor, which TRL's loss
   accepts. β may be a callable of the training step (``state.global_step``).
 - ``"grpo"``: plain GRPO through :func:`shapley_sets.grpo.set_advantages`

@@ -96,12 +96,13 @@ def default_methods(recommended: CreditRule = grpo.RECOMMENDED_RULE, beta: float
 
     Plain GRPO; ShapE-GRPO (the Shapley rule, β, τ = "within"); the marginal
     rule with leave-one-out and with Banzhaf credit (β); the recommended rule
-    (marked; a separate row only when it is none of those); winner-takes-all;
-    verl's grpo_passk.
+    (marked; a separate row only when it is none of those, as the default,
+    which is gated, is); winner-takes-all; verl's grpo_passk.
 
     Examples:
-        >>> [m.name for m in default_methods()]
-        ['grpo', 'shape-grpo b=1', 'marginal loo b=1', 'marginal banzhaf b=1', 'wta', 'passk']
+        >>> [m.name for m in default_methods()]  # doctest: +NORMALIZE_WHITESPACE
+        ['grpo', 'shape-grpo b=1', 'marginal loo b=1', 'marginal banzhaf b=1', 'marginal loo b=1 gate=spread',
+         'wta', 'passk']
     """
     rules = [
         Method("rule", CreditRule("shapley", "shapley", beta=beta), label=f"shape-grpo b={beta:g}"),
@@ -110,5 +111,5 @@ def default_methods(recommended: CreditRule = grpo.RECOMMENDED_RULE, beta: float
     ]
     marked = [Method(m.kind, m.rule, m.label, recommended=m.rule == recommended) for m in rules]
     if not any(m.recommended for m in marked):
-        marked.append(Method("rule", recommended, label=f"recommended: {recommended.name}", recommended=True))
+        marked.append(Method("rule", recommended, recommended=True))
     return [Method("grpo"), *marked, Method("wta"), Method("passk")]
