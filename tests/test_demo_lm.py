@@ -87,7 +87,7 @@ def test_parser_classifies_every_piece_and_maps_tokens_by_offsets(small):
     cases = [
         (f"{n[0]}, {n[1]}, {n[2]}", [0, 1, 2], dict(valid=3)),
         (f"{n[0]}, {bad}, {n[0]}", [0, -1, -1], dict(valid=1, malformed=1, duplicate=1)),
-        (f"{n[3]},, {n[4]}, {n[5]}, {n[6]}", [3, 4, 5], dict(valid=3, empty=1, beyond_k=1)),
+        (f"{n[3]},, {n[4]}, {n[5]}, {n[6]}", [3, -1, 4], dict(valid=2, empty=1, beyond_k=2)),
         ("", [], dict(valid=0)),
         (f"{n[7]}", [7], dict(valid=1)),
     ]
@@ -102,9 +102,11 @@ def test_parser_classifies_every_piece_and_maps_tokens_by_offsets(small):
             piece = texts[t]
             a, b = pos, pos + len(piece)
             pos = b
-            nonempty = [(s, e) for s, e in spans[i] if s < e][: task.k]
+            # candidate c's characters run from the end of candidate c - 1's text to the end of its own
+            ends = [e for _, e in spans[i][: task.k]]
+            owned = list(zip([0] + ends[:-1], ends))
             # a token belongs to the candidate covering most of its characters
-            cover = [max(0, min(b, e) - max(a, s)) for s, e in nonempty]
+            cover = [max(0, min(b, e) - max(a, s)) for s, e in owned]
             expect = int(np.argmax(cover)) if cover and max(cover) > 0 else -1
             assert c == expect, (text, piece, c, expect)
     totals = {}
@@ -113,7 +115,7 @@ def test_parser_classifies_every_piece_and_maps_tokens_by_offsets(small):
             totals[key] = totals.get(key, 0) + v
     for key, v in totals.items():
         assert parsed.counts[key] == v, key
-    assert parsed.counts["short"] == 3
+    assert parsed.counts["short"] == 4
 
 
 def test_parser_rejects_text_that_is_not_the_tokens_decoding(small):

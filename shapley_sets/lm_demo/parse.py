@@ -2,14 +2,21 @@
 
 A completion should list K item names separated by commas. The parser
 splits it into pieces (:func:`shapley_sets.grpo.candidate_spans`); the first
-K non-empty pieces are the set's candidates. A piece that names an item not
-named before is that item; a malformed piece (not an item name) or a
-duplicate of an earlier item is a candidate worth nothing (a null player:
-its credit under every rule is that of an item no user wants), so that
-credit rules can tell the model which piece was wrong. Empty pieces and the
-pieces after the K-th are no candidate. Everything is counted. Each token's
-candidate comes from the token's character offsets
-(:func:`shapley_sets.grpo.token_candidates`).
+K pieces are the set's candidates. A piece that names an item not named
+before is that item; a malformed piece (not an item name), an empty one
+(``"a,,b"``) or a duplicate of an earlier item is a candidate worth nothing
+(a null player: its credit under every rule is that of an item no user
+wants), so that credit rules can tell the model which piece was wrong.
+Pieces after the K-th are no candidate. Everything is counted.
+
+Each token's candidate comes from the token's character offsets
+(:func:`shapley_sets.grpo.token_candidates`) and the candidates' spans, where
+a candidate's span starts right after the previous candidate's text: the
+separator before an item belongs to it, as the decision to list one more
+item. Without this, the commas of empty pieces would belong to no
+candidate, and a policy trained with a credit rule can learn to write a
+single good item followed by empty pieces, whose lone item then takes all
+the credit (a first run of the demo did exactly that).
 
 The offsets are those of the generated tokens themselves, not of a
 re-encoding of the text: a model can generate a non-canonical split of a
@@ -38,14 +45,14 @@ class ParsedBatch:
 
     Attributes:
         items: per completion, its candidates in order: an item index, or
-            -1 for a malformed or duplicate piece (worth nothing).
+            -1 for a malformed, empty or duplicate piece (worth nothing).
         token_ids: ``(N, T)`` int64, each token's candidate index in
-            ``[0, len(items[i]))`` or -1 (separators, empty pieces, pieces
-            after the K-th, EOS, padding); ``T`` is the longest completion.
+            ``[0, len(items[i]))`` or -1 (pieces after the K-th, EOS,
+            padding); ``T`` is the longest completion.
         counts: totals over the batch, keyed by :data:`COUNTS`:
-            ``candidates`` = ``valid + malformed + duplicate`` among the
-            first K non-empty pieces; ``beyond_k``: non-empty pieces after
-            those; ``short``: completions with fewer than K valid items.
+            ``candidates`` = ``valid + malformed + empty + duplicate``, the
+            first K pieces; ``beyond_k``: pieces after those; ``short``:
+            completions with fewer than K valid items.
     """
 
     items: list
@@ -78,7 +85,7 @@ class ListParser:
         >>> texts = token_texts(tok)
         >>> ids = tok(text)["input_ids"][:5]
         >>> [(texts[t], int(c)) for t, c in zip(ids, parsed.token_ids[0])]
-        [('za', 0), ('za', 0), (',', -1), (' ', -1), ('kab', 1)]
+        [('za', 0), ('za', 0), (',', 1), (' ', 1), ('kab', 1)]
     """
 
     def __init__(self, names, tokenizer, k: int):
@@ -120,24 +127,27 @@ class ListParser:
         for text, spans in zip(texts, grpo.candidate_spans(texts, style="separator", separator=self.separator)):
             chosen, chosen_spans, seen = [], [], set()
             for a, b in spans:
-                if a == b:
-                    counts["empty"] += 1
-                    continue
                 if len(chosen) == self.k:
                     counts["beyond_k"] += 1
                     continue
-                j = self.index.get(text[a:b])
-                if j is None:
-                    counts["malformed"] += 1
-                    j = -1
-                elif j in seen:
-                    counts["duplicate"] += 1
+                if a == b:
+                    counts["empty"] += 1
                     j = -1
                 else:
-                    seen.add(j)
-                    counts["valid"] += 1
+                    j = self.index.get(text[a:b])
+                    if j is None:
+                        counts["malformed"] += 1
+                        j = -1
+                    elif j in seen:
+                        counts["duplicate"] += 1
+                        j = -1
+                    else:
+                        seen.add(j)
+                        counts["valid"] += 1
+                # the span reaches back to the previous candidate's end: its separator is this candidate's
+                start = chosen_spans[-1][1] if chosen_spans else 0
                 chosen.append(j)
-                chosen_spans.append((a, b))
+                chosen_spans.append((start, b))
             counts["candidates"] += len(chosen)
             counts["short"] += len(seen) < self.k
             items.append(chosen)

@@ -51,7 +51,7 @@ def default_rules(layout: str = "A") -> list:
 
     Examples:
         >>> [r.name for r in default_rules("A")]
-        ['grpo', 'marginal loo b=1', 'shape-grpo b=1']
+        ['grpo', 'marginal loo b=1 gate=spread', 'shape-grpo b=1']
     """
     rec = ss_grpo.RECOMMENDED_RULE
     shape = ss_grpo.CreditRule("shapley", "shapley", beta=1.0, tau="within")
