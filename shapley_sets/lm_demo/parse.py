@@ -102,13 +102,15 @@ class ListParser:
 
         Padding past a completion's end is ``(0, 0)``.
         """
-        t = max([len(ids) for ids in completion_ids] + [1])
-        out = np.zeros((len(completion_ids), t, 2), dtype=np.int64)
-        for i, ids in enumerate(completion_ids):
-            if len(ids):
-                ends = np.cumsum(self.lengths[np.asarray(ids, dtype=np.int64)])
-                out[i, : len(ids), 1] = ends
-                out[i, : len(ids), 0] = ends - self.lengths[np.asarray(ids, dtype=np.int64)]
+        lengths = np.array([len(ids) for ids in completion_ids], dtype=np.int64)
+        t = max(int(lengths.max(initial=0)), 1)
+        ids = np.zeros((len(completion_ids), t), dtype=np.int64)
+        for i, row in enumerate(completion_ids):
+            ids[i, : len(row)] = row
+        chars = np.where(np.arange(t)[None, :] < lengths[:, None], self.lengths[ids], 0)
+        ends = np.cumsum(chars, axis=1)
+        out = np.stack([ends - chars, ends], axis=-1)
+        out[chars == 0] = 0  # zero-length tokens (special, padding) are (0, 0), no candidate's
         return out
 
     def __call__(self, texts, completion_ids) -> ParsedBatch:

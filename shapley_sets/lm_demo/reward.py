@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from .. import value
-from ..integrations.trl import CandidateReward, _pad
+from ..integrations.trl import CandidateReward
 from .parse import COUNTS
 
 __all__ = ["TextSetReward"]
@@ -34,12 +34,11 @@ class TextSetReward(CandidateReward):
     def __call__(self, prompts, completions, completion_ids, prompt_index, **kwargs):
         start = time.perf_counter()
         parsed = self.parser(completions, completion_ids)
-        records = []
-        for i, (p, items) in enumerate(zip(prompt_index, parsed.items)):
-            tokens = parsed.token_ids[i, : len(completion_ids[i])]
-            records.append((self.task.inputs(p, items), tokens))
-        self.last = records
-        x, mask = _pad([s for s, _ in records], self.utility)
+        x, mask = self.task.padded(prompt_index, parsed.items)
+        self.last = [
+            (x[i, :, : len(items)], parsed.token_ids[i, : len(completion_ids[i])])
+            for i, items in enumerate(parsed.items)
+        ]
         rewards = value(self.utility, x, mask=mask)
         for key, n in parsed.counts.items():
             self.counts[key] += n

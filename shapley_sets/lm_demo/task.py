@@ -111,6 +111,20 @@ class TextTask:
         items = np.asarray(items, dtype=np.intp)
         return np.where(items >= 0, self.scores[prompt][:, items], 0.0)
 
+    def padded(self, prompts, item_lists):
+        """The utility input ``(N, M, W)`` of ragged listed sets and their ``(N, W)`` mask.
+
+        ``W`` is the longest list (at least 1); padding and item -1 are zeros.
+        """
+        width = max([len(s) for s in item_lists] + [1])
+        items = np.full((len(item_lists), width), -1, dtype=np.intp)
+        for i, s in enumerate(item_lists):
+            items[i, : len(s)] = s
+        lengths = np.array([len(s) for s in item_lists], dtype=np.intp)
+        mask = np.arange(width)[None, :] < lengths[:, None]
+        x = np.moveaxis(self.scores[np.asarray(prompts, dtype=np.intp)[:, None], :, items], -1, 1)
+        return np.where((items >= 0)[:, None, :], x, 0.0), mask
+
     def values(self, prompts, item_lists) -> np.ndarray:
         """``U_p(S)`` of ragged listed sets (an empty set is worth 0, item -1 nothing).
 
@@ -121,14 +135,7 @@ class TextTask:
             >>> float(v[0]), bool(np.isclose(v[1], task.optimum[0])), bool(v[1] == v[2])
             (0.0, True, True)
         """
-        width = max([len(s) for s in item_lists] + [1])
-        items = np.zeros((len(item_lists), width), dtype=np.intp)
-        mask = np.zeros((len(item_lists), width), dtype=bool)
-        for i, s in enumerate(item_lists):
-            items[i, : len(s)] = s
-            mask[i, : len(s)] = True
-        x = np.moveaxis(self.scores[np.asarray(prompts, dtype=np.intp)[:, None], :, items], -1, 1)
-        x = np.where((items >= 0)[:, None, :], x, 0.0)
+        x, mask = self.padded(prompts, item_lists)
         return value(self.utility, x, mask=mask)
 
     def uniform_value(self, rng, n: int = 4096) -> np.ndarray:
