@@ -13,6 +13,20 @@ def sample_completions(model, tokenizer, prompts, n: int, generation_config, see
 
     The global torch random state is saved and restored around the sampling,
     so evaluating does not change the training run's own random stream.
+
+    Examples:
+        >>> import torch
+        >>> from transformers import GenerationConfig
+        >>> from shapley_sets.lm_demo.policy import ModelConfig, build_model
+        >>> from shapley_sets.lm_demo.vocab import build_tokenizer
+        >>> tok = build_tokenizer(["kabo, tumi", "user likes: jazz"], vocab_size=40)
+        >>> model = build_model(len(tok), ModelConfig(hidden=16, layers=1, heads=2), seed=0)
+        >>> gen = GenerationConfig(do_sample=True, max_new_tokens=4, pad_token_id=0, eos_token_id=1)
+        >>> state = torch.random.get_rng_state()
+        >>> a = sample_completions(model, tok, ["user likes: jazz"], 3, gen, seed=7)
+        >>> b = sample_completions(model, tok, ["user likes: jazz"], 3, gen, seed=7)
+        >>> a == b, len(a[0]), torch.equal(state, torch.random.get_rng_state())
+        (True, 3, True)
     """
     enc = tokenizer([p for p in prompts for _ in range(n)], return_tensors="pt", padding=True)
     was_training = model.training

@@ -22,6 +22,19 @@ class TextSetReward(CandidateReward):
     returns ``U_p(S)``. Keeps, for the trainer, the per-completion
     ``(scores, token_candidates)`` records of :class:`CandidateReward`, and
     for the report the parser's counts and the seconds spent here.
+
+    Examples:
+        >>> from shapley_sets.lm_demo.parse import ListParser
+        >>> from shapley_sets.lm_demo.task import make_text_task
+        >>> from shapley_sets.lm_demo.vocab import build_tokenizer
+        >>> task = make_text_task("ideas", n_items=6, n_types=3, k=2)
+        >>> tok = build_tokenizer([task.completion(range(6))], vocab_size=60)
+        >>> reward = TextSetReward(task, ListParser(task.names, tok, k=2))
+        >>> text = task.completion([0, 0])                  # a duplicate: worth nothing
+        >>> r = reward(prompts=task.prompts, completions=[text],
+        ...            completion_ids=[tok(text)["input_ids"]], prompt_index=[0])
+        >>> bool(np.isclose(r[0], task.values([0], [[0]])[0])), reward.counts["duplicate"]
+        (True, 1)
     """
 
     def __init__(self, task, parser):

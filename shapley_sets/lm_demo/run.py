@@ -31,6 +31,10 @@ class LMRule:
         name: the label in tables and ``result.json``.
         trainer_kwargs: keyword arguments of :class:`ShapleyGRPOTrainer`.
         recommended: whether this is the library's recommended rule.
+
+    Examples:
+        >>> default_rules("B")[0]
+        LMRule(name='grpo', trainer_kwargs={'layout': 'grpo'}, recommended=False)
     """
 
     name: str
@@ -88,6 +92,10 @@ class RunConfig:
         model: the network's size.
         warmup_steps, warmup_batch, warmup_lr: the format warm-up.
         layout: ``"A"`` or ``"B"``.
+
+    Examples:
+        >>> RunConfig().steps, RunConfig(layout="B").group_size
+        (150, 8)
     """
 
     steps: int = 150
