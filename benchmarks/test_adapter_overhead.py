@@ -9,6 +9,13 @@
 - ``verl estimator``: ``shapley_sets.integrations.verl``'s ``shapley_grpo``
   through verl's registry on encoded ``token_level_rewards`` (decoding
   included), torch only;
+- ``verl layout A, driver side``: what verl's V1 driver runs per batch with
+  the ``shapley_*`` trainer modes: the reward manager's records (Shapley
+  values computed by the reward workers, JSON) written into ``rm_scores``,
+  then the estimator;
+- ``token_candidates``: the token -> candidate map of 512 x 1,024 tokens
+  (offsets as an (N, T, 2) int64 array, 8 spans per completion as an
+  (N, K, 2) array and as lists of pairs);
 
 beside the real ``verl.trainer.ppo.core_algos.compute_grpo_outcome_advantage``
 (and verl's ``grpo_vectorized``) on the same rewards. Nothing is asserted.
@@ -67,8 +74,20 @@ def adapter_with_shapley(u, x, mask, uids, ids, rmask):
     return adapter(R, phi, mask, uids, ids, rmask)
 
 
+def token_batch(seed=0):
+    """(N, T, 2) offsets of tokens of 1..7 characters, (N, K, 2) sorted spans."""
+    rng = np.random.default_rng(seed)
+    lens = rng.integers(1, 8, size=(N, T))
+    ends = np.cumsum(lens, axis=1)
+    offsets = np.stack([ends - lens, ends], -1).astype(np.int64)
+    cuts = np.sort(rng.integers(0, ends[:, -1:], size=(N, 2 * K)), axis=1)
+    return offsets, cuts.reshape(N, K, 2).copy()
+
+
 def cases():
     """name -> zero-argument callable; the verl rows first."""
+    import json
+
     import torch
     from verl.trainer.ppo import core_algos
 
@@ -85,6 +104,22 @@ def cases():
     verl_vec = core_algos.get_adv_estimator_fn("grpo_vectorized")
     ours = core_algos.get_adv_estimator_fn("shapley_grpo")
     cfg = {"norm_adv_by_std_in_grpo": True}
+    # The reward manager's records: each present candidate's value on its last token.
+    records, lengths = [], torch.from_numpy(rmask.sum(1))
+    for i in range(N):
+        cand_ids = ids[i]
+        k_i = int(mask[i].sum())
+        ends = [int(np.flatnonzero(cand_ids == c)[-1]) for c in range(k_i)]
+        records.append(json.dumps({"phi": phi[i, :k_i].tolist(), "ends": ends}))
+    scalar = torch.zeros(N, T)
+    scalar[torch.arange(N), lengths - 1] = torch.tensor(R, dtype=torch.float32)
+    offsets, spans = token_batch()
+    span_lists = [[tuple(map(int, p)) for p in row] for row in spans]
+
+    def driver_path():
+        tl = sv.rm_scores_from_records(scalar, lengths, records)
+        return ours(token_level_rewards=tl, response_mask=trmask, index=uids, config=cfg)
+
     return {
         "verl compute_grpo_outcome_advantage": lambda: verl_grpo(tlr, trmask, uids),
         "verl grpo_vectorized": lambda: verl_vec(token_level_rewards=tlr, response_mask=trmask, index=uids, config=cfg),
@@ -95,6 +130,9 @@ def cases():
         "verl estimator shapley_grpo (decode + adapter)": lambda: ours(
             token_level_rewards=tlr, response_mask=trmask, index=uids, config=cfg
         ),
+        "verl layout A, driver side (records + estimator)": driver_path,
+        "token_candidates, spans as an array": lambda: ss.grpo.token_candidates(offsets, spans),
+        "token_candidates, spans as lists": lambda: ss.grpo.token_candidates(offsets, span_lists),
     }
 
 
@@ -126,13 +164,14 @@ def main(argv=None):
     load0 = os.getloadavg()[0]
     times = {name: median_seconds(fn) for name, fn in table.items()}
     base = times["verl compute_grpo_outcome_advantage"]
+    vec = times["verl grpo_vectorized"]
     print(f"batch {N} responses x {K} candidates x {T} tokens (BestOf), median of {REPEAT} after a warm-up;")
     print(f"torch {torch.__version__} on 1 thread; numba {numba.get_num_threads()} thread(s); "
           f"cores {os.cpu_count()}; load average {load0:.2f} -> "
           f"{os.getloadavg()[0]:.2f}")
-    print(f"{'':48s} {'ms':>9s} {'x verl grpo':>12s}")
+    print(f"{'':50s} {'ms':>9s} {'x verl grpo':>12s} {'x grpo_vectorized':>18s}")
     for name, t in times.items():
-        print(f"{name:48s} {t * 1e3:9.2f} {t / base:12.2f}")
+        print(f"{name:50s} {t * 1e3:9.2f} {t / base:12.2f} {t / vec:18.2f}")
 
 
 # -- pytest-benchmark ----------------------------------------------------------------
@@ -144,6 +183,9 @@ NAMES = [
     "adapter + shapley, numpy",
     "adapter + shapley, torch CPU",
     "verl estimator shapley_grpo (decode + adapter)",
+    "verl layout A, driver side (records + estimator)",
+    "token_candidates, spans as an array",
+    "token_candidates, spans as lists",
 ]
 
 

@@ -224,3 +224,53 @@ def test_candidate_reward_names_the_completion_with_scores_of_the_wrong_shape():
     reward = CandidateReward(ss.ExpectedBest(), lambda p, c, ids, **row: next(rows))
     with pytest.raises(ValueError, match="completion 1: candidate scores of shape"):
         reward(prompts=["p", "p"], completions=["a", "b"], completion_ids=[[3], [4]])
+
+
+def test_layout_b_rejects_a_utility_of_several_scores_per_completion_at_construction(tmp_path):
+    args = GRPOConfig(output_dir=str(tmp_path), use_cpu=True, report_to="none", num_generations=G,
+                      per_device_train_batch_size=8)
+    ds = Dataset.from_dict({"prompt": ["user : w1"] * 8})
+    with pytest.raises(ValueError, match="ExpectedBest takes 2-D inputs per set"):
+        ShapleyGRPOTrainer(model=_model(0), reward_funcs=reward_mean, args=args, train_dataset=ds,
+                           processing_class=_tokenizer(), layout="completions", utility=ss.ExpectedBest())
+
+
+def _w_tokens_as_candidates(prompt, completion, completion_ids, **row):
+    # The hand-built twin of the regex parser below: each "w<i>" token is a candidate.
+    words = [t for t in completion_ids if WORDS[t].startswith("w")]
+    ids, k = [], 0
+    for t in completion_ids:
+        ids.append(k if WORDS[t].startswith("w") else -1)
+        k += WORDS[t].startswith("w")
+    return [_score(t) for t in words], ids
+
+
+def _score_words(prompt, completion, candidates, **row):
+    return [_score(WORDS.index(c)) for c in candidates]
+
+
+def test_candidates_layout_with_a_parser_matches_hand_built_ids(tmp_path):
+    parsed = CandidateReward(ss.BestOf(), parser={"style": "regex", "pattern": r"w\d+"}, score_fn=_score_words)
+    by_hand = CandidateReward(ss.BestOf(), _w_tokens_as_candidates)
+    a = _train(tmp_path / "a", [parsed], layout="candidates", beta=0.5, seed=2)
+    b = _train(tmp_path / "b", [by_hand], layout="candidates", beta=0.5, seed=2)
+    assert parsed.tokenizer is a.processing_class  # lent by the trainer
+    for (sa, ta), (sb, tb) in zip(parsed.last, by_hand.last):
+        np.testing.assert_array_equal(sa, sb)
+        np.testing.assert_array_equal(ta, tb)
+    torch.testing.assert_close(a.last_advantages, b.last_advantages, rtol=0, atol=0)
+    assert any(len(s) > 1 for s, _ in parsed.last)  # some completion had several candidates
+
+
+def test_candidate_reward_configuration_errors():
+    with pytest.raises(ValueError, match="exactly one of candidate_fn"):
+        CandidateReward(ss.BestOf())
+    with pytest.raises(ValueError, match="needs score_fn"):
+        CandidateReward(ss.BestOf(), parser="numbered")
+    with pytest.raises(ValueError, match="style must be one of"):
+        CandidateReward(ss.BestOf(), parser="csv", score_fn=_score_words)
+    with pytest.raises(ValueError, match="needs a non-empty separator"):
+        CandidateReward(ss.BestOf(), parser={"style": "separator"}, score_fn=_score_words)
+    reward = CandidateReward(ss.BestOf(), parser="lines", score_fn=lambda p, c, cands: [1.0, 2.0])
+    with pytest.raises(ValueError, match="completion 0: score_fn returned 2 scores for 1 candidates"):
+        reward(prompts=["p"], completions=["one line"], completion_ids=[[5]])

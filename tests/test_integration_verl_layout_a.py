@@ -4,8 +4,8 @@ What runs here: verl's ``NaiveRewardManager.run_single`` (through our
 subclass) on real ``DataProto`` items with a locally trained fast tokenizer;
 the records it emits turned into ``rm_scores``; verl's ``compute_advantage``
 calling ``shapley_grpo`` through the registry; the trainer classes in verl's
-V1 trainer registry. What does not: the TransferQueue round trip of
-``ShapleyCandidatesMixin._write_candidate_scores`` (it needs a Ray cluster).
+V1 trainer registry. The TransferQueue round trip of the trainer modes is
+in ``test_integration_verl_v1_queue.py``.
 """
 
 from __future__ import annotations
@@ -206,9 +206,17 @@ def test_scores_need_a_utility(tokenizer):
         sv.candidate_record({"candidate_scores": [1.0], "candidate_ends": [0]}, [5], "x", tokenizer, {})
 
 
-def test_rm_scores_from_records_rejects_records_past_the_response():
-    with pytest.raises(ValueError, match="response 0: candidate record"):
-        sv.rm_scores_from_records(torch.zeros(1, 4), [2], ['{"phi": [1.0], "ends": [3]}'])
+@pytest.mark.parametrize("record", [
+    '{"phi": [1.0], "ends": [3]}',              # past the response
+    '{"phi": [1.0, 2.0], "ends": [1, 1]}',      # not increasing
+    '{"phi": [1.0, 2.0], "ends": [1]}',         # counts differ
+    '{"phi": [NaN], "ends": [0]}',              # not finite
+    '{"phi": [1.0], "ends": [-1]}',
+])
+def test_rm_scores_from_records_rejects_records_that_do_not_fit(record):
+    good = '{"phi": [0.5, 0.5], "ends": [0, 1]}'
+    with pytest.raises(ValueError, match="response 1: candidate record"):
+        sv.rm_scores_from_records(torch.zeros(3, 4), [4, 2, 4], [good, record, None])
 
 
 @pytest.mark.skipif(importlib.util.find_spec("transfer_queue") is None,
@@ -252,3 +260,75 @@ def test_verl_loads_the_plugin_in_a_fresh_process():
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VERL_USE_EXTERNAL_PLUGINS")}
     env["PYTHONWARNINGS"] = "ignore"
     subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=os.path.dirname(sys.executable))
+
+
+def test_rm_scores_from_records_is_the_encoding():
+    rm = torch.tensor([[0.0, 0.0, 0.0, 0.7], [0.0, 0.4, 0.0, 0.0]])
+    out = sv.rm_scores_from_records(rm, [4, 2], ['{"phi": [0.0, 0.5], "ends": [1, 3]}', None])
+    assert torch.equal(out[0], sv.encode_token_rewards([[0.0, 0.5]], [[0, 0, 1, 1]])[0])
+    assert torch.signbit(out[0, 1]) and out[0, 1] == 0  # an exact 0 still marks its candidate
+    assert torch.equal(out[1], rm[1])  # no record: verl's scalar stays
+    phi, present, ids = sv.decode_token_rewards(out, torch.ones(2, 4))
+    assert present[0].tolist() == [True, True] and ids[0].tolist() == [0, 0, 1, 1]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bool, torch.int64, torch.float64])
+def test_estimator_reads_any_mask_dtype_and_many_candidates(dtype):
+    # 3 responses of one prompt; one holds 100 candidates (more than the first read's 64 columns).
+    t = 130
+    rng = np.random.default_rng(3)
+    ids = np.full((3, t), -1)
+    ids[0, :100] = np.arange(100)
+    ids[1, 5:20] = np.repeat(np.arange(3), 5)
+    ids[2, :10] = 0
+    phi = rng.random((3, 100)).round(3)
+    phi[0, 7] = 0.0
+    lengths = np.array([120, 25, 130])
+    mask = np.arange(t)[None, :] < lengths[:, None]
+    tlr = sv.encode_token_rewards(phi, ids, mask)
+    uids = np.array(["a", "a", "a"], dtype=object)
+    ref, _ = sv.shapley_grpo_advantage(tlr, torch.from_numpy(mask.astype(np.float32)), index=uids)
+    got, _ = sv.shapley_grpo_advantage(tlr, torch.from_numpy(mask).to(dtype), index=uids)
+    assert torch.equal(got, ref)
+    dphi, present, dec = sv.decode_token_rewards(tlr, mask)  # the float32 values that travelled
+    assert present.sum(1).tolist() == [100, 3, 1]
+    R = dphi.sum(1)
+    cand = ss.grpo.candidate_advantages(R, dphi, uids, mask=present, efficiency_rtol=None, **ss.grpo.PRESETS["verl"])
+    sa = ss.grpo.set_advantages(R, uids, **ss.grpo.PRESETS["verl"])
+    # Tokens up to each mark belong to its candidate (the encoding credits a gap to the next one).
+    expected = ss.grpo.token_advantages(cand, sa, dec, mask).astype(np.float32)
+    np.testing.assert_array_equal(ref.numpy(), expected)
+
+
+class _OffsetsTokenizer:
+    """A tokenizer whose offsets are given: adversarial (non-monotone) offsets."""
+
+    def __init__(self, ids, offsets):
+        self.ids, self.offsets = ids, offsets
+
+    def __call__(self, text, add_special_tokens=False, return_offsets_mapping=True):
+        return {"input_ids": self.ids, "offset_mapping": self.offsets}
+
+
+def test_candidate_record_rejects_interleaved_candidates():
+    # tokens 0..3 cover candidate A, B, A, B: non-monotone offsets interleave them
+    tok = _OffsetsTokenizer([1, 2, 3, 4], [(0, 2), (4, 6), (2, 4), (6, 8)])
+    result = {"candidate_scores": [0.5, 0.7], "candidate_spans": [(0, 4), (4, 8)]}
+    with pytest.raises(ValueError, match="tokens interleave"):
+        sv.candidate_record(result, [1, 2, 3, 4], "abcdefgh", tok, {"shapley": {"utility": "best_of"}})
+
+
+def test_offsets_of_a_non_canonical_tokenisation_come_from_the_prefixes(tokenizer):
+    from shapley_sets.integrations._offsets import response_offsets
+
+    # "red" generated one byte-level character at a time: re-tokenising gives other ids.
+    ids = tokenizer.convert_tokens_to_ids(["r", "e", "d", "Ġ", "s", "ky", "[EOS]"])
+    text = tokenizer.decode(ids, skip_special_tokens=True)
+    assert text == "red sky"
+    assert tokenizer(text, add_special_tokens=False)["input_ids"] != ids
+    got = response_offsets(tokenizer, ids, text)
+    assert got.tolist() == [[0, 1], [1, 2], [2, 3], [3, 4], [4, 5], [5, 7], [7, 7]]
+    # The same tokens, canonically tokenised, take the re-tokenising path.
+    canon = tokenizer(text, add_special_tokens=False)["input_ids"]
+    assert [text[a:b] for a, b in response_offsets(tokenizer, canon, text)] == tokenizer.batch_decode(
+        [[c] for c in canon])

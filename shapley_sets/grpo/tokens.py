@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +24,7 @@ __all__ = ["token_candidates"]
 _NO_KEEP = np.ones((1, 1), dtype=np.bool_)
 
 
-def token_candidates(offsets, spans, *, response_mask=None):
+def token_candidates(offsets: Any, spans: Any, *, response_mask: Any = None) -> Any:
     """Per-token candidate ids from token offsets and candidates' character spans.
 
     A token covering characters ``[a, b)`` belongs to the candidate whose span

@@ -10,13 +10,15 @@ case); otherwise each token's end is read from the decoded prefixes.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 __all__ = ["response_offsets"]
 
 
-def response_offsets(tokenizer, token_ids, text: str, *, skip_special_tokens: bool = True) -> np.ndarray:
+def response_offsets(tokenizer: Any, token_ids: Sequence[int], text: str, *, skip_special_tokens: bool = True) -> np.ndarray:
     """(T, 2) int64 character offsets of ``token_ids`` in ``text``.
 
     ``text`` must be ``tokenizer.decode(token_ids, skip_special_tokens=...)``
@@ -34,8 +36,9 @@ def response_offsets(tokenizer, token_ids, text: str, *, skip_special_tokens: bo
         (T, 2) int64 array of ``(start, end)`` character offsets.
 
     Examples:
-        See :class:`shapley_sets.integrations.trl.CandidateReward` and the
-        verl reward manager; tested in ``tests/test_integration_offsets.py``.
+        Used by :class:`shapley_sets.integrations.trl.CandidateReward` and the
+        verl reward manager; both paths (re-tokenised and from prefixes) are
+        tested in ``tests/test_integration_verl_layout_a.py``.
     """
     ids = [int(t) for t in token_ids]
     if not ids:

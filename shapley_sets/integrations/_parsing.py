@@ -7,7 +7,8 @@ into per-token candidate ids.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -18,7 +19,7 @@ from ._offsets import response_offsets
 __all__ = ["parse_spans", "check_parser", "token_ids_of_spans"]
 
 
-def check_parser(parser, name: str = "parser"):
+def check_parser(parser: Any, name: str = "parser") -> Any:
     """Validate a parser spec once: a style name, a mapping ``{"style": ..., **options}``
     or a callable ``text -> [(start, end), ...]``; returns it."""
     if callable(parser):
@@ -36,7 +37,7 @@ def check_parser(parser, name: str = "parser"):
     return parser
 
 
-def parse_spans(parser, text: str) -> list[tuple[int, int]]:
+def parse_spans(parser: Any, text: str) -> list[tuple[int, int]]:
     """The candidates' character spans in ``text`` under a parser spec (see :func:`check_parser`)."""
     if callable(parser):
         return [tuple(int(v) for v in span) for span in parser(text)]
@@ -46,7 +47,8 @@ def parse_spans(parser, text: str) -> list[tuple[int, int]]:
     return candidate_spans([text], style=options.pop("style"), **options)[0]
 
 
-def token_ids_of_spans(tokenizer, token_ids, text: str, spans, *, skip_special_tokens: bool = True) -> np.ndarray:
+def token_ids_of_spans(tokenizer: Any, token_ids: Sequence[int], text: str, spans: Sequence, *,
+                       skip_special_tokens: bool = True) -> np.ndarray:
     """(T,) candidate id of each generated token (-1 = none) for candidates at ``spans`` of ``text``."""
     offsets = response_offsets(tokenizer, token_ids, text, skip_special_tokens=skip_special_tokens)
     return token_candidates(offsets[None], [list(spans)])[0]

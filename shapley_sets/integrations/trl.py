@@ -40,6 +40,8 @@ This module imports ``trl`` and ``torch``; ``import shapley_sets`` and
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -56,6 +58,8 @@ from shapley_sets.grpo import (
     token_advantages,
 )
 
+from ._parsing import check_parser, parse_spans, token_ids_of_spans
+
 __all__ = ["ShapleyGRPOTrainer", "CandidateReward", "LAYOUTS"]
 
 LAYOUTS = ("completions", "candidates", "grpo")
@@ -64,29 +68,49 @@ LAYOUTS = ("completions", "candidates", "grpo")
 class CandidateReward:
     """A TRL reward function that scores the candidates inside each completion.
 
-    ``candidate_fn(prompt, completion, completion_ids, **row)`` is called once
-    per completion (``row`` holds that completion's dataset columns) and
-    returns ``(scores, token_candidates)``: ``scores``, the input of
-    ``utility`` for the completion's K_i candidates (K_i may vary, may be 0):
-    K_i numbers, or for a utility with more than one score per candidate an
-    array whose last axis is the candidates' (``(M, K_i)`` for
-    ``ss.ExpectedBest``'s M user types); and ``token_candidates``, one int
-    per completion token
-    (``len(completion_ids)``), the candidate index in [0, K_i) or -1 for a
-    token of no candidate. As a reward function it returns the set reward
-    U(scores) of each completion; :class:`ShapleyGRPOTrainer` (layout
-    ``"candidates"``) reads the candidates it stored.
+    Two ways to say where the candidates are:
+
+    - a **parser** (``parser=``, with ``score_fn=``): a style of
+      :func:`shapley_sets.grpo.candidate_spans` (``"numbered"``,
+      ``"bulleted"``, ``"lines"``, ``"json"``…), a mapping ``{"style": ...,
+      **options}`` (``{"style": "separator", "separator": ";"}``) or a
+      callable ``text -> [(start, end), ...]`` finds the candidates' spans in
+      each completion's text; ``score_fn(prompt, completion, candidates,
+      **row)`` gets the candidates' texts and returns their K scores; the
+      tokens of each candidate come from the tokenizer's offsets
+      (:func:`shapley_sets.grpo.token_candidates`), with the trainer's
+      ``processing_class`` unless ``tokenizer=`` is given;
+    - hand-built ids (``candidate_fn``): ``candidate_fn(prompt, completion,
+      completion_ids, **row)`` returns ``(scores, token_candidates)``, one int
+      per completion token, the candidate index in [0, K_i) or -1.
+
+    ``scores`` (from either) are the input of ``utility`` for the K_i
+    candidates: K_i numbers, or for a utility of several scores per
+    candidate an array whose last axis is the candidates' (``(M, K_i)`` for
+    ``ss.ExpectedBest``'s M user types).
+
+    ``row`` holds the completion's dataset columns. K_i may vary, may be 0.
+    As a reward function it returns the set reward U(scores) of each
+    completion; :class:`ShapleyGRPOTrainer` (layout ``"candidates"``) reads
+    the candidates it stored.
 
     Args:
         utility: a set utility, e.g. ``ss.BestOf()`` (one score per
             candidate) or ``ss.ExpectedBest(...)`` (one per user type).
-        candidate_fn: the callable described above.
+        candidate_fn: the callable of hand-built ids (not with ``parser``).
         name: the name TRL logs the reward under.
+        parser: where the candidates are in the text (see above).
+        score_fn: the scorer of the parsed candidates (with ``parser``).
+        tokenizer: the tokenizer that produced ``completion_ids`` (default:
+            the trainer's ``processing_class``).
 
     Raises:
-        ValueError: from a call, when ``scores`` has the wrong number of
-            axes for ``utility``, or ``token_candidates`` has the wrong
-            length or an id outside [-1, K_i) (naming the completion).
+        ValueError: neither or both of ``candidate_fn`` and ``parser``;
+            ``parser`` without ``score_fn``; a bad parser style or option.
+            From a call: scores with the wrong number of axes for
+            ``utility``, ids of the wrong length or outside [-1, K_i), as
+            many scores as candidates not returned, no tokenizer (naming the
+            completion).
 
     Examples:
         >>> import shapley_sets as ss
@@ -96,19 +120,55 @@ class CandidateReward:
         >>> reward = CandidateReward(ss.BestOf(), items)
         >>> reward(prompts=["p", "p"], completions=["a b", "c"], completion_ids=[[3, 7], [5]])
         [0.7, 0.5]
+        >>> def grade(prompt, completion, candidates, **row):
+        ...     return [len(c) / 10 for c in candidates]
+        >>> parsed = CandidateReward(ss.BestOf(), parser="numbered", score_fn=grade)
+        >>> parsed.candidate_texts("1. red\\n2. yellow")
+        ['red', 'yellow']
     """
 
-    def __init__(self, utility, candidate_fn, name="candidate_reward"):
+    def __init__(self, utility: Any, candidate_fn: Callable | None = None, name: str = "candidate_reward", *,
+                 parser: str | Mapping | Callable | None = None, score_fn: Callable | None = None,
+                 tokenizer: Any = None):
+        if (candidate_fn is None) == (parser is None):
+            raise ValueError("CandidateReward takes exactly one of candidate_fn (hand-built ids) and parser")
+        if parser is not None and not callable(score_fn):
+            raise ValueError("CandidateReward(parser=...) needs score_fn(prompt, completion, candidates, **row)")
         self.utility = utility
         self.candidate_fn = candidate_fn
+        self.parser = None if parser is None else check_parser(parser)
+        self.score_fn = score_fn
+        self.tokenizer = tokenizer
         self.__name__ = name
         self.last = None
+
+    def candidate_texts(self, text: str) -> list[str]:
+        """The candidates the parser finds in ``text`` (what ``score_fn`` receives)."""
+        return [text[s:e] for s, e in parse_spans(self.parser, text)]
+
+    def _parsed(self, i, prompt, completion, ids, row):
+        text = completion if isinstance(completion, str) else completion[-1]["content"]
+        spans = parse_spans(self.parser, text)
+        scores = self.score_fn(prompt, completion, [text[s:e] for s, e in spans], **row)
+        scores = _candidate_scores(scores, self.utility, i)
+        if scores.shape[-1] != len(spans):
+            raise ValueError(f"completion {i}: score_fn returned {scores.shape[-1]} scores for {len(spans)} candidates")
+        if self.tokenizer is None:
+            raise ValueError(
+                f"completion {i}: a parser needs the tokenizer of completion_ids; pass tokenizer= or use "
+                "the reward in ShapleyGRPOTrainer, which lends its processing_class"
+            )
+        return scores, token_ids_of_spans(self.tokenizer, ids, text, spans)
 
     def __call__(self, prompts, completions, completion_ids, **kwargs):
         columns = {k: v for k, v in kwargs.items() if isinstance(v, list) and len(v) == len(prompts)}
         records = []
         for i, (p, c, ids) in enumerate(zip(prompts, completions, completion_ids)):
-            scores, tokens = self.candidate_fn(p, c, ids, **{k: v[i] for k, v in columns.items()})
+            row = {k: v[i] for k, v in columns.items()}
+            if self.parser is not None:
+                records.append(self._parsed(i, p, c, ids, row))
+                continue
+            scores, tokens = self.candidate_fn(p, c, ids, **row)
             scores = _candidate_scores(scores, self.utility, i)
             tokens = np.asarray(tokens, dtype=np.int64).reshape(-1)
             if tokens.shape[0] != len(ids):
@@ -180,20 +240,33 @@ class ShapleyGRPOTrainer(GRPOTrainer):
         tau: overrides the rule's τ (the Shapley form's scale). None keeps it.
 
     Raises:
-        ValueError: an unknown layout, a missing utility or
+        ValueError: an unknown layout, a missing utility, a layout-B utility
+            that takes more than one score per completion (``ExpectedBest``,
+            whose sets are per-user-type score matrices), a bad ``beta`` or
+            ``tau`` — these before TRL builds anything —, a missing
             :class:`CandidateReward`, or TRL's ``normalize_then_sum``
-            aggregation; a bad ``beta`` or ``tau``.
+            aggregation.
         TypeError: ``rule`` is not a :class:`shapley_sets.grpo.CreditRule`.
 
     Examples:
         See docs/guides/trl.md for a complete run on a tiny local model.
     """
 
-    def __init__(self, *args, layout="completions", utility=None, rule=None, beta=None, tau=None, **kwargs):
+    def __init__(self, *args: Any, layout: str = "completions", utility: Any = None, rule: Any = None,
+                 beta: Any = None, tau: str | None = None, **kwargs: Any):
+        # Checked before TRL loads anything, so a wrong setting fails at once, not inside train().
         rule = _resolve_rule(rule, beta, tau)
-        super().__init__(*args, **kwargs)
         if layout not in LAYOUTS:
             raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+        if layout == "completions" and utility is None:
+            raise ValueError("layout='completions' needs a set utility, e.g. utility=ss.BestOf()")
+        if layout == "completions" and int(getattr(utility, "core_ndim", 1)) != 1:
+            raise ValueError(
+                f"layout='completions' scores each completion with one reward, but {type(utility).__name__} "
+                f"takes {int(utility.core_ndim)}-D inputs per set (e.g. one score per user type); use a utility "
+                "of one score per candidate (BestOf, TopK, AnySuccess, Additive, RankWeighted, Pairwise)"
+            )
+        super().__init__(*args, **kwargs)
         if self.multi_objective_aggregation != "sum_then_normalize":
             raise ValueError(
                 "ShapleyGRPOTrainer supports multi_objective_aggregation='sum_then_normalize' only, "
@@ -203,8 +276,6 @@ class ShapleyGRPOTrainer(GRPOTrainer):
         self.shapley_rule = rule
         self.shapley_utility = utility
         self._candidate_column = None
-        if layout == "completions" and utility is None:
-            raise ValueError("layout='completions' needs a set utility, e.g. utility=ss.BestOf()")
         if layout == "candidates":
             found = [i for i, f in enumerate(self.reward_funcs) if isinstance(f, CandidateReward)]
             if len(found) != 1:
@@ -213,6 +284,9 @@ class ShapleyGRPOTrainer(GRPOTrainer):
                     f"found {len(found)}"
                 )
             self._candidate_column = found[0]
+            reward = self.reward_funcs[found[0]]
+            if reward.parser is not None and reward.tokenizer is None:
+                reward.tokenizer = getattr(self.processing_class, "tokenizer", self.processing_class)
         self.last_trl_advantages = None
         self.last_advantages = None
         self._gathered_rewards = None

@@ -76,12 +76,13 @@ Examples:
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
-from numba import njit
 from verl.trainer.ppo import core_algos
 
 import shapley_sets as ss
@@ -93,9 +94,10 @@ from shapley_sets.grpo import (
     LinearSchedule,
     completion_advantages,
     set_advantages,
-    token_advantages,
 )
+from shapley_sets.grpo._groups import resolve_groups
 
+from ._marks import expand_marks, mark_ids, read_marks
 from ._parsing import check_parser, parse_spans, token_ids_of_spans
 
 __all__ = [
@@ -276,39 +278,6 @@ def encode_token_rewards(shapley_values, candidate_ids, response_mask=None):
     return torch.from_numpy(out)
 
 
-@njit(cache=True)
-def _is_mark(v):
-    # A mark is any nonzero value or -0.0 (a candidate whose value is exactly 0).
-    return v != 0.0 or np.signbit(v)
-
-
-@njit(cache=True)
-def _count_marks(r, valid, use_valid, counts):
-    n, t = r.shape
-    for i in range(n):
-        c = 0
-        for j in range(t):
-            if (not use_valid or valid[i, j]) and _is_mark(r[i, j]):
-                c += 1
-        counts[i] = c
-
-
-@njit(cache=True)
-def _decode_marks(r, valid, use_valid, counts, ids, phi):
-    n, t = r.shape
-    for i in range(n):
-        c = 0
-        for j in range(t):
-            ok = not use_valid or valid[i, j]
-            if not ok or c >= counts[i]:
-                ids[i, j] = -1
-            else:
-                ids[i, j] = c
-                if _is_mark(r[i, j]):
-                    phi[i, c] = r[i, j] + 0.0  # -0.0 marks become 0.0
-                    c += 1
-
-
 def decode_token_rewards(token_level_rewards, response_mask=None):
     """Read candidates back from a tensor written by :func:`encode_token_rewards`.
 
@@ -326,24 +295,8 @@ def decode_token_rewards(token_level_rewards, response_mask=None):
         >>> phi, present, ids
         (array([[0.5, 0. ]]), array([[ True,  True]]), array([[ 0,  0,  1, -1]]))
     """
-    r = to_numpy(token_level_rewards)
-    if r.ndim != 2:
-        raise ValueError(f"token_level_rewards must have shape (N, T), got {r.shape}")
-    r32 = np.ascontiguousarray(r, dtype=np.float32)
-    if response_mask is None:
-        valid = np.ones((1, 1), dtype=np.bool_)
-    else:
-        valid = np.ascontiguousarray(to_numpy(response_mask) != 0)
-        if valid.shape != r.shape:
-            raise ValueError(f"response_mask must have shape {r.shape}, got {valid.shape}")
-    counts = np.zeros(r.shape[0], dtype=np.int64)
-    ids = np.empty(r.shape, dtype=np.int64)
-    _count_marks(r32, valid, response_mask is not None, counts)
-    k = max(int(counts.max()) if counts.size else 0, 1)
-    phi = np.zeros((r.shape[0], k))
-    _decode_marks(r32, valid, response_mask is not None, counts, ids, phi)
-    present = np.arange(k)[None, :] < counts[:, None]
-    return phi, present, ids
+    marks = read_marks(token_level_rewards, response_mask)
+    return marks.phi, marks.present, mark_ids(marks)
 
 
 def shapley_grpo_advantage(
@@ -385,10 +338,12 @@ def shapley_grpo_advantage(
         )
     n = token_level_rewards.shape[0]
     _check_index(index, n)
+    # verl's uids are Python strings: hash them once, not in every GRPO call below.
+    index = resolve_groups(index, n, "index").index
     opts = _options(config)
     rule = _rule(opts, "shapley_grpo")
-    mask_np = to_numpy(response_mask)
-    phi, present, ids = decode_token_rewards(token_level_rewards, mask_np)
+    marks = read_marks(token_level_rewards, response_mask)
+    phi, present = marks.phi, marks.present
     # The set reward follows from efficiency: R = Σφ + U(∅).
     R = phi.sum(axis=1) + float(opts["empty_value"])
     common = dict(scale=_scale(config), eps=float(epsilon), ddof=1, singleton=PRESETS["verl"]["singleton"])
@@ -397,8 +352,8 @@ def shapley_grpo_advantage(
         efficiency_rtol=None, **common,
     )
     sa = set_advantages(R, index, **common)
-    tok = token_advantages(cand, sa, ids, mask_np, candidate_mask=present)
-    out = torch.from_numpy(tok.astype(np.float32)).to(token_level_rewards.device)
+    # Straight from the marks to float32 token advantages: token_advantages' result, cast.
+    out = torch.from_numpy(expand_marks(marks, cand, sa)).to(token_level_rewards.device)
     return out, out
 
 
@@ -505,7 +460,7 @@ def _float_list(values, name: str, i=None) -> np.ndarray:
     return arr
 
 
-def candidate_record(result: Mapping, token_ids, text: str, tokenizer, config=None) -> dict:
+def candidate_record(result: Mapping, token_ids: Sequence[int], text: str, tokenizer: Any, config: Any = None) -> dict:
     """One response's candidates as :data:`CANDIDATES_KEY` carries them: Shapley values and token ends.
 
     ``result`` is a ``compute_score`` dict with the candidates' utility inputs
@@ -576,6 +531,14 @@ def candidate_record(result: Mapping, token_ids, text: str, tokenizer, config=No
         # The encoding places candidates in token order.
         order = sorted(owned, key=lambda c: int(np.argmax(ids == c)))
         ends = [int(np.flatnonzero(ids == c)[-1]) for c in order]
+        rank = np.full(k + 1, -1)
+        rank[order] = np.arange(len(order))
+        seq = rank[ids[ids >= 0]]
+        if np.any(np.diff(seq) < 0):
+            raise ValueError(
+                "the candidates' tokens interleave (the tokenizer's offsets are not monotone), so each "
+                f"candidate cannot own one run of tokens; token candidates: {ids.tolist()}"
+            )
         if not from_scores and len(order) < k:
             lost = sorted(set(range(k)) - set(order))
             raise ValueError(
@@ -590,7 +553,7 @@ def candidate_record(result: Mapping, token_ids, text: str, tokenizer, config=No
     return {"phi": [float(v) for v in phi], "ends": ends}
 
 
-def rm_scores_from_records(rm_scores, lengths, records):
+def rm_scores_from_records(rm_scores: torch.Tensor, lengths: Any, records: Sequence[str | dict | None]) -> torch.Tensor:
     """``rm_scores`` with each row that has a candidate record rewritten in the layout-A encoding.
 
     Args:
@@ -614,32 +577,42 @@ def rm_scores_from_records(rm_scores, lengths, records):
                 [0.0000, 0.3000, 0.0000]])
     """
     out = rm_scores.detach().to(torch.float32).clone()
-    n, t = out.shape
-    rows, phis, ids = [], [], []
-    for i, rec in enumerate(records):
-        if rec is None:
-            continue
-        rec = json.loads(rec) if isinstance(rec, str) else rec
-        phi, ends = list(rec["phi"]), [int(e) for e in rec["ends"]]
-        length = int(lengths[i])
-        if len(phi) != len(ends) or (ends and (ends[-1] >= length or ends[0] < 0)) or any(
-            b <= a for a, b in zip(ends, ends[1:])
-        ):
-            raise ValueError(f"response {i}: candidate record {rec} does not fit a response of {length} tokens")
-        row = np.full(t, -1, dtype=np.int64)
-        start = 0
-        for k, e in enumerate(ends):
-            row[start : e + 1] = k
-            start = e + 1
-        rows.append(i)
-        phis.append(phi)
-        ids.append(row)
-    if rows:
-        width = max([len(p) for p in phis] + [1])
-        phi = np.zeros((len(rows), width))
-        for r, p in enumerate(phis):
-            phi[r, : len(p)] = p
-        out[rows] = encode_token_rewards(phi, np.stack(ids)).to(out.device)
+    lengths = np.asarray(to_numpy(lengths), dtype=np.int64).reshape(-1)
+    records = list(records)
+    strings = [i for i, rec in enumerate(records) if isinstance(rec, str)]
+    if strings:  # one parse of all of them: json.loads per record costs more than the parsing
+        for i, rec in zip(strings, json.loads("[" + ",".join([records[i] for i in strings]) + "]")):
+            records[i] = rec
+    rows = [i for i, rec in enumerate(records) if rec is not None]
+    if not rows:
+        return out
+    phis = [records[i]["phi"] for i in rows]
+    ends = [records[i]["ends"] for i in rows]
+    k_phi = np.fromiter(map(len, phis), dtype=np.int64, count=len(rows))
+    k = np.fromiter(map(len, ends), dtype=np.int64, count=len(rows))
+    flat_phi = np.fromiter(itertools.chain.from_iterable(phis), dtype=np.float64, count=int(k_phi.sum()))
+    flat_end = np.fromiter(itertools.chain.from_iterable(ends), dtype=np.int64, count=int(k.sum()))
+    row_of = np.repeat(np.asarray(rows, dtype=np.int64), k)
+    # Checked all at once: equal counts, each row's ends increasing within its response, finite values.
+    bad_rows = np.flatnonzero(k_phi != k)
+    if bad_rows.size == 0:
+        first = np.ones(flat_end.shape[0], dtype=bool)  # the first candidate of its row
+        first[1:] = row_of[1:] != row_of[:-1]
+        step_bad = ~first & (np.diff(flat_end, prepend=-1) <= 0)
+        bad = step_bad | (flat_end < 0) | (flat_end >= lengths[row_of]) | ~np.isfinite(flat_phi)
+        bad_rows = np.unique(row_of[bad])
+    else:
+        bad_rows = np.asarray(rows)[bad_rows]
+    if bad_rows.size:
+        i = int(bad_rows[0])
+        raise ValueError(
+            f"response {i}: candidate record {records[i]} does not fit a response of {int(lengths[i])} tokens"
+        )
+    # The encoding itself (see encode_token_rewards): each candidate's value on its last token,
+    # -0.0 for an exact 0 so that it still marks the candidate, +0.0 everywhere else.
+    v = torch.from_numpy(np.where(flat_phi == 0, -0.0, flat_phi).astype(np.float32))
+    out[rows] = 0.0
+    out[torch.from_numpy(row_of), torch.from_numpy(flat_end)] = v.to(out.device)
     return out
 
 

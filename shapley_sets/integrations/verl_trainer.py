@@ -25,6 +25,9 @@ module needs verl's V1 trainer (and its ``transfer_queue``); the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import torch
 import transfer_queue as tq
 from tensordict import TensorDict
@@ -47,7 +50,7 @@ __all__ = [
 ]
 
 
-def records_from_fields(extra_fields, top_level=None) -> list:
+def records_from_fields(extra_fields: Sequence[Any], top_level: Sequence[Any] | None = None) -> list[str | None]:
     """Each response's candidate record (or None) from its TransferQueue fields.
 
     The agent loop's reward path leaves ``reward_extra_info`` inside each
@@ -87,12 +90,12 @@ class ShapleyCandidatesMixin:
         True
     """
 
-    def _compute_advantage(self, batch, metrics: dict):
+    def _compute_advantage(self, batch: Any, metrics: dict) -> Any:
         if self.config.algorithm.adv_estimator == "shapley_grpo":
             self._write_candidate_scores(batch)
         return super()._compute_advantage(batch, metrics)
 
-    def _write_candidate_scores(self, batch) -> None:
+    def _write_candidate_scores(self, batch: Any) -> None:
         fields = ["rm_scores", "extra_fields"]
         colocated = CANDIDATES_KEY in (batch.fields or [])
         if colocated:

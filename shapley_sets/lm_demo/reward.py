@@ -38,15 +38,20 @@ class TextSetReward(CandidateReward):
     """
 
     def __init__(self, task, parser):
-        super().__init__(task.utility, candidate_fn=None, name="set_utility")
+        # Not CandidateReward.__init__: this class parses the whole batch itself (its own __call__), so it
+        # takes neither a per-completion candidate_fn nor the integration's parser.
+        self.utility = task.utility
+        self.candidate_fn = self.parser = self.score_fn = self.tokenizer = None
+        self.__name__ = "set_utility"
+        self.last = None
         self.task = task
-        self.parser = parser
+        self.list_parser = parser
         self.counts = dict.fromkeys(COUNTS, 0)
         self.seconds = 0.0
 
     def __call__(self, prompts, completions, completion_ids, prompt_index, **kwargs):
         start = time.perf_counter()
-        parsed = self.parser(completions, completion_ids)
+        parsed = self.list_parser(completions, completion_ids)
         x, mask = self.task.padded(prompt_index, parsed.items)
         self.last = [
             (x[i, :, : len(items)], parsed.token_ids[i, : len(completion_ids[i])])
