@@ -15,6 +15,7 @@ _OPTIONAL = {
     "shapley_sets/integrations/verl_trainer.py": "transfer_queue",  # verl's V1 trainer
     "shapley_sets/integrations/trl.py": "trl",
     "shapley_sets/adapters/torch_tokens.py": "torch",
+    "shapley_sets/lm_demo": "trl",
 }
 
 collect_ignore = [path for path, module in _OPTIONAL.items() if importlib.util.find_spec(module) is None]

@@ -14,6 +14,7 @@ from .._version import __version__
 # name -> (module under shapley_sets.cli, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo", "train a toy set policy on three tasks with GRPO, Shapley and marginal credit rules and compare them"),
+    "demo-lm": ("demo_lm", "train a small transformer with TRL's GRPOTrainer under each credit rule (the trl extra)"),
     "bench": ("bench", "time the exact engines against GRPO normalisation, numpy and the reference engine"),
     "warmup": ("warmup", "compile every kernel into numba's on-disk cache (for image builds)"),
 }

@@ -90,15 +90,19 @@ class CandidateReward:
       types), and ``token_candidates`` one int per completion token, the
       candidate index in [0, K_i) or -1.
 
+    ``scores`` (from either) are the input of ``utility`` for the K_i
+    candidates: K_i numbers, or for a utility of several scores per
+    candidate an array whose last axis is the candidates' (``(M, K_i)`` for
+    ``ss.ExpectedBest``'s M user types).
+
     ``row`` holds the completion's dataset columns. K_i may vary, may be 0.
     As a reward function it returns the set reward U(scores) of each
     completion; :class:`ShapleyGRPOTrainer` (layout ``"candidates"``) reads
     the candidates it stored.
 
     Args:
-        utility: a set utility over scores, e.g. ``ss.BestOf()`` (one score
-            per candidate) or, with hand-built ids, ``ss.ExpectedBest(...)``
-            (one score per user type and candidate).
+        utility: a set utility, e.g. ``ss.BestOf()`` (one score per
+            candidate) or ``ss.ExpectedBest(...)`` (one per user type).
         candidate_fn: the callable of hand-built ids (not with ``parser``).
         name: the name TRL logs the reward under.
         parser: where the candidates are in the text (see above).
@@ -107,12 +111,12 @@ class CandidateReward:
             the trainer's ``processing_class``).
 
     Raises:
-        ValueError: a parser with a utility of more than one score per
-            candidate (``score_fn`` returns one score each); neither
-            or both of ``candidate_fn`` and ``parser``; ``parser`` without
-            ``score_fn``; a bad parser style or option. From a call: scores with the
-            wrong number of axes for ``utility``, ids of the wrong length or outside [-1, K_i), as many scores as
-            candidates not returned, no tokenizer (naming the completion).
+        ValueError: neither or both of ``candidate_fn`` and ``parser``;
+            ``parser`` without ``score_fn``; a bad parser style or option.
+            From a call: scores with the wrong number of axes for
+            ``utility``, ids of the wrong length or outside [-1, K_i), as
+            many scores as candidates not returned, no tokenizer (naming the
+            completion).
 
     Examples:
         >>> import shapley_sets as ss
@@ -132,11 +136,6 @@ class CandidateReward:
     def __init__(self, utility: Any, candidate_fn: Callable | None = None, name: str = "candidate_reward", *,
                  parser: str | Mapping | Callable | None = None, score_fn: Callable | None = None,
                  tokenizer: Any = None):
-        if parser is not None and int(getattr(utility, "core_ndim", 1)) != 1:
-            raise ValueError(
-                "CandidateReward(parser=...) needs a utility of one score per candidate (core_ndim == 1); "
-                "for per-user-type scores pass candidate_fn"
-            )
         if (candidate_fn is None) == (parser is None):
             raise ValueError("CandidateReward takes exactly one of candidate_fn (hand-built ids) and parser")
         if parser is not None and not callable(score_fn):
@@ -157,9 +156,9 @@ class CandidateReward:
         text = completion if isinstance(completion, str) else completion[-1]["content"]
         spans = parse_spans(self.parser, text)
         scores = self.score_fn(prompt, completion, [text[s:e] for s, e in spans], **row)
-        scores = np.asarray(scores, dtype=np.float64).reshape(-1)
-        if scores.shape[0] != len(spans):
-            raise ValueError(f"completion {i}: score_fn returned {scores.shape[0]} scores for {len(spans)} candidates")
+        scores = _candidate_scores(scores, self.utility, i)
+        if scores.shape[-1] != len(spans):
+            raise ValueError(f"completion {i}: score_fn returned {scores.shape[-1]} scores for {len(spans)} candidates")
         if self.tokenizer is None:
             raise ValueError(
                 f"completion {i}: a parser needs the tokenizer of completion_ids; pass tokenizer= or use "
@@ -251,9 +250,10 @@ class ShapleyGRPOTrainer(GRPOTrainer):
     Raises:
         ValueError: an unknown layout, a missing utility, a layout-B utility
             that takes more than one score per completion (``ExpectedBest``,
-            whose sets are per-user-type score matrices) — these three before
-            TRL builds anything —, a missing :class:`CandidateReward`, or
-            TRL's ``normalize_then_sum`` aggregation; a bad ``beta`` or ``tau``.
+            whose sets are per-user-type score matrices), a bad ``beta`` or
+            ``tau`` — these before TRL builds anything —, a missing
+            :class:`CandidateReward`, or TRL's ``normalize_then_sum``
+            aggregation.
         TypeError: ``rule`` is not a :class:`shapley_sets.grpo.CreditRule`.
 
     Examples:
