@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
 from .parse import COUNTS, ListParser
 from .policy import build_model, warm_up
 from .run import RunConfig, default_rules, train_rule
-from .task import make_text_task
+from .task import TextTask, make_text_task
 from .vocab import build_tokenizer
 
 __all__ = ["Setup", "prepare", "run_experiment"]
@@ -21,8 +22,8 @@ __all__ = ["Setup", "prepare", "run_experiment"]
 class Setup:
     """The task as text, its tokenizer and parser, and the completion length limit."""
 
-    task: object
-    tokenizer: object
+    task: TextTask
+    tokenizer: Any
     parser: ListParser
     max_completion_length: int
     tokens_per_name: float
@@ -58,7 +59,7 @@ def run_experiment(setup: Setup, config: RunConfig, seeds, *, progress=None) -> 
     config = replace(config, max_completion_length=setup.max_completion_length)
     rules = default_rules(config.layout)
     opt = float(task.optimum.mean())
-    per_rule = {r.name: [] for r in rules}
+    per_rule: dict[str, list] = {r.name: [] for r in rules}
     warm = []
     for s_i, seed in enumerate(seeds):
         def factory(seed=seed):

@@ -127,7 +127,9 @@ class ListParser:
         counts["completions"] = len(texts)
         items, kept = [], []
         for text, spans in zip(texts, grpo.candidate_spans(texts, style="separator", separator=self.separator)):
-            chosen, chosen_spans, seen = [], [], set()
+            chosen: list[int] = []
+            chosen_spans: list[tuple[int, int]] = []
+            seen: set[int] = set()
             for a, b in spans:
                 if len(chosen) == self.k:
                     counts["beyond_k"] += 1
@@ -136,14 +138,15 @@ class ListParser:
                     counts["empty"] += 1
                     j = -1
                 else:
-                    j = self.index.get(text[a:b])
-                    if j is None:
+                    found = self.index.get(text[a:b])
+                    if found is None:
                         counts["malformed"] += 1
                         j = -1
-                    elif j in seen:
+                    elif found in seen:
                         counts["duplicate"] += 1
                         j = -1
                     else:
+                        j = found
                         seen.add(j)
                         counts["valid"] += 1
                 # the span reaches back to the previous candidate's end: its separator is this candidate's

@@ -223,7 +223,7 @@ def train_rule(task, tokenizer, parser, rule: LMRule, warm_state, seed: int, con
             return v
 
         curve = _Curve(evaluate, lambda: (trainer._trl_seconds, trainer._all_seconds, reward.seconds), progress)
-        first = {}
+        first: dict = {}
 
         class _First(TrainerCallback):
             def on_step_end(self, args, state, control, **kwargs):

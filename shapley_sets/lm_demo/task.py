@@ -184,12 +184,12 @@ def make_text_task(task: str = "recommend", *, k: int = 4, n_prompts: int = 1, s
     if n_prompts < 1 or (problem.kind == "any" and n_prompts > 1):
         raise ValueError(f"n_prompts must be at least 1 (exactly 1 for {task!r}), got {n_prompts}")
     rng = np.random.default_rng([seed, 7])
-    weights = [problem.weights]
+    weight_list = [problem.weights]
     for _ in range(n_prompts - 1):
         w = problem.weights * rng.dirichlet(np.ones(m))
-        weights.append(w / w.sum())
+        weight_list.append(w / w.sum())
     prompts, optimum, optimum_items, methods = [], [], [], set()
-    for w in weights:
+    for w in weight_list:
         top = np.argsort(-w, kind="stable")[: min(3, m)]
         prompts.append("user likes: " + SEPARATOR.join(TASTES[u] for u in top) + "\n")
         v, items, method = best_set(Problem(problem.scores, w, kind=problem.kind), k)
@@ -198,7 +198,7 @@ def make_text_task(task: str = "recommend", *, k: int = 4, n_prompts: int = 1, s
         methods.add(method)
     if len(set(prompts)) < len(prompts):
         raise ValueError("two segments have the same description; use another seed or fewer prompts")
-    weights = np.stack(weights)
+    weights = np.stack(weight_list)
     if problem.kind == "best":
         scores = weights[:, :, None] * problem.scores[None]
     else:
