@@ -103,7 +103,7 @@ class TextTask:
         weights are in :attr:`scores`) or, for ``code``'s single segment,
         :class:`MixtureAnySuccess`."""
         if self.kind == "best":
-            return ExpectedBest(np.ones(self.scores.shape[1]))
+            return ExpectedBest(np.ones(self.scores.shape[1]), normalize=False)  # a weighted sum: weights live in scores
         return MixtureAnySuccess(tuple(float(w) for w in self.weights[0]))
 
     def inputs(self, prompt: int, items) -> np.ndarray:
