@@ -285,3 +285,11 @@ def test_regex_matches_findall():
 def test_candidate_spans_errors(texts, kwargs, error, message):
     with pytest.raises(error, match=message):
         candidate_spans(texts, **kwargs)
+
+
+def test_response_mask_follows_the_mask_rule():
+    offsets = np.array([[[0, 2], [2, 4]]])
+    with pytest.raises(ValueError, match="response_mask must be boolean or hold only 0 and 1"):
+        token_candidates(offsets, [[(0, 4)]], response_mask=np.array([[1.0, 0.5]]))
+    np.testing.assert_array_equal(
+        token_candidates(offsets, [[(0, 4)]], response_mask=np.array([[1, 0]])), [[0, -1]])

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import as_bool_mask
 from ..adapters.arrays import first_tensor, is_tensor, to_numpy
 from ._span_kernels import BAD_OFFSET, OVERLAP, map_tokens_to_spans
 
@@ -76,7 +77,9 @@ def token_candidates(offsets: Any, spans: Any, *, response_mask: Any = None) -> 
             raise ValueError(f"response_mask must have the shape of offsets' tokens {(n, t)}, got {m.shape}")
         if m.dtype.kind not in "biuf":
             raise TypeError(f"response_mask must be boolean or 0/1, got dtype {m.dtype}")
-        keep, has_keep = np.ascontiguousarray(m if m.dtype == np.bool_ else m != 0), True
+        # the one rule of every mask argument: booleans, or numbers each 0 or 1
+        keep = np.ascontiguousarray(as_bool_mask(m, "response_mask", meaning="a response token"))
+        has_keep = True
     out = np.empty((n, t), dtype=np.int64)
     err = np.zeros(4, dtype=np.int64)
     map_tokens_to_spans(off, starts, ends, row_ptr, keep, has_keep, out, err)
