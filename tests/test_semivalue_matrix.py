@@ -81,7 +81,9 @@ def test_semivalue_axioms(engine, kind):
         def attribution(u, x, mask=None):
             return ss.semivalue(u, x, weights, mask=mask)
 
-        assert_axioms(attribution, u, x, mask=mask, rtol=1e-9, axioms=SEMIVALUE_AXIOMS)
+        # Subnormal inputs leave no relative precision: a few subnormal units of slack.
+        assert_axioms(attribution, u, x, mask=mask, rtol=1e-9,
+                      atol=64 * np.finfo(np.float64).smallest_subnormal, axioms=SEMIVALUE_AXIOMS)
 
     check()
 
