@@ -223,10 +223,7 @@ def exact_semivalue_table(table, weighting, present=None) -> np.ndarray:
     out = np.zeros((n_sets, k), dtype=np.float64)
     if n_sets and k:
         args = (kernel_input(flat), kernel_input(weights), kernel_input(sizes), kernel_input(present), out)
-        if n_sets == 1 or n_sets * length <= _SERIAL_TABLE_ENTRIES or not parallel_allowed():
-            _exact_semivalue_chunk(*args, 0, n_sets)
-        else:
-            launch(_exact_semivalue_kernel, *args)
+        _run_sweep(_exact_semivalue_chunk, _exact_semivalue_kernel, args, n_sets, length)
     return out.reshape(batch + (k,))
 
 
@@ -254,10 +251,17 @@ def _table_shapley(flat: np.ndarray, k: int) -> np.ndarray:
 def _sweep(flat, k, out):
     n_sets, length = flat.shape
     args = (kernel_input(flat), kernel_input(shapley_weights(k)), kernel_input(_coalition_sizes(k)), out)
+    _run_sweep(_exact_shapley_chunk, _exact_shapley_kernel, args, n_sets, length)
+
+
+def _run_sweep(chunk, kernel, args, n_sets: int, length: int) -> None:
+    """``chunk(*args, 0, n_sets)`` serially where the pool is not worth its
+    launch (one set, or a small table) or not safe (:mod:`._launch`), else
+    the ``parallel=True`` ``kernel(*args)``, one set per task."""
     if n_sets == 1 or n_sets * length <= _SERIAL_TABLE_ENTRIES or not parallel_allowed():
-        _exact_shapley_chunk(*args, 0, n_sets)
+        chunk(*args, 0, n_sets)
     else:
-        launch(_exact_shapley_kernel, *args)
+        launch(kernel, *args)
 
 
 def _all_coalitions(start: int, stop: int, k: int) -> np.ndarray:
