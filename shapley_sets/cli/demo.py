@@ -157,20 +157,35 @@ def _table(rows, checkpoints) -> str:
     return "\n".join(lines)
 
 
+def _count_final_ge_grpo(rows) -> None:
+    """Each row's ``final_ge_grpo``: the seeds in which it ended at least as
+    high as plain GRPO (the first row) on the same seed."""
+    grpo_final = np.asarray(rows[0]["final_fraction"])
+    for row in rows:
+        row["final_ge_grpo"] = int((np.asarray(row["final_fraction"]) >= grpo_final).sum())
+
+
+def _draw_curves(ax, rows, band_alpha: float) -> None:
+    """Per rule the mean curve over seeds and its min-max band, the
+    recommended rule drawn thicker, and the targets as dotted lines."""
+    for row in rows:
+        curves = np.asarray(row["curve_fraction"])
+        steps = np.arange(curves.shape[1])
+        label = row["method"] + (" (recommended)" if row["recommended"] else "")
+        (line,) = ax.plot(steps, curves.mean(axis=0), label=label, lw=2.2 if row["recommended"] else 1.3)
+        ax.fill_between(steps, curves.min(axis=0), curves.max(axis=0), color=line.get_color(),
+                        alpha=band_alpha, lw=0)
+    for target in TARGETS:
+        ax.axhline(target, color="black", ls=":", lw=1)
+
+
 def _plot(path: Path, tasks: dict) -> None:
     from matplotlib.figure import Figure  # optional dependency; no pyplot, no global backend
 
     fig = Figure(figsize=(5.2 * len(tasks), 4.6), dpi=100)
     axes = fig.subplots(1, len(tasks), squeeze=False)[0]
     for ax, (name, task) in zip(axes, tasks.items()):
-        for row in task["methods"]:
-            curves = np.asarray(row["curve_fraction"])
-            steps = np.arange(curves.shape[1])
-            label = row["method"] + (" (recommended)" if row["recommended"] else "")
-            (line,) = ax.plot(steps, curves.mean(axis=0), label=label, lw=2.2 if row["recommended"] else 1.3)
-            ax.fill_between(steps, curves.min(axis=0), curves.max(axis=0), color=line.get_color(), alpha=0.10, lw=0)
-        for target in TARGETS:
-            ax.axhline(target, color="black", ls=":", lw=1)
+        _draw_curves(ax, task["methods"], band_alpha=0.10)
         ax.set_title(f"{name} (uniform policy: {100 * task['uniform_fraction']:.0f}% of opt)")
         ax.set_xlabel("policy updates")
         ax.set_ylabel("expected value / optimum")
@@ -236,9 +251,7 @@ def _run_task(name, problem, args, progress):
                 "curve_fraction": curve_fraction.tolist(),
             }
         )
-    grpo_final = np.asarray(rows[0]["final_fraction"])
-    for row in rows:
-        row["final_ge_grpo"] = int((np.asarray(row["final_fraction"]) >= grpo_final).sum())
+    _count_final_ge_grpo(rows)
     uniform = float(np.mean([r["curve_fraction"][s][0] for r in rows[:1] for s in range(args.seeds)]))
     if opt_method == "exact":
         opt_text = "exact, by enumeration"

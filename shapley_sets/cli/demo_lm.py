@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .demo import TARGETS, _Progress, _table
+from .demo import TARGETS, _count_final_ge_grpo, _draw_curves, _Progress, _table
 
 STEPS = 150
 EXTRA_MESSAGE = (
@@ -144,9 +144,7 @@ def run(args) -> int:
     for row in rows:
         row["steps_to_90"] = [steps_to_fraction(c, TARGETS[0]) for c in row["curve_fraction"]]
         row["steps_to_95"] = [steps_to_fraction(c, TARGETS[1]) for c in row["curve_fraction"]]
-    grpo_final = np.asarray(rows[0]["final_fraction"])
-    for row in rows:
-        row["final_ge_grpo"] = int((np.asarray(row["final_fraction"]) >= grpo_final).sum())
+    _count_final_ge_grpo(rows)
 
     task = setup.task
     uniform = task.uniform_value(np.random.default_rng([args.seed, 9])).mean() / task.optimum.mean()
@@ -228,14 +226,7 @@ def _plot(path, rows, args, measure):
 
     fig = Figure(figsize=(7.5, 4.8), dpi=100)
     ax = fig.add_subplot()
-    for row in rows:
-        curves = np.asarray(row["curve_fraction"])
-        steps = np.arange(curves.shape[1])
-        label = row["method"] + (" (recommended)" if row["recommended"] else "")
-        (line,) = ax.plot(steps, curves.mean(axis=0), label=label, lw=2.2 if row["recommended"] else 1.3)
-        ax.fill_between(steps, curves.min(axis=0), curves.max(axis=0), color=line.get_color(), alpha=0.12, lw=0)
-    for target in TARGETS:
-        ax.axhline(target, color="black", ls=":", lw=1)
+    _draw_curves(ax, rows, band_alpha=0.12)
     ax.set_xlabel("optimiser steps (TRL GRPOTrainer)")
     ax.set_ylabel("expected utility / optimum")
     ax.set_title(f"demo-lm: {args.task}, layout {args.layout}, {args.seeds} seeds (band: min-max)", fontsize=10)
