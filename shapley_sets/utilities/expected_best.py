@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .base import Utility
 
@@ -116,8 +117,10 @@ class ExpectedBest(Utility):
 
     core_ndim: ClassVar[int] = 2
 
-    weights: tuple | None = None
-    floors: float | tuple = 0.0
+    # Annotated with what the constructor accepts; __post_init__ stores
+    # tuples of floats (hashable, so equal utilities cache equal).
+    weights: ArrayLike | None = None
+    floors: float | ArrayLike = 0.0
     n_types: int | None = field(default=None, kw_only=True)
     normalize: bool | None = field(default=None, kw_only=True)
 
@@ -207,7 +210,7 @@ class ExpectedBest(Utility):
             (1.0, 2.0)
         """
         floors = (tuple(f * c for f in self.floors) if isinstance(self.floors, tuple)
-                  else self.floors * c)
+                  else float(self.floors) * c)  # type: ignore[arg-type]  # a float after __post_init__
         return dataclasses.replace(self, floors=floors, normalize=False)
 
     def coalition_values(self, x: np.ndarray, members: np.ndarray) -> np.ndarray:
