@@ -34,6 +34,10 @@ estimator refuses. In verl 0.9's default (V1) trainer, the reward manager
 returned by ``compute_score`` into a record in ``reward_extra_info``, and the
 trainer modes of :mod:`shapley_sets.integrations.verl_trainer` write the
 records in this encoding before the advantage step (docs/guides/verl.md).
+``compute_score`` may instead return the candidates themselves for a judge
+(``"candidates"``, valued by the :class:`shapley_sets.SetFunction` of
+``shapley.judge``; :mod:`shapley_sets.integrations.verl_judge`), and the
+trainer modes log the judge's calls and standard errors.
 
 Options come from ``config.get("shapley")`` (Hydra:
 ``+algorithm.shapley.beta=0.5``), falling back to :func:`register`'s
@@ -100,6 +104,7 @@ from shapley_sets.grpo._groups import resolve_groups
 
 from ._marks import expand_marks, mark_ids, read_marks
 from ._parsing import check_parser, parse_spans, token_ids_of_spans
+from .verl_judge import JUDGE_KEYS, judged_shapley
 
 __all__ = [
     "ESTIMATORS",
@@ -127,9 +132,10 @@ UTILITIES = {
     "additive": ss.Additive,
 }
 
-_KEYS = ("beta", "tau", "empty_value", "utility", "utility_kwargs", "spans", "credit", "form", "step_offset")
+_KEYS = ("beta", "tau", "empty_value", "utility", "utility_kwargs", "spans", "credit", "form", "step_offset",
+         *JUDGE_KEYS)
 _DEFAULTS = {"beta": 1.0, "tau": "within", "empty_value": 0.0, "utility": None, "utility_kwargs": None, "spans": None,
-             "credit": None, "form": None, "step_offset": 0}
+             "credit": None, "form": None, "step_offset": 0, "judge": None, "judge_budget": None, "judge_seed": None}
 _python_options: dict = {}
 # estimator name -> calls so far in this process: the training step a beta schedule reads
 _calls: dict = {}
@@ -430,8 +436,10 @@ def register(**options: Any) -> tuple[str, ...]:
         **options: defaults for ``beta`` (a number, a ``{start, end,
             steps}`` mapping or a callable of the step), ``tau``,
             ``empty_value``, ``utility`` (a utility object or a name of
-            :data:`UTILITIES`), ``utility_kwargs``, ``credit``, ``form`` and
-            ``step_offset``; the algorithm config's ``shapley`` section
+            :data:`UTILITIES`), ``utility_kwargs``, ``credit``, ``form``,
+            ``step_offset``, and the layout-A judge's ``judge`` (a
+            :class:`~shapley_sets.SetFunction` or ``"module:name"``),
+            ``judge_budget`` and ``judge_seed``; the algorithm config's ``shapley`` section
             overrides them. With no options the defaults are left alone, so
             this also works as Ray's ``worker_process_setup_hook``.
 
@@ -464,7 +472,9 @@ register()
 CANDIDATES_KEY = "shapley_candidates"
 
 #: The keys of a ``compute_score`` result that describe candidates.
-CANDIDATE_KEYS = ("candidate_scores", "shapley_values", "candidate_spans", "candidate_ends")
+CANDIDATE_KEYS = ("candidate_scores", "shapley_values", "candidates", "candidate_spans", "candidate_ends")
+
+_VALUE_KEYS = ("candidate_scores", "shapley_values", "candidates")
 
 
 def _float_list(values, name: str, i=None) -> np.ndarray:
@@ -480,7 +490,10 @@ def candidate_record(result: Mapping, token_ids: Sequence[int], text: str, token
 
     ``result`` is a ``compute_score`` dict with the candidates' utility inputs
     ``"candidate_scores"`` (Shapley values computed here with the configured
-    utility) or their ``"shapley_values"``, and where they lie: character
+    utility), their ``"shapley_values"``, or the candidate objects a judge
+    takes, ``"candidates"`` (Shapley values from the judge of the config key
+    ``shapley.judge``, exact or within ``shapley.judge_budget`` calls; see
+    :mod:`shapley_sets.integrations.verl_judge`), and where they lie: character
     ``"candidate_spans"`` in ``text``, token ``"candidate_ends"`` (each
     candidate's last response token), or neither, and then the parser of the
     config key ``shapley.spans`` finds the spans. Candidates that own no token
@@ -496,11 +509,13 @@ def candidate_record(result: Mapping, token_ids: Sequence[int], text: str, token
 
     Returns:
         ``{"phi": [...], "ends": [...]}``: K Shapley values and the token
-        index of each candidate's last token, increasing.
+        index of each candidate's last token, increasing; from a judge also
+        ``"score"`` (U of the set), ``"judge_calls"`` and ``"judge_stderr"``
+        (K standard errors, 0 where exact).
 
     Raises:
-        ValueError: both or neither of ``candidate_scores`` and
-            ``shapley_values``; both ``candidate_spans`` and
+        ValueError: not exactly one of ``candidate_scores``,
+            ``shapley_values`` and ``candidates``; both ``candidate_spans`` and
             ``candidate_ends``; lengths that disagree; ends out of order or
             past the response; no spans and no parser; no utility for
             ``candidate_scores``; Shapley values of a candidate that owns no token.
@@ -514,11 +529,22 @@ def candidate_record(result: Mapping, token_ids: Sequence[int], text: str, token
         {'phi': [0.7, 0.2], 'ends': [2, 5]}
     """
     opts = _options(config)
-    if ("candidate_scores" in result) == ("shapley_values" in result):
-        raise ValueError("compute_score must return exactly one of 'candidate_scores' and 'shapley_values'")
-    from_scores = "candidate_scores" in result
-    values = _float_list(result["candidate_scores" if from_scores else "shapley_values"],
-                         "candidate_scores" if from_scores else "shapley_values")
+    given = [key for key in _VALUE_KEYS if key in result]
+    if len(given) != 1:
+        raise ValueError(
+            "compute_score must return exactly one of 'candidate_scores', 'shapley_values' and 'candidates', "
+            f"got {given or 'none'}"
+        )
+    kind = given[0]
+    # Candidates without tokens leave the set when the values are computed here (scores, a judge).
+    from_scores = kind != "shapley_values"
+    if kind == "candidates":
+        values = result["candidates"]
+        if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)):
+            raise TypeError(f"'candidates' must be a list of candidate objects, got {type(values).__name__}")
+        values = np.array(list(values) + [None], dtype=object)[:-1]  # a 1-D object array, whatever the items
+    else:
+        values = _float_list(result[kind], kind)
     k, n_tok = values.shape[0], len(token_ids)
     if "candidate_ends" in result:
         if "candidate_spans" in result:
@@ -560,6 +586,8 @@ def candidate_record(result: Mapping, token_ids: Sequence[int], text: str, token
                 f"candidates {lost} own no response token, so their shapley_values cannot be placed; "
                 "return candidate_scores instead (candidates without tokens then leave the set)"
             )
+    if kind == "candidates":
+        return {**judged_shapley(list(values[order]), opts, token_ids), "ends": ends}
     if from_scores:
         x = values[order]
         phi = ss.shapley(_utility(opts, "the layout-A reward manager"), x[None, :])[0] if x.size else x
@@ -651,7 +679,10 @@ def _make_reward_manager():
         maps spans to the response's tokens, computes the Shapley values,
         and replaces those keys in ``reward_extra_info`` by one JSON string
         under :data:`CANDIDATES_KEY`; the reward score stays a float, so the
-        result fits every verl reward path. The trainers of
+        result fits every verl reward path. With ``"candidates"`` (objects
+        for the judge ``shapley.judge``) the judge runs off the event loop,
+        the reward score becomes the judge's value of the set, and
+        ``reward_extra_info`` gains ``judge_calls``. The trainers of
         :mod:`shapley_sets.integrations.verl_trainer` write it into
         ``rm_scores`` before the advantage step. A plain float score keeps
         verl's behaviour.
@@ -674,10 +705,20 @@ def _make_reward_manager():
             # decode); the instance is a PreTrainedTokenizer.
             tokenizer: Any = self.tokenizer
             text = tokenizer.decode(ids, skip_special_tokens=True)
-            record = candidate_record(extra, ids, text, tokenizer, self.config.get("algorithm"))
+            algorithm = self.config.get("algorithm")
             kept = {key: v for key, v in extra.items() if key not in CANDIDATE_KEYS}
+            score = float(result["reward_score"])
+            if "candidates" in extra:
+                # A judge may take seconds: off the event loop, as verl runs compute_score.
+                record = await self.loop.run_in_executor(
+                    None, lambda: candidate_record(extra, ids, text, tokenizer, algorithm)
+                )
+                score = record.pop("score")
+                kept["judge_calls"] = float(record["judge_calls"])
+            else:
+                record = candidate_record(extra, ids, text, tokenizer, algorithm)
             kept[CANDIDATES_KEY] = json.dumps(record)
-            return {**result, "reward_score": float(result["reward_score"]), "reward_extra_info": kept}
+            return {**result, "reward_score": score, "reward_extra_info": kept}
 
     register_manager("shapley")(ShapleyRewardManager)
     return ShapleyRewardManager
