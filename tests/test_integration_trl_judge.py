@@ -162,3 +162,20 @@ def test_layout_a_judge_with_a_parser_sees_the_candidate_texts(tmp_path):
         np.testing.assert_array_equal(ta, tb)
     assert set(seen) <= {w for w in WORDS if w.startswith("w")}  # the judge saw the candidates' texts
     assert any(len(c) > 1 for c, _ in judged.last)
+
+
+def test_the_trainer_example_of_the_judge_page_prints_what_the_page_says(capsys, tmp_path, monkeypatch):
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "judge.md").read_text()
+    section = page.split("### A complete trainer run with a stand-in judge", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, flags=re.S).group(1)
+    printed = re.search(r"\)\n\n```text\n(.*?)```", section, flags=re.S).group(1)
+    code = code.replace('"/tmp/shapley_judge"', repr(str(tmp_path)))
+    namespace: dict = {}
+    exec(compile(code, "docs/judge.md", "exec"), namespace)
+    ours = [line for line in capsys.readouterr().out.splitlines()
+            if line.startswith(("recommended:", "shapley, budget", "layout B:", "["))]
+    assert "\n".join(ours) + "\n" == printed
+    assert namespace["calls"] == namespace["trainer"].last_judge_credit.calls
