@@ -104,7 +104,7 @@ from shapley_sets.grpo._groups import resolve_groups
 
 from ._marks import expand_marks, mark_ids, read_marks
 from ._parsing import check_parser, parse_spans, token_ids_of_spans
-from .verl_judge import JUDGE_KEYS, judged_shapley
+from .verl_judge import JUDGE_KEYS, judged_credit
 
 __all__ = [
     "ESTIMATORS",
@@ -132,10 +132,11 @@ UTILITIES = {
     "additive": ss.Additive,
 }
 
-_KEYS = ("beta", "tau", "empty_value", "utility", "utility_kwargs", "spans", "credit", "form", "step_offset",
+_KEYS = ("beta", "tau", "empty_value", "utility", "utility_kwargs", "spans", "credit", "form", "gate", "step_offset",
          *JUDGE_KEYS)
 _DEFAULTS = {"beta": 1.0, "tau": "within", "empty_value": 0.0, "utility": None, "utility_kwargs": None, "spans": None,
-             "credit": None, "form": None, "step_offset": 0, "judge": None, "judge_budget": None, "judge_seed": None}
+             "credit": None, "form": None, "gate": None, "step_offset": 0, "judge": None, "judge_budget": None,
+             "judge_seed": None}
 _python_options: dict = {}
 # estimator name -> calls so far in this process: the training step a beta schedule reads
 _calls: dict = {}
@@ -169,18 +170,19 @@ def _beta(spec):
 def _rule(opts, name) -> CreditRule:
     """The credit rule of estimator ``name`` from the options (see the module docstring)."""
     beta = _beta(opts["beta"])
-    if name == "shapley_grpo":
-        if opts["form"] not in (None, "shapley") or opts["credit"] not in (None, "shapley"):
-            raise ValueError(
-                "shapley_grpo reads Shapley values from token_level_rewards and runs the Shapley rule only "
-                f"(form='shapley', credit='shapley'); got form={opts['form']!r}, credit={opts['credit']!r}. "
-                "Use shapley_completion, or the TRL trainer, for the marginal rule"
-            )
-        return CreditRule("shapley", "shapley", beta=beta, tau=opts["tau"])
     credit = RECOMMENDED_RULE.credit if opts["credit"] is None else opts["credit"]
-    if isinstance(credit, str):
-        return CreditRule(credit, beta=beta, tau=opts["tau"])
-    return CreditRule(tuple(credit), beta=beta, tau=opts["tau"])
+    credit = credit if isinstance(credit, str) else tuple(credit)
+    if name == "shapley_grpo":
+        if opts["form"] in (None, "shapley"):
+            if opts["credit"] not in (None, "shapley") or opts["gate"] not in (None, "none"):
+                raise ValueError(
+                    "shapley_grpo runs the Shapley rule unless algorithm.shapley.form=marginal; got "
+                    f"credit={opts['credit']!r}, gate={opts['gate']!r} without form=marginal"
+                )
+            return CreditRule("shapley", "shapley", beta=beta, tau=opts["tau"])
+        gate = RECOMMENDED_RULE.gate if opts["gate"] is None else opts["gate"]
+        return CreditRule(credit, opts["form"], beta=beta, tau=opts["tau"], gate=gate)
+    return CreditRule(credit, beta=beta, tau=opts["tau"])
 
 
 def _step(opts, name) -> int:
@@ -327,7 +329,11 @@ def shapley_grpo_advantage(
         index: (N,) uid array (verl's ``non_tensor_batch["uid"]``).
         config: verl's algorithm config (``.get``): ``norm_adv_by_std_in_grpo``
             and the ``shapley`` section (beta or a beta schedule, tau,
-            empty_value, step_offset).
+            empty_value, step_offset; ``form: marginal`` with ``credit`` and
+            ``gate`` for the marginal rule, whose encoding
+            :func:`rm_scores_from_records` writes from records with a
+            ``"reward"``: each candidate's mark holds its credit and one more
+            mark on the response's last token holds R − Σc).
         epsilon: verl's ε.
         **kwargs: whatever else verl passes; ignored.
 
@@ -336,8 +342,8 @@ def shapley_grpo_advantage(
         input's device, zero on padding, as verl's GRPO estimator returns.
 
     Raises:
-        ValueError: no ``index``, ``use_kl_in_reward`` set, bad options, a
-            marginal-form rule.
+        ValueError: no ``index``, ``use_kl_in_reward`` set, bad options
+            (a credit or gate without ``form: marginal``).
 
     Examples:
         >>> import torch
@@ -360,14 +366,26 @@ def shapley_grpo_advantage(
     rule = _rule(opts, "shapley_grpo")
     marks = read_marks(token_level_rewards, response_mask)
     phi, present = marks.phi, marks.present
-    # The set reward follows from efficiency: R = Σφ + U(∅).
-    R = phi.sum(axis=1) + float(opts["empty_value"])
     common = dict(scale=_scale(config), eps=float(epsilon), ddof=1, singleton=PRESETS["verl"]["singleton"])
-    cand = rule.from_credits(
-        R, phi, index, mask=present, step=_step(opts, "shapley_grpo"), empty_value=opts["empty_value"],
-        efficiency_rtol=None, **common,
-    )
-    sa = set_advantages(R, index, **common)
+    if rule.form == "marginal":
+        # The marginal encoding: the candidates' credits, then one mark holding R − Σc on the last
+        # token, so the row sums to the set reward R and the last mark is no candidate.
+        R = phi.sum(axis=1)
+        rows = np.flatnonzero(marks.counts > 0)
+        last = marks.counts[rows] - 1
+        phi, present = phi.copy(), present.copy()
+        phi[rows, last], present[rows, last] = 0.0, False
+        cand = np.array(rule.from_credits(R, phi, index, mask=present, step=_step(opts, "shapley_grpo"), **common))
+        sa = set_advantages(R, index, **common)
+        cand[rows, last] = sa[rows]  # the tokens after the last candidate: no candidate's
+    else:
+        # The set reward follows from efficiency: R = Σφ + U(∅).
+        R = phi.sum(axis=1) + float(opts["empty_value"])
+        cand = rule.from_credits(
+            R, phi, index, mask=present, step=_step(opts, "shapley_grpo"), empty_value=opts["empty_value"],
+            efficiency_rtol=None, **common,
+        )
+        sa = set_advantages(R, index, **common)
     # Straight from the marks to float32 token advantages: token_advantages' result, cast.
     out = torch.from_numpy(expand_marks(marks, cand, sa)).to(token_level_rewards.device)
     return out, out
@@ -586,14 +604,42 @@ def candidate_record(result: Mapping, token_ids: Sequence[int], text: str, token
                 f"candidates {lost} own no response token, so their shapley_values cannot be placed; "
                 "return candidate_scores instead (candidates without tokens then leave the set)"
             )
+    rule = _rule(opts, "shapley_grpo")
+    if rule.form == "marginal":
+        return _marginal_record(kind, values, order, ends, n_tok, rule, opts, token_ids)
     if kind == "candidates":
-        return {**judged_shapley(list(values[order]), opts, token_ids), "ends": ends}
+        return {**judged_credit(list(values[order]), opts, token_ids), "ends": ends}
     if from_scores:
         x = values[order]
         phi = ss.shapley(_utility(opts, "the layout-A reward manager"), x[None, :])[0] if x.size else x
     else:
         phi = values[order]
     return {"phi": [float(v) for v in phi], "ends": ends}
+
+
+def _marginal_record(kind, values, order, ends, n_tok, rule, opts, token_ids) -> dict:
+    """The record of the marginal rule: the candidates' credits and the set reward (see
+    :func:`shapley_grpo_advantage`)."""
+    if kind == "shapley_values":
+        raise ValueError(
+            "algorithm.shapley.form=marginal credits candidates with "
+            f"{rule.credit!r}: return 'candidate_scores' or 'candidates', not 'shapley_values'"
+        )
+    # The response's last token carries R − Σc: a candidate ending there is cut off (a truncated
+    # response) and leaves the set.
+    if ends and ends[-1] >= n_tok - 1:
+        order, ends = order[:-1], ends[:-1]
+    if kind == "candidates":
+        judged = judged_credit(list(values[order]), opts, token_ids, rule.credit)
+        return {**judged, "reward": judged.pop("score"), "ends": ends}
+    x = values[order]
+    u = _utility(opts, "the layout-A reward manager")
+    if x.size:
+        credits = ss.semivalue(u, x[None, :], rule.credit)[0]
+        reward = float(ss.value(u, x[None, :])[0])
+    else:
+        credits, reward = x, float(opts["empty_value"])
+    return {"phi": [float(v) for v in credits], "ends": ends, "reward": reward}
 
 
 def rm_scores_from_records(rm_scores: torch.Tensor, lengths: Any, records: Sequence[str | dict | None]) -> torch.Tensor:
@@ -604,7 +650,10 @@ def rm_scores_from_records(rm_scores: torch.Tensor, lengths: Any, records: Seque
         lengths: (N,) valid response lengths.
         records: N JSON strings from :data:`CANDIDATES_KEY` (or the dicts
             they hold), None for a response without candidates (its row is
-            kept as it is: one mark on its last token, a set of one).
+            kept as it is: one mark on its last token, a set of one; in the
+            marginal encoding, a set of none with reward R). A record with a
+            ``"reward"`` R (the marginal rule's) gains one more mark, R − Σc
+            on the response's last token.
 
     Returns:
         A new (N, T) float32 tensor.
@@ -618,6 +667,8 @@ def rm_scores_from_records(rm_scores: torch.Tensor, lengths: Any, records: Seque
         ...                        ['{"phi": [0.5, 0.4], "ends": [0, 2]}', None])
         tensor([[0.5000, 0.0000, 0.4000],
                 [0.0000, 0.3000, 0.0000]])
+        >>> rm_scores_from_records(torch.zeros(1, 4), [4], [{"phi": [0.5, 0.0], "ends": [0, 2], "reward": 0.9}])
+        tensor([[0.5000, 0.0000, -0.0000, 0.4000]])
     """
     out = rm_scores.detach().to(torch.float32).clone()
     lengths = np.asarray(to_numpy(lengths), dtype=np.int64).reshape(-1)
@@ -630,6 +681,11 @@ def rm_scores_from_records(rm_scores: torch.Tensor, lengths: Any, records: Seque
     rows = [i for i, rec in enumerate(parsed) if rec is not None]
     if not rows:
         return out
+    for i in rows:
+        rec = parsed[i]
+        if isinstance(rec, Mapping) and "reward" in rec:  # the marginal encoding's last mark: R − Σc
+            rest = float(rec["reward"]) - float(np.sum(rec["phi"], dtype=np.float64))
+            parsed[i] = {"phi": [*rec["phi"], rest], "ends": [*rec["ends"], int(lengths[i]) - 1]}
     phis = [parsed[i]["phi"] for i in rows]
     ends = [parsed[i]["ends"] for i in rows]
     k_phi = np.fromiter(map(len, phis), dtype=np.int64, count=len(rows))

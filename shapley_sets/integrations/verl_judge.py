@@ -32,7 +32,7 @@ import numpy as np
 from shapley_sets.blackbox.set_function import SetFunction
 from shapley_sets.grpo.judge import judge_credit
 
-__all__ = ["JUDGE_KEYS", "load_judge", "judged_shapley", "judge_metrics"]
+__all__ = ["JUDGE_KEYS", "load_judge", "judged_credit", "judge_metrics"]
 
 #: The keys of ``algorithm.shapley`` that configure a judge.
 JUDGE_KEYS = ("judge", "judge_budget", "judge_seed")
@@ -87,49 +87,58 @@ def _seed(seed: Any, token_ids: Sequence[int]):
     return np.random.SeedSequence([int(seed), digest])
 
 
-def judged_shapley(candidates: Sequence, opts: Mapping, token_ids: Sequence[int]) -> dict:
-    """Shapley values of one response's candidates from the configured judge.
+def judged_credit(candidates: Sequence, opts: Mapping, token_ids: Sequence[int], credit: Any = "shapley") -> dict:
+    """One response's candidates credited by the configured judge.
 
     Args:
         candidates: the K candidate objects, in token order.
         opts: the ``algorithm.shapley`` options (``judge``, ``judge_budget``,
             ``judge_seed``, ``empty_value``).
         token_ids: the response's tokens (they key its random stream).
+        credit: ``"shapley"`` (the Shapley rule's encoding: the values must
+            add up to U(S) − ``empty_value``, so the judge's U(∅) is checked
+            against it) or the marginal rule's credit (``"loo"``: K + 1
+            calls, ...).
 
     Returns:
-        ``{"phi": K values, "score": U of the set, "judge_calls": calls,
+        ``{"phi": K credits, "score": U of the set, "judge_calls": calls,
         "judge_stderr": K standard errors}``.
 
     Raises:
-        ValueError: the judge's U(∅) differs from ``empty_value``; a budget
-            too small; the judge's errors (its ``max_calls`` included).
+        ValueError: for the Shapley credit, the judge's U(∅) differs from
+            ``empty_value``; a budget too small; the judge's errors (its
+            ``max_calls`` included).
 
     Examples:
         >>> opts = {"judge": _EXAMPLE_JUDGE, "judge_budget": None, "judge_seed": None, "empty_value": 0.0}
-        >>> judged_shapley(["red", "red", "blue"], opts, [5, 6, 7])
+        >>> judged_credit(["red", "red", "blue"], opts, [5, 6, 7])
         {'phi': [0.5, 0.5, 1.0], 'score': 2.0, 'judge_calls': 5, 'judge_stderr': [0.0, 0.0, 0.0]}
+        >>> judged_credit(["red", "red", "blue"], opts, [5, 6, 7], "loo")["phi"]
+        [0.0, 0.0, 1.0]
     """
     judge = load_judge(opts["judge"])
     empty = float(opts["empty_value"])
-    if judge.empty_value is not None and judge.empty_value != empty:
+    shapley = credit == "shapley"
+    if shapley and judge.empty_value is not None and judge.empty_value != empty:
         raise ValueError(
             f"the judge's empty_value={judge.empty_value} differs from algorithm.shapley.empty_value={empty}: "
             "shapley_grpo reads the set reward as the sum of the Shapley values plus the latter"
         )
     budget = opts.get("judge_budget")
-    credit = judge_credit(judge, [list(candidates)], rule="shapley",
+    judged = judge_credit(judge, [list(candidates)], rule=credit,
                           budget=None if budget is None else int(budget), seed=_seed(opts.get("judge_seed"), token_ids))
     k = len(candidates)
-    if judge.empty_value is None and k and not np.isclose(credit.empty_values[0], empty, rtol=1e-9, atol=1e-12):
+    if shapley and judge.empty_value is None and k and not np.isclose(judged.empty_values[0], empty,
+                                                                     rtol=1e-9, atol=1e-12):
         raise ValueError(
-            f"the judge valued the empty set at {float(credit.empty_values[0])}, but "
+            f"the judge valued the empty set at {float(judged.empty_values[0])}, but "
             f"algorithm.shapley.empty_value={empty}; set one to the other (SetFunction(..., empty_value=...))"
         )
     return {
-        "phi": [float(v) for v in credit.credit[0, :k]],
-        "score": float(credit.set_rewards[0]),
-        "judge_calls": int(credit.calls),
-        "judge_stderr": [float(v) for v in credit.stderr[0, :k]],
+        "phi": [float(v) for v in judged.credit[0, :k]],
+        "score": float(judged.set_rewards[0]),
+        "judge_calls": int(judged.calls),
+        "judge_stderr": [float(v) for v in judged.stderr[0, :k]],
     }
 
 
