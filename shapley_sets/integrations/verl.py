@@ -51,10 +51,13 @@ Credit rules (:class:`shapley_sets.grpo.CreditRule`): ``shapley_completion``
 credits each response with the semivalue ``credit`` (``"loo"``,
 ``"banzhaf"``, ``"shapley"`` or ``["beta", α, β]``; default the credit of
 :data:`shapley_sets.grpo.RECOMMENDED_RULE`, leave-one-out).
-``shapley_grpo`` reads Shapley values from the token rewards, so it runs the
-Shapley rule (``form="shapley"``); the marginal rule needs per-candidate
-credits and the set reward, which that one-float encoding cannot carry both
-of, and is refused with an error. ``beta`` is a number or a linear schedule
+``shapley_grpo`` runs the Shapley rule (``form="shapley"``, the
+default) from Shapley values in the token rewards, or with
+``form="marginal"`` the marginal rule (default credit and gate those of
+:data:`shapley_sets.grpo.RECOMMENDED_RULE`) from the marginal encoding: each
+candidate's mark holds its credit, and one more mark on the response's last
+token holds R − Σc (:func:`rm_scores_from_records` writes it from records
+with a ``"reward"``, which :func:`candidate_record` makes under that form). ``beta`` is a number or a linear schedule
 ``{start: 1.0, end: 0.0, steps: 200}`` (:class:`shapley_sets.grpo.LinearSchedule`;
 from Python, :func:`register` also takes any callable of the step). verl
 passes no step to an estimator, so the step is ``step_offset`` (default 0;
@@ -524,6 +527,11 @@ def candidate_record(result: Mapping, token_ids: Sequence[int], text: str, token
         text: their decoded text, as ``compute_score`` received it.
         tokenizer: the rollout model's tokenizer.
         config: the algorithm config (its ``shapley`` section).
+
+    Under ``shapley.form: marginal`` the record holds the marginal rule's
+    credits instead, with the set reward ``"reward"``, and a candidate that
+    ends on the response's last token leaves the set (that token carries
+    R − Σc in the marginal encoding).
 
     Returns:
         ``{"phi": [...], "ends": [...]}``: K Shapley values and the token
