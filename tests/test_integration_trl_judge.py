@@ -179,3 +179,29 @@ def test_the_trainer_example_of_the_judge_page_prints_what_the_page_says(capsys,
             if line.startswith(("recommended:", "shapley, budget", "layout B:", "["))]
     assert "\n".join(ours) + "\n" == printed
     assert namespace["calls"] == namespace["trainer"].last_judge_credit.calls
+
+
+def test_a_score_fn_chooses_the_objects_the_judge_sees():
+    from test_integration_trl import _tokenizer
+
+    seen = []
+
+    def judge(pairs):
+        seen.extend(pairs)
+        return float(len({word for _, word in pairs}))
+
+    def with_prompt(prompt, completion, candidates, **row):
+        return [(prompt, c) for c in candidates]
+
+    tok = _tokenizer()
+    reward = CandidateReward(ss.SetFunction(judge, empty_value=0.0), parser={"style": "regex", "pattern": r"w\d+"},
+                             score_fn=with_prompt, tokenizer=tok)
+    texts = ["w3 w5 w3", "w7"]
+    ids = [tok(t, add_special_tokens=False)["input_ids"] for t in texts]
+    assert reward(prompts=["p", "q"], completions=texts, completion_ids=ids) == [2.0, 1.0]
+    assert {prompt for prompt, _ in seen} == {"p", "q"}
+    assert reward.last[0][0] == [("p", "w3"), ("p", "w5"), ("p", "w3")]
+    assert reward.last_credit.credit.tolist() == [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]  # leave-one-out alone
+    bad = CandidateReward(ss.SetFunction(judge), parser="lines", score_fn=lambda p, c, cands: "one string")
+    with pytest.raises(TypeError, match="completion 0: with a judge"):
+        bad(prompts=["p"], completions=["a"], completion_ids=[[5]])

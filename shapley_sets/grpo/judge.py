@@ -74,7 +74,7 @@ class JudgeCredit:
         }
 
 
-def judge_credit(u: SetFunction, sets: Any, *, rule: str = "shapley", budget: int | None = None,
+def judge_credit(u: SetFunction, sets: Any, *, rule: Any = "shapley", budget: int | None = None,
                  seed: Any = None, mask: Any = None) -> JudgeCredit:
     """Credit of every candidate of every set under ``rule``, from the judge ``u``.
 
