@@ -205,3 +205,5 @@ def test_a_score_fn_chooses_the_objects_the_judge_sees():
     bad = CandidateReward(ss.SetFunction(judge), parser="lines", score_fn=lambda p, c, cands: "one string")
     with pytest.raises(TypeError, match="completion 0: with a judge"):
         bad(prompts=["p"], completions=["a"], completion_ids=[[5]])
+    with pytest.raises(TypeError, match="score_fn must be callable"):
+        CandidateReward(ss.SetFunction(judge), parser="lines", score_fn="grade")

@@ -155,6 +155,9 @@ class CandidateReward:
             ``utility``, ids of the wrong length or outside [-1, K_i), as
             many scores as candidates not returned, no tokenizer (naming the
             completion). ``budget``, ``seed`` or ``credit`` without a judge.
+        TypeError: a ``score_fn`` that is not callable; with a judge, a
+            ``candidate_fn`` or ``score_fn`` that returns no list of
+            candidates (naming the completion).
 
     Examples:
         >>> import shapley_sets as ss
@@ -188,7 +191,7 @@ class CandidateReward:
         if parser is not None and not judged and not callable(score_fn):
             raise ValueError("CandidateReward(parser=...) needs score_fn(prompt, completion, candidates, **row)")
         if score_fn is not None and not callable(score_fn):
-            raise ValueError(f"score_fn must be callable, got {type(score_fn).__name__}")
+            raise TypeError(f"score_fn must be callable, got {type(score_fn).__name__}")
         if not judged and (budget is not None or seed is not None or credit is not None):
             raise ValueError(
                 "budget, seed and credit serve a judge utility (a ss.SetFunction); "
