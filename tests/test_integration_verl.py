@@ -148,11 +148,11 @@ def test_beta_schedule_follows_the_estimators_calls():
         sv.shapley_grpo_advantage(tlr, rm, uids, {"shapley": {"beta": {"start": 1.0}}})
 
 
-def test_grpo_estimator_refuses_the_marginal_form():
+def test_grpo_estimator_refuses_a_credit_or_gate_without_the_marginal_form():
     xs, pmask, uids, ids, rmask = _batch(6)
     tlr, _ = _encoded(ss.BestOf(), xs, pmask, ids, rmask)
-    for section in ({"form": "marginal"}, {"credit": "loo"}):
-        with pytest.raises(ValueError, match="runs the Shapley rule only"):
+    for section in ({"credit": "loo"}, {"gate": "spread"}, {"form": "shapley", "credit": "banzhaf"}):
+        with pytest.raises(ValueError, match="runs the Shapley rule unless algorithm.shapley.form=marginal"):
             sv.shapley_grpo_advantage(tlr, torch.from_numpy(rmask), uids, {"shapley": section})
 
 

@@ -68,10 +68,10 @@ def _config(**shapley):
                                            "shapley": {"utility": "best_of", **shapley}}})
 
 
-def _items(tokenizer, t=40):
+def _items(tokenizer, t=40, responses=RESPONSES):
     """One DataProto per response, as verl's reward loop hands them to run_single."""
     items, ids_all = [], []
-    for text in RESPONSES:
+    for text in responses:
         ids = tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
         ids_all.append(ids)
         resp = torch.full((1, t), tokenizer.pad_token_id, dtype=torch.long)

@@ -115,3 +115,20 @@ def test_advantage_step_of_the_shapley_sync_trainer(queue):
                                            config={"norm_adv_by_std_in_grpo": True, "shapley": {"beta": 0.5}})
     torch.testing.assert_close(adv, expected * rmask, rtol=1e-6, atol=1e-6)
     assert len(torch.unique(adv[2, : lengths[2]])) >= 3  # candidates of one response differ
+
+
+def test_mixin_logs_the_judges_calls_and_errors(queue):
+    lengths, rm, mask, extra, records = _samples(2)
+    stderr = {0: [0.0, 0.1, 0.0], 1: [0.0, 0.0], 2: [0.2, 0.0, 0.0, 0.3]}
+    for i, se in stderr.items():  # as the reward manager writes records from a judge
+        rec = json.loads(records[i])
+        rec.update(judge_calls=5 + i, judge_stderr=se)
+        records[i] = json.dumps(rec)
+        extra[i]["reward_extra_info"][sv.CANDIDATES_KEY] = records[i]
+    keys = [f"judge_{i}" for i in range(4)]
+    meta = _put(keys, lengths, rm, mask, extra)
+    metrics: dict = {}
+    vt.ShapleyCandidatesMixin()._write_candidate_scores(meta, metrics)
+    flat = [v for se in stderr.values() for v in se]
+    assert metrics == {"judge/calls": 18.0, "judge/calls_per_set": 6.0,
+                       "judge/credit_stderr_mean": pytest.approx(np.mean(flat)), "judge/credit_stderr_max": 0.3}

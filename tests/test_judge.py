@@ -92,3 +92,37 @@ def test_judge_reward_gives_layout_b_under_plain_grpo_normalisation():
     assert estimated.last_metrics["judge/credit_stderr_max"] > 0
     with pytest.raises(TypeError, match="SetFunction"):
         JudgeReward(ss.BestOf())
+
+
+def test_batches_whose_sets_have_no_candidate():
+    calls = []
+    u = ss.SetFunction(lambda c: calls.append(tuple(c)) or 1.0 + len(c))
+    credit = ss.grpo.judge_credit(u, [[], []])
+    assert credit.credit.shape == (2, 0) and credit.set_rewards.tolist() == [1.0, 1.0]
+    assert calls == [()] and credit.calls == 1  # U(∅) once, shared by both sets
+    known = ss.grpo.judge_credit(ss.SetFunction(lambda c: 1.0 + len(c), empty_value=0.0), [[]])
+    assert known.calls == 0 and known.set_rewards.tolist() == [0.0]
+
+
+def test_completion_rewards_for_any_credit_and_concatenated_parts():
+    rng = np.random.default_rng(7)
+    names = [f"c{i}" for i in range(6)]
+    r = rng.random(6)
+    judge = _judge(dict(zip(names, r)))
+    for credit in ("shapley", "loo", "banzhaf", ("beta", 2.0, 3.0)):
+        got, judged = ss.grpo.completion_rewards(judge, names, [[0, 1, 2], [3, 4, 5]], credit=credit)
+        want = ss.grpo.completion_advantages(ss.BestOf(), r, 3, credit=credit)
+        np.testing.assert_allclose(ss.grpo.set_advantages(got, 3), want, rtol=1e-10, atol=1e-12)
+        adv, _ = ss.grpo.judge_completion_advantages(judge, names, 3, credit=credit)
+        np.testing.assert_allclose(adv, want, rtol=1e-10, atol=1e-12)
+        parts = [ss.grpo.judge_credit(judge, [names[:3]], rule=credit),
+                 ss.grpo.judge_credit(judge, [names[3:5]], rule=credit)]
+        both = ss.grpo.concat_credits(parts)
+        assert both.credit.shape == (2, 3) and both.calls == sum(p.calls for p in parts)
+        np.testing.assert_array_equal(both.credit[1, 2], 0.0)
+        assert both.mask.tolist() == [[True] * 3, [True, True, False]]
+    with pytest.raises(ValueError, match="one rule"):
+        ss.grpo.concat_credits([ss.grpo.judge_credit(judge, [names], rule="loo"),
+                                ss.grpo.judge_credit(judge, [names])])
+    with pytest.raises(ValueError, match="at least one"):
+        ss.grpo.concat_credits([])

@@ -101,7 +101,8 @@ def parse_candidates(x, mask=None) -> CandidateBatch:
         raise TypeError(
             f"x must be a list of sets of candidates or a numpy array, got {type(x).__name__}"
         )
-    present = prepare_mask(mask, tuple(batch_shape) + (k,)).reshape(-1, k)
+    # The number of sets spelled out: reshape(-1, 0) cannot infer it when no set has a candidate.
+    present = prepare_mask(mask, tuple(batch_shape) + (k,)).reshape(int(np.prod(batch_shape, dtype=np.int64)), k)
     interned: dict = {}
     sets, positions, ids = [], [], []
     for s, row in enumerate(rows):

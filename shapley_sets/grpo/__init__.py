@@ -28,7 +28,14 @@ from .advantages import (
     token_advantages,
 )
 from .credit import GATES, credit_advantages
-from .judge import JudgeCredit, judge_candidate_advantages, judge_completion_advantages, judge_credit
+from .judge import (
+    JudgeCredit,
+    completion_rewards,
+    concat_credits,
+    judge_candidate_advantages,
+    judge_completion_advantages,
+    judge_credit,
+)
 from .peers import grpo_passk_advantages, passk_training_advantages
 from ._semivalues import CREDITS
 from .rules import FORMS, RECOMMENDED_RULE, CreditRule, LinearSchedule
@@ -53,6 +60,8 @@ __all__ = [
     "judge_candidate_advantages",
     "judge_completion_advantages",
     "judge_credit",
+    "completion_rewards",
+    "concat_credits",
     "passk_training_advantages",
     "set_advantages",
     "token_advantages",

@@ -5,6 +5,7 @@ with the number of judge calls and the estimation error to log."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -12,9 +13,17 @@ import numpy as np
 from ..blackbox.estimate import shapley_estimate
 from ..blackbox.set_function import SetFunction
 from ._groups import resolve_groups
+from ._semivalues import check_credit
 from .advantages import candidate_advantages, set_advantages
 
-__all__ = ["JudgeCredit", "judge_credit", "judge_candidate_advantages", "judge_completion_advantages"]
+__all__ = [
+    "JudgeCredit",
+    "judge_credit",
+    "judge_candidate_advantages",
+    "judge_completion_advantages",
+    "completion_rewards",
+    "concat_credits",
+]
 
 RULES = ("shapley", "loo", "banzhaf")
 
@@ -32,7 +41,8 @@ class JudgeCredit:
             which adds up exactly).
         calls: evaluations of the judge in all (shared coalitions once).
         calls_per_set: (N,) evaluations each set needed on its own.
-        rule: ``"shapley"``, ``"loo"`` or ``"banzhaf"``.
+        rule: the credit: ``"shapley"``, ``"loo"``, ``"banzhaf"`` or
+            ``("beta", α, β)``.
     """
 
     set_rewards: np.ndarray
@@ -64,13 +74,14 @@ class JudgeCredit:
         }
 
 
-def judge_credit(u: SetFunction, sets: Any, *, rule: str = "shapley", budget: int | None = None,
+def judge_credit(u: SetFunction, sets: Any, *, rule: Any = "shapley", budget: int | None = None,
                  seed: Any = None, mask: Any = None) -> JudgeCredit:
     """Credit of every candidate of every set under ``rule``, from the judge ``u``.
 
     Without ``budget`` the credit is exact: 2^K evaluations per set for
-    Shapley and Banzhaf (2^K − 1 with ``empty_value``), K + 1 for
-    leave-one-out. With a ``budget``, sets whose exact credit needs more are
+    Shapley, Banzhaf and the Beta semivalues (2^K − 1 with ``empty_value``),
+    K + 1 for leave-one-out; the judge's ``max_calls`` caps them (an error
+    stating the calls needed, before any call). With a ``budget``, sets whose exact credit needs more are
     estimated (:func:`shapley_sets.shapley_estimate`, stratified), with
     standard errors; sets it covers stay exact.
 
@@ -78,7 +89,9 @@ def judge_credit(u: SetFunction, sets: Any, *, rule: str = "shapley", budget: in
         u: the :class:`~shapley_sets.SetFunction` that values a set.
         sets: N sets of candidates (a list of lists, ragged allowed, or an
             object array with ``mask``).
-        rule: ``"shapley"``, ``"loo"`` or ``"banzhaf"``.
+        rule: the credit: ``"shapley"``, ``"loo"``, ``"banzhaf"`` or
+            ``("beta", α, β)`` (a :class:`~shapley_sets.grpo.CreditRule`'s
+            ``credit``).
         budget: the most judge evaluations per set; None: exact.
         seed: seeds the estimate.
         mask: optional, as for :func:`shapley_sets.shapley`.
@@ -100,8 +113,10 @@ def judge_credit(u: SetFunction, sets: Any, *, rule: str = "shapley", budget: in
     """
     if not isinstance(u, SetFunction):
         raise TypeError(f"u must be a ss.SetFunction, got {type(u).__name__}")
-    if rule not in RULES:
-        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
+    try:
+        rule = check_credit(rule)
+    except ValueError:
+        raise ValueError(f"rule must be one of {RULES} or ('beta', alpha, beta), got {rule!r}") from None
     est = shapley_estimate(u, sets, budget=budget if budget is not None else 1 << 62, seed=seed,
                            weights=rule, mask=mask)
     if est.values.ndim != 2:
@@ -150,16 +165,20 @@ def judge_candidate_advantages(u: SetFunction, sets: Any, groups: Any, *, budget
 
 
 def judge_completion_advantages(u: SetFunction, completions: Any, groups: Any, *,
-                                budget: int | None = None, seed: Any = None, **options: Any) -> tuple:
+                                budget: int | None = None, seed: Any = None, credit: Any = "shapley",
+                                **options: Any) -> tuple:
     """Layout B from a judge: the completions of a prompt group are the
     candidates of one set, valued by ``u``; completion g of a group of G gets
-    ``r_g = G · φ_g + U(∅)`` (Shapley, exact or estimated), normalised within
-    the group as :func:`~shapley_sets.grpo.completion_advantages` does.
+    ``r_g = G · φ_g + U(∅)`` (Shapley, exact or estimated), or with another
+    ``credit`` its credit itself (``U(group) − U(group ∖ g)`` for ``"loo"``:
+    G + 1 calls per group), normalised within the group as
+    :func:`~shapley_sets.grpo.completion_advantages` does.
 
     Args:
         u, budget, seed: as for :func:`judge_credit`.
         completions: N completions (any objects the judge takes).
         groups: int group size or N labels.
+        credit: the semivalue, as ``rule`` of :func:`judge_credit`.
         **options: ``scale``, ``eps``, ``ddof``, ``singleton``.
 
     Returns:
@@ -172,14 +191,87 @@ def judge_completion_advantages(u: SetFunction, completions: Any, groups: Any, *
         >>> adv, credit = ss.grpo.judge_completion_advantages(u, ["a", "a", "b", "c"], 4)
         >>> adv.round(3).tolist(), credit.calls
         ([-0.866, -0.866, 0.866, 0.866], 11)
+        >>> adv, credit = ss.grpo.judge_completion_advantages(u, ["a", "a", "b", "c"], 4, credit="loo")
+        >>> adv.round(3).tolist(), credit.calls
+        ([-0.866, -0.866, 0.866, 0.866], 4)
     """
     completions = list(completions)
     g = resolve_groups(groups, len(completions))
     order = np.argsort(g.index, kind="stable")
     members = np.split(order, np.cumsum(g.sizes)[:-1]) if len(order) else []
-    sets = [[completions[i] for i in idx] for idx in members]
-    credit = judge_credit(u, sets, rule="shapley", budget=budget, seed=seed)
-    r = np.zeros(len(completions))
+    r, judged = completion_rewards(u, completions, members, credit=credit, budget=budget, seed=seed)
+    return set_advantages(r, groups, **options), judged
+
+
+def completion_rewards(u: SetFunction, completions: Sequence, members: Sequence, *, credit: Any = "shapley",
+                       budget: int | None = None, seed: Any = None) -> tuple[np.ndarray, JudgeCredit]:
+    """Per-completion rewards of layout B from a judge, before the group normalisation.
+
+    Set s holds the completions ``members[s]`` (indices into
+    ``completions``). Completion g of a set of G gets ``G · φ_g + U(∅)``
+    under the Shapley credit (the set's mean is then U of the set) and its
+    credit itself under any other; completions in no set get NaN, which
+    :func:`~shapley_sets.grpo.set_advantages` turns into advantage 0.
+
+    Args:
+        u: the judge, a :class:`~shapley_sets.SetFunction`.
+        completions: the N candidate objects.
+        members: one sequence of indices per set.
+        credit, budget, seed: as ``rule``, ``budget``, ``seed`` of
+            :func:`judge_credit`.
+
+    Returns:
+        ``(rewards (N,), JudgeCredit)``, one set of the credit per member list.
+
+    Examples:
+        >>> import shapley_sets as ss
+        >>> u = ss.SetFunction(lambda answers: float(len(set(answers))), empty_value=0.0)
+        >>> r, credit = ss.grpo.completion_rewards(u, ["a", "a", "b", "x"], [[0, 1, 2]])
+        >>> r.tolist(), credit.set_rewards.tolist()
+        ([1.5, 1.5, 3.0, nan], [2.0])
+        >>> ss.grpo.completion_rewards(u, ["a", "a", "b"], [[0, 1, 2]], credit="loo")[0].tolist()
+        [0.0, 0.0, 1.0]
+    """
+    members = [np.asarray(idx, dtype=np.intp).reshape(-1) for idx in members]
+    judged = judge_credit(u, [[completions[i] for i in idx] for idx in members], rule=credit,
+                          budget=budget, seed=seed)
+    r = np.full(len(completions), np.nan)
     for s, idx in enumerate(members):
-        r[idx] = len(idx) * credit.credit[s, : len(idx)] + credit.empty_values[s]
-    return set_advantages(r, groups, **options), credit
+        c = judged.credit[s, : len(idx)]
+        r[idx] = len(idx) * c + judged.empty_values[s] if judged.rule == "shapley" else c
+    return r, judged
+
+
+def concat_credits(parts: Sequence[JudgeCredit]) -> JudgeCredit:
+    """One :class:`JudgeCredit` of the sets of several, in order (e.g. the
+    parts judged on each process of a trainer); calls add up.
+
+    Examples:
+        >>> import shapley_sets as ss
+        >>> u = ss.SetFunction(lambda c: float(len(c)), empty_value=0.0)
+        >>> a, b = ss.grpo.judge_credit(u, [["x"]]), ss.grpo.judge_credit(u, [["y", "z"]])
+        >>> both = ss.grpo.concat_credits([a, b])
+        >>> both.credit.tolist(), both.calls, both.calls_per_set.tolist()
+        ([[1.0, 0.0], [1.0, 1.0]], 4, [1, 3])
+    """
+    parts = list(parts)
+    if not parts:
+        raise ValueError("concat_credits needs at least one JudgeCredit")
+    rules = {str(p.rule) for p in parts}
+    if len(rules) != 1:
+        raise ValueError(f"concat_credits needs credits of one rule, got {sorted(rules)}")
+    width = max(p.credit.shape[1] for p in parts)
+
+    def pad(a, fill):
+        return np.concatenate([np.pad(p, ((0, 0), (0, width - p.shape[1])), constant_values=fill) for p in a])
+
+    return JudgeCredit(
+        np.concatenate([p.set_rewards for p in parts]),
+        pad([p.credit for p in parts], 0.0),
+        pad([p.stderr for p in parts], 0.0),
+        pad([p.mask for p in parts], False),
+        np.concatenate([p.empty_values for p in parts]),
+        int(sum(p.calls for p in parts)),
+        np.concatenate([p.calls_per_set for p in parts]),
+        parts[0].rule,
+    )

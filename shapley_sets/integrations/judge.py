@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from ..blackbox.set_function import SetFunction
-from ..grpo.judge import judge_credit
+from ..grpo._semivalues import check_credit
+from ..grpo.judge import completion_rewards
 
 __all__ = ["JudgeReward"]
 
@@ -38,6 +39,11 @@ class JudgeReward:
             TRL passes as ``completions``: strings or message lists).
         budget: judge calls per group; groups whose exact credit needs more
             (2^G − 1 with ``empty_value``) are estimated. None: exact.
+        credit: the semivalue (as :func:`shapley_sets.grpo.judge_credit`'s
+            ``rule``): ``"shapley"`` (default) gives ``G · φ_g + U(∅)``;
+            another credit gives the credit itself, e.g. ``"loo"``
+            (G + 1 calls per group), which GRPO's normalisation turns into
+            the marginal rule's completion advantages.
         seed: seeds the estimates; each call draws from the next stream.
         group_key: name of a per-completion keyword column to group by
             instead of the prompt.
@@ -60,11 +66,12 @@ class JudgeReward:
     """
 
     def __init__(self, judge: SetFunction, *, budget: int | None = None, seed: Any = None,
-                 group_key: str | None = None, name: str = "judge_reward") -> None:
+                 group_key: str | None = None, name: str = "judge_reward", credit: Any = "shapley") -> None:
         if not isinstance(judge, SetFunction):
             raise TypeError(f"judge must be a ss.SetFunction, got {type(judge).__name__}")
         self.judge = judge
         self.budget = budget
+        self.credit = check_credit(credit)
         self.group_key = group_key
         self.__name__ = name
         self._seeds = np.random.SeedSequence(seed)
@@ -87,10 +94,7 @@ class JudgeReward:
             else:
                 groups.append(key)
                 members.append([i])
-        sets = [[completions[i] for i in idx] for idx in members]
-        credit = judge_credit(self.judge, sets, budget=self.budget, seed=self._seeds.spawn(1)[0])
-        rewards = np.zeros(len(completions))
-        for s, idx in enumerate(members):
-            rewards[idx] = len(idx) * credit.credit[s, : len(idx)] + credit.empty_values[s]
+        rewards, credit = completion_rewards(self.judge, completions, members, credit=self.credit,
+                                             budget=self.budget, seed=self._seeds.spawn(1)[0])
         self.last_metrics = credit.metrics()
         return rewards.tolist()

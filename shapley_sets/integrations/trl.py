@@ -27,6 +27,19 @@ Layouts (``layout=``):
   with TRL's conventions; it reproduces TRL's own advantages and is the
   β = 0 baseline.
 
+A judge (an LLM judge, a learned set reward model: a
+:class:`shapley_sets.SetFunction`) may be the utility of either layout. In
+layout A the :class:`CandidateReward` keeps each completion's candidate
+objects (the parsed texts, say) and calls the judge for exactly the
+coalitions the trainer's credit rule needs (K + 1 per completion for the
+recommended leave-one-out rule, 2^K − 1 for Shapley), exact or estimated
+within ``budget=`` calls per completion; in layout B the texts of a prompt's
+completions are the candidates of one set, judged once per group (groups
+shared out among the processes), within ``judge_budget=`` calls per group.
+The judge's calls and the credit's standard errors are logged with TRL's
+metrics (``judge/calls``, ``judge/calls_per_set``,
+``judge/credit_stderr_mean``, ``judge/credit_stderr_max``).
+
 TRL's ``scale_rewards`` ("group", "batch", "none") is honoured; ε is TRL's
 1e-4. Only ``multi_objective_aggregation="sum_then_normalize"`` (TRL's
 default) is supported. After each generation batch, ``last_trl_advantages``
@@ -50,14 +63,20 @@ from trl import GRPOTrainer
 
 import shapley_sets as ss
 from shapley_sets._typing import ArrayLike, Tau
+from shapley_sets.blackbox.set_function import SetFunction
 from shapley_sets.grpo import (
     PRESETS,
     RECOMMENDED_RULE,
     CreditRule,
+    JudgeCredit,
     completion_advantages,
+    completion_rewards,
+    concat_credits,
+    judge_credit,
     set_advantages,
     token_advantages,
 )
+from shapley_sets.grpo._semivalues import check_credit
 from shapley_sets.utilities import Utility
 
 from ._parsing import check_parser, parse_spans, token_ids_of_spans
@@ -100,6 +119,18 @@ class CandidateReward:
     completion; :class:`ShapleyGRPOTrainer` (layout ``"candidates"``) reads
     the candidates it stored.
 
+    **A judge as the utility**: with ``utility`` a
+    :class:`shapley_sets.SetFunction`, the candidates are objects the judge
+    takes, not scores: with a parser, the candidates' texts (or whatever
+    ``score_fn``, now optional, returns for them: K objects, e.g. the texts
+    with the prompt); with ``candidate_fn``, the first item it returns (K
+    objects). Each call then judges the completions' sets once for the
+    credit ``credit`` (:func:`shapley_sets.grpo.judge_credit`; the trainer
+    sets it to its rule's credit, standalone it is leave-one-out's): exact
+    when ``budget`` (judge calls per completion) is None or covers it,
+    estimated otherwise. The set reward returned comes from those same calls;
+    ``last_credit`` holds the :class:`~shapley_sets.grpo.JudgeCredit`.
+
     Args:
         utility: a set utility, e.g. ``ss.BestOf()`` (one score per
             candidate) or ``ss.ExpectedBest(...)`` (one per user type).
@@ -109,6 +140,13 @@ class CandidateReward:
         score_fn: the scorer of the parsed candidates (with ``parser``).
         tokenizer: the tokenizer that produced ``completion_ids`` (default:
             the trainer's ``processing_class``).
+        budget: with a judge, the most judge calls per completion (None:
+            exact, within the judge's ``max_calls``).
+        seed: with a judge, seeds the estimates (each call draws the next
+            stream).
+        credit: with a judge, the credit to compute (``"loo"``,
+            ``"shapley"``, ...); None: the trainer's rule decides
+            (leave-one-out when used alone).
 
     Raises:
         ValueError: neither or both of ``candidate_fn`` and ``parser``;
@@ -116,7 +154,10 @@ class CandidateReward:
             From a call: scores with the wrong number of axes for
             ``utility``, ids of the wrong length or outside [-1, K_i), as
             many scores as candidates not returned, no tokenizer (naming the
-            completion).
+            completion). ``budget``, ``seed`` or ``credit`` without a judge.
+        TypeError: a ``score_fn`` that is not callable; with a judge, a
+            ``candidate_fn`` or ``score_fn`` that returns no list of
+            candidates (naming the completion).
 
     Examples:
         >>> import shapley_sets as ss
@@ -131,22 +172,42 @@ class CandidateReward:
         >>> parsed = CandidateReward(ss.BestOf(), parser="numbered", score_fn=grade)
         >>> parsed.candidate_texts("1. red\\n2. yellow")
         ['red', 'yellow']
+        >>> judge = ss.SetFunction(lambda words: float(len(set(words))), empty_value=0.0)
+        >>> def words(prompt, completion, completion_ids, **row):
+        ...     return completion.split(), list(range(len(completion_ids)))
+        >>> judged = CandidateReward(judge, words)
+        >>> judged(prompts=["p", "p"], completions=["a b a", "c"], completion_ids=[[3, 7, 3], [5]])
+        [2.0, 1.0]
+        >>> judged.last_credit.credit.tolist(), judged.last_credit.calls  # leave-one-out
+        ([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]], 4)
     """
 
     def __init__(self, utility: Any, candidate_fn: Callable | None = None, name: str = "candidate_reward", *,
                  parser: str | Mapping | Callable | None = None, score_fn: Callable | None = None,
-                 tokenizer: Any = None):
+                 tokenizer: Any = None, budget: int | None = None, seed: Any = None, credit: Any = None):
         if (candidate_fn is None) == (parser is None):
             raise ValueError("CandidateReward takes exactly one of candidate_fn (hand-built ids) and parser")
-        if parser is not None and not callable(score_fn):
+        judged = isinstance(utility, SetFunction)
+        if parser is not None and not judged and not callable(score_fn):
             raise ValueError("CandidateReward(parser=...) needs score_fn(prompt, completion, candidates, **row)")
+        if score_fn is not None and not callable(score_fn):
+            raise TypeError(f"score_fn must be callable, got {type(score_fn).__name__}")
+        if not judged and (budget is not None or seed is not None or credit is not None):
+            raise ValueError(
+                "budget, seed and credit serve a judge utility (a ss.SetFunction); "
+                f"{type(utility).__name__} is exact and needs none of them"
+            )
+        self.budget = budget
+        self.credit = None if credit is None else check_credit(credit)
+        self._seeds = np.random.SeedSequence(seed)
+        self.last_credit: JudgeCredit | None = None
         self.utility = utility
         self.candidate_fn = candidate_fn
         self.parser = None if parser is None else check_parser(parser)
         self.score_fn = score_fn
         self.tokenizer = tokenizer
         self.__name__ = name
-        self.last: list[tuple[np.ndarray, np.ndarray]] | None = None
+        self.last: list[tuple[Any, np.ndarray]] | None = None
 
     def candidate_texts(self, text: str) -> list[str]:
         """The candidates the parser finds in ``text`` (what ``score_fn`` receives)."""
@@ -155,10 +216,17 @@ class CandidateReward:
     def _parsed(self, i, prompt, completion, ids, row):
         text = completion if isinstance(completion, str) else completion[-1]["content"]
         spans = parse_spans(self.parser, text)
-        scores = self.score_fn(prompt, completion, [text[s:e] for s, e in spans], **row)
-        scores = _candidate_scores(scores, self.utility, i)
-        if scores.shape[-1] != len(spans):
-            raise ValueError(f"completion {i}: score_fn returned {scores.shape[-1]} scores for {len(spans)} candidates")
+        texts = [text[s:e] for s, e in spans]
+        if isinstance(self.utility, SetFunction):
+            scores = texts if self.score_fn is None else _candidate_objects(
+                self.score_fn(prompt, completion, texts, **row), "score_fn", i)
+            n_scores = len(scores)
+        else:
+            assert self.score_fn is not None  # __init__: a parser without a judge needs score_fn
+            scores = _candidate_scores(self.score_fn(prompt, completion, texts, **row), self.utility, i)
+            n_scores = scores.shape[-1]
+        if n_scores != len(spans):
+            raise ValueError(f"completion {i}: score_fn returned {n_scores} scores for {len(spans)} candidates")
         if self.tokenizer is None:
             raise ValueError(
                 f"completion {i}: a parser needs the tokenizer of completion_ids; pass tokenizer= or use "
@@ -177,22 +245,43 @@ class CandidateReward:
                 continue
             assert self.candidate_fn is not None  # __init__: exactly one of candidate_fn and parser
             scores, tokens = self.candidate_fn(p, c, ids, **row)
-            scores = _candidate_scores(scores, self.utility, i)
+            if isinstance(self.utility, SetFunction):
+                scores = _candidate_objects(scores, "candidate_fn", i)
+                k = len(scores)
+            else:
+                scores = _candidate_scores(scores, self.utility, i)
+                k = scores.shape[-1]
             tokens = np.asarray(tokens, dtype=np.int64).reshape(-1)
             if tokens.shape[0] != len(ids):
                 raise ValueError(
                     f"completion {i}: candidate_fn returned {tokens.shape[0]} token candidates for "
                     f"{len(ids)} completion tokens"
                 )
-            if tokens.size and (tokens.min() < -1 or tokens.max() >= scores.shape[-1]):
+            if tokens.size and (tokens.min() < -1 or tokens.max() >= k):
                 raise ValueError(
-                    f"completion {i}: token candidates must lie in [-1, {scores.shape[-1]}), got "
+                    f"completion {i}: token candidates must lie in [-1, {k}), got "
                     f"{int(tokens.min())}..{int(tokens.max())}"
                 )
             records.append((scores, tokens))
         self.last = records
+        if isinstance(self.utility, SetFunction):
+            credit = RECOMMENDED_RULE.credit if self.credit is None else self.credit
+            self.last_credit = judge_credit(self.utility, [s for s, _ in records], rule=credit,
+                                            budget=self.budget, seed=self._seeds.spawn(1)[0])
+            return self.last_credit.set_rewards.tolist()
         x, mask = _pad([s for s, _ in records], self.utility)
         return ss.value(self.utility, x, mask=mask).tolist()
+
+
+def _candidate_objects(candidates, who, i):
+    """One completion's candidates for a judge: a list of K objects (a string is one candidate's text,
+    not K characters, so it is refused)."""
+    if isinstance(candidates, (str, bytes)) or not isinstance(candidates, (Sequence, np.ndarray)):
+        raise TypeError(
+            f"completion {i}: with a judge (ss.SetFunction) {who} must return the candidates as a list "
+            f"of objects, got {type(candidates).__name__}"
+        )
+    return list(candidates)
 
 
 def _candidate_scores(scores, utility, i):
@@ -236,9 +325,12 @@ class ShapleyGRPOTrainer(GRPOTrainer):
         layout: ``"completions"`` (layout B), ``"candidates"`` (layout A,
             needs a :class:`CandidateReward` among ``reward_funcs``) or
             ``"grpo"`` (plain GRPO, the baseline).
-        utility: the set utility of layout B (e.g. ``ss.BestOf()``) over the
-            completions' rewards. Layout A takes the utility of its
-            :class:`CandidateReward`.
+        utility: the set utility of layout B: a structured one (e.g.
+            ``ss.BestOf()``) over the completions' rewards, or a judge (a
+            :class:`shapley_sets.SetFunction`) over the completions' texts
+            (the last message's content for conversational data). Layout A
+            takes the utility of its :class:`CandidateReward` (a judge there
+            too, if it is one).
         rule: the credit rule, a :class:`shapley_sets.grpo.CreditRule`
             (default :data:`shapley_sets.grpo.RECOMMENDED_RULE`). Layout A
             uses all of it; layout B uses its credit (each completion's
@@ -246,14 +338,27 @@ class ShapleyGRPOTrainer(GRPOTrainer):
         beta: overrides the rule's β (layout A): a number >= 0 or a callable
             ``beta(step)`` of TRL's ``state.global_step``. None keeps the rule's.
         tau: overrides the rule's τ (the Shapley form's scale). None keeps it.
+        judge_budget: layout B with a judge: the most judge calls per prompt
+            group; groups whose exact credit needs more are estimated. None:
+            exact (within the judge's ``max_calls``). Layout A's budget is the
+            :class:`CandidateReward`'s.
+        judge_seed: layout B with a judge: seeds the estimates.
+
+    With a judge, completions that every reward function marks unscorable
+    (TRL's NaN) leave their group's set, as in
+    :func:`shapley_sets.grpo.completion_advantages`; otherwise layout B's
+    ``reward_funcs`` are only scored and logged by TRL: the advantages come
+    from the judge. ``last_judge_credit`` holds the latest
+    :class:`~shapley_sets.grpo.JudgeCredit` (all processes' sets).
 
     Raises:
         ValueError: an unknown layout, a missing utility, a layout-B utility
             that takes more than one score per completion (``ExpectedBest``,
             whose sets are per-user-type score matrices), a bad ``beta`` or
             ``tau`` — these before TRL builds anything —, a missing
-            :class:`CandidateReward`, or TRL's ``normalize_then_sum``
-            aggregation.
+            :class:`CandidateReward`, a judge's ``credit`` other than the
+            rule's, ``judge_budget`` without a layout-B judge, or TRL's
+            ``normalize_then_sum`` aggregation.
         TypeError: ``rule`` is not a :class:`shapley_sets.grpo.CreditRule`.
 
     Examples:
@@ -268,6 +373,8 @@ class ShapleyGRPOTrainer(GRPOTrainer):
         rule: CreditRule | None = None,
         beta: float | Callable[[int], float] | None = None,
         tau: Tau | None = None,
+        judge_budget: int | None = None,
+        judge_seed: Any = None,
         **kwargs: Any,
     ) -> None:
         # Checked before TRL loads anything, so a wrong setting fails at once, not inside train().
@@ -276,6 +383,12 @@ class ShapleyGRPOTrainer(GRPOTrainer):
             raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
         if layout == "completions" and utility is None:
             raise ValueError("layout='completions' needs a set utility, e.g. utility=ss.BestOf()")
+        if (judge_budget is not None or judge_seed is not None) and not (
+                layout == "completions" and isinstance(utility, SetFunction)):
+            raise ValueError(
+                "judge_budget and judge_seed serve layout='completions' with a judge utility (a ss.SetFunction); "
+                "in layout='candidates' give budget= and seed= to the CandidateReward"
+            )
         core_ndim = int(getattr(utility, "core_ndim", 1))
         if layout == "completions" and core_ndim != 1:
             raise ValueError(
@@ -304,6 +417,19 @@ class ShapleyGRPOTrainer(GRPOTrainer):
             reward = cast(CandidateReward, self.reward_funcs[found[0]])  # found by isinstance above
             if reward.parser is not None and reward.tokenizer is None:
                 reward.tokenizer = getattr(self.processing_class, "tokenizer", self.processing_class)
+            if isinstance(reward.utility, SetFunction):
+                # The rule decides which coalitions the judge is asked about.
+                if reward.credit is None:
+                    reward.credit = rule.credit
+                elif reward.credit != rule.credit:
+                    raise ValueError(
+                        f"the CandidateReward's credit {reward.credit!r} differs from the rule's "
+                        f"{rule.credit!r}; leave credit=None to let the rule decide"
+                    )
+        self.judge_budget = judge_budget
+        self._judge_seeds = np.random.SeedSequence(judge_seed)
+        self._local_completions: list = []
+        self.last_judge_credit: JudgeCredit | None = None
         self.last_trl_advantages = None
         self.last_advantages = None
         self._gathered_rewards = None
@@ -311,6 +437,8 @@ class ShapleyGRPOTrainer(GRPOTrainer):
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
         self._gathered_rewards = rewards_per_func  # (N over all processes, n_funcs)
+        if isinstance(self.shapley_utility, SetFunction):
+            self._local_completions = [c if isinstance(c, str) else c[-1]["content"] for c in completions]
         return rewards_per_func
 
     def _options(self, mode):
@@ -335,31 +463,72 @@ class ShapleyGRPOTrainer(GRPOTrainer):
 
         if self.shapley_layout == "grpo":
             adv = torch.from_numpy(set_advantages(r, g, **opts)[local].astype(np.float32))
+        elif self.shapley_layout == "completions" and isinstance(self.shapley_utility, SetFunction):
+            adv = set_advantages(self._judged_completion_rewards(r, g, mode), g, **opts)
+            adv = torch.from_numpy(adv[local].astype(np.float32))
         elif self.shapley_layout == "completions":
             adv = completion_advantages(self.shapley_utility, r, g, credit=self.shapley_rule.credit, **opts)
             adv = torch.from_numpy(adv[local].astype(np.float32))
         else:
-            adv = self._candidate_token_advantages(r, g, opts, local, out["completion_mask"])
+            adv = self._candidate_token_advantages(r, g, opts, local, out["completion_mask"], mode)
         out["advantages"] = adv.to(out["advantages"].device)
         self.last_advantages = out["advantages"].detach().clone()
         return out
 
-    def _candidate_token_advantages(self, r, g, opts, local, completion_mask):
+    def _log_judge(self, judged: JudgeCredit, mode: str) -> None:
+        self.last_judge_credit = judged
+        for key, v in judged.metrics().items():
+            self._metrics[mode][key].append(v)
+
+    def _judged_completion_rewards(self, r, g, mode):
+        """Layout B with a judge: each group's completion texts judged as one set, the groups shared out
+        among the processes; per-completion rewards (NaN: unscorable) of all processes, in order."""
+        texts = gather_object(list(self._local_completions))
+        rank, world = self.accelerator.process_index, self.accelerator.num_processes
+        present = ~np.isnan(r)
+        members = [idx for idx in (np.arange(s * g, (s + 1) * g) for s in range(rank, len(texts) // g, world))
+                   if present[idx].any()]
+        members = [idx[present[idx]] for idx in members]
+        # One stream per step (every process draws the same), split per process: distinct sets, distinct draws.
+        seed = self._judge_seeds.spawn(1)[0].spawn(world)[rank]
+        part = None
+        if members:
+            rewards, judged = completion_rewards(self.shapley_utility, texts, members,
+                                                 credit=self.shapley_rule.credit, budget=self.judge_budget,
+                                                 seed=seed)
+            rows = np.concatenate(members)
+            part = (rows, rewards[rows], judged)
+        parts = [p for p in gather_object([part]) if p is not None]
+        full = np.full(len(texts), np.nan)
+        for rows, values, _ in parts:
+            full[rows] = values
+        if parts:
+            self._log_judge(concat_credits([j for _, _, j in parts]), mode)
+        return full
+
+    def _candidate_token_advantages(self, r, g, opts, local, completion_mask, mode):
         reward_fn = self.reward_funcs[self._candidate_column]
         # Candidates are ragged Python data: gather them as objects, in process order like the rewards.
         records = gather_object(list(reward_fn.last))
         u = reward_fn.utility
-        x, mask = _pad([s for s, _ in records], u)
         rule = self.shapley_rule
-        credits = rule.credits(u, x, mask=mask)
-        u_set = ss.value(u, x, mask=mask)
-        u_empty = ss.value(u, x, mask=np.zeros_like(mask))
+        if isinstance(u, SetFunction):
+            # Judged where the rewards were computed (each process its own completions), from the same calls.
+            judged = concat_credits(gather_object([reward_fn.last_credit]))
+            self._log_judge(judged, mode)
+            credits, mask, u_set, u_empty = judged.credit, judged.mask, judged.set_rewards, judged.empty_values
+        else:
+            x, mask = _pad([s for s, _ in records], u)
+            credits = rule.credits(u, x, mask=mask)
+            u_set = ss.value(u, x, mask=mask)
+            u_empty = ss.value(u, x, mask=np.zeros_like(mask))
         w = float(self.reward_weights[self._candidate_column])
         # The set reward R is TRL's weighted sum over all reward functions; only the candidate reward is
         # credited to candidates, so credits are w·c. For the Shapley form, with φ' = wφ and
         # U'(∅) = R − w(U(S) − U(∅)), the within-set deviation K·φ' + U'(∅) − R equals
         # w·(K·φ + U(∅) − U(S)), the candidate reward's own.
-        empty = np.where(np.isnan(r), 0.0, r - w * (u_set - u_empty))
+        # (Leave-one-out from a judge leaves U(∅) unknown (NaN); only the Shapley form reads it.)
+        empty = np.where(np.isnan(r) | np.isnan(u_empty), 0.0, r - w * (u_set - u_empty))
         cand = rule.from_credits(
             r, w * credits, g, mask=mask, step=self.state.global_step, empty_value=empty,
             efficiency_rtol=None, **opts,

@@ -34,6 +34,10 @@ estimator refuses. In verl 0.9's default (V1) trainer, the reward manager
 returned by ``compute_score`` into a record in ``reward_extra_info``, and the
 trainer modes of :mod:`shapley_sets.integrations.verl_trainer` write the
 records in this encoding before the advantage step (docs/guides/verl.md).
+``compute_score`` may instead return the candidates themselves for a judge
+(``"candidates"``, valued by the :class:`shapley_sets.SetFunction` of
+``shapley.judge``; :mod:`shapley_sets.integrations.verl_judge`), and the
+trainer modes log the judge's calls and standard errors.
 
 Options come from ``config.get("shapley")`` (Hydra:
 ``+algorithm.shapley.beta=0.5``), falling back to :func:`register`'s
@@ -47,10 +51,13 @@ Credit rules (:class:`shapley_sets.grpo.CreditRule`): ``shapley_completion``
 credits each response with the semivalue ``credit`` (``"loo"``,
 ``"banzhaf"``, ``"shapley"`` or ``["beta", α, β]``; default the credit of
 :data:`shapley_sets.grpo.RECOMMENDED_RULE`, leave-one-out).
-``shapley_grpo`` reads Shapley values from the token rewards, so it runs the
-Shapley rule (``form="shapley"``); the marginal rule needs per-candidate
-credits and the set reward, which that one-float encoding cannot carry both
-of, and is refused with an error. ``beta`` is a number or a linear schedule
+``shapley_grpo`` runs the Shapley rule (``form="shapley"``, the
+default) from Shapley values in the token rewards, or with
+``form="marginal"`` the marginal rule (default credit and gate those of
+:data:`shapley_sets.grpo.RECOMMENDED_RULE`) from the marginal encoding: each
+candidate's mark holds its credit, and one more mark on the response's last
+token holds R − Σc (:func:`rm_scores_from_records` writes it from records
+with a ``"reward"``, which :func:`candidate_record` makes under that form). ``beta`` is a number or a linear schedule
 ``{start: 1.0, end: 0.0, steps: 200}`` (:class:`shapley_sets.grpo.LinearSchedule`;
 from Python, :func:`register` also takes any callable of the step). verl
 passes no step to an estimator, so the step is ``step_offset`` (default 0;
@@ -100,6 +107,7 @@ from shapley_sets.grpo._groups import resolve_groups
 
 from ._marks import expand_marks, mark_ids, read_marks
 from ._parsing import check_parser, parse_spans, token_ids_of_spans
+from .verl_judge import JUDGE_KEYS, judged_credit
 
 __all__ = [
     "ESTIMATORS",
@@ -127,9 +135,11 @@ UTILITIES = {
     "additive": ss.Additive,
 }
 
-_KEYS = ("beta", "tau", "empty_value", "utility", "utility_kwargs", "spans", "credit", "form", "step_offset")
+_KEYS = ("beta", "tau", "empty_value", "utility", "utility_kwargs", "spans", "credit", "form", "gate", "step_offset",
+         *JUDGE_KEYS)
 _DEFAULTS = {"beta": 1.0, "tau": "within", "empty_value": 0.0, "utility": None, "utility_kwargs": None, "spans": None,
-             "credit": None, "form": None, "step_offset": 0}
+             "credit": None, "form": None, "gate": None, "step_offset": 0, "judge": None, "judge_budget": None,
+             "judge_seed": None}
 _python_options: dict = {}
 # estimator name -> calls so far in this process: the training step a beta schedule reads
 _calls: dict = {}
@@ -163,18 +173,19 @@ def _beta(spec):
 def _rule(opts, name) -> CreditRule:
     """The credit rule of estimator ``name`` from the options (see the module docstring)."""
     beta = _beta(opts["beta"])
-    if name == "shapley_grpo":
-        if opts["form"] not in (None, "shapley") or opts["credit"] not in (None, "shapley"):
-            raise ValueError(
-                "shapley_grpo reads Shapley values from token_level_rewards and runs the Shapley rule only "
-                f"(form='shapley', credit='shapley'); got form={opts['form']!r}, credit={opts['credit']!r}. "
-                "Use shapley_completion, or the TRL trainer, for the marginal rule"
-            )
-        return CreditRule("shapley", "shapley", beta=beta, tau=opts["tau"])
     credit = RECOMMENDED_RULE.credit if opts["credit"] is None else opts["credit"]
-    if isinstance(credit, str):
-        return CreditRule(credit, beta=beta, tau=opts["tau"])
-    return CreditRule(tuple(credit), beta=beta, tau=opts["tau"])
+    credit = credit if isinstance(credit, str) else tuple(credit)
+    if name == "shapley_grpo":
+        if opts["form"] in (None, "shapley"):
+            if opts["credit"] not in (None, "shapley") or opts["gate"] not in (None, "none"):
+                raise ValueError(
+                    "shapley_grpo runs the Shapley rule unless algorithm.shapley.form=marginal; got "
+                    f"credit={opts['credit']!r}, gate={opts['gate']!r} without form=marginal"
+                )
+            return CreditRule("shapley", "shapley", beta=beta, tau=opts["tau"])
+        gate = RECOMMENDED_RULE.gate if opts["gate"] is None else opts["gate"]
+        return CreditRule(credit, opts["form"], beta=beta, tau=opts["tau"], gate=gate)
+    return CreditRule(credit, beta=beta, tau=opts["tau"])
 
 
 def _step(opts, name) -> int:
@@ -321,7 +332,11 @@ def shapley_grpo_advantage(
         index: (N,) uid array (verl's ``non_tensor_batch["uid"]``).
         config: verl's algorithm config (``.get``): ``norm_adv_by_std_in_grpo``
             and the ``shapley`` section (beta or a beta schedule, tau,
-            empty_value, step_offset).
+            empty_value, step_offset; ``form: marginal`` with ``credit`` and
+            ``gate`` for the marginal rule, whose encoding
+            :func:`rm_scores_from_records` writes from records with a
+            ``"reward"``: each candidate's mark holds its credit and one more
+            mark on the response's last token holds R − Σc).
         epsilon: verl's ε.
         **kwargs: whatever else verl passes; ignored.
 
@@ -330,8 +345,8 @@ def shapley_grpo_advantage(
         input's device, zero on padding, as verl's GRPO estimator returns.
 
     Raises:
-        ValueError: no ``index``, ``use_kl_in_reward`` set, bad options, a
-            marginal-form rule.
+        ValueError: no ``index``, ``use_kl_in_reward`` set, bad options
+            (a credit or gate without ``form: marginal``).
 
     Examples:
         >>> import torch
@@ -354,14 +369,26 @@ def shapley_grpo_advantage(
     rule = _rule(opts, "shapley_grpo")
     marks = read_marks(token_level_rewards, response_mask)
     phi, present = marks.phi, marks.present
-    # The set reward follows from efficiency: R = Σφ + U(∅).
-    R = phi.sum(axis=1) + float(opts["empty_value"])
     common = dict(scale=_scale(config), eps=float(epsilon), ddof=1, singleton=PRESETS["verl"]["singleton"])
-    cand = rule.from_credits(
-        R, phi, index, mask=present, step=_step(opts, "shapley_grpo"), empty_value=opts["empty_value"],
-        efficiency_rtol=None, **common,
-    )
-    sa = set_advantages(R, index, **common)
+    if rule.form == "marginal":
+        # The marginal encoding: the candidates' credits, then one mark holding R − Σc on the last
+        # token, so the row sums to the set reward R and the last mark is no candidate.
+        R = phi.sum(axis=1)
+        rows = np.flatnonzero(marks.counts > 0)
+        last = marks.counts[rows] - 1
+        phi, present = phi.copy(), present.copy()
+        phi[rows, last], present[rows, last] = 0.0, False
+        cand = np.array(rule.from_credits(R, phi, index, mask=present, step=_step(opts, "shapley_grpo"), **common))
+        sa = set_advantages(R, index, **common)
+        cand[rows, last] = sa[rows]  # the tokens after the last candidate: no candidate's
+    else:
+        # The set reward follows from efficiency: R = Σφ + U(∅).
+        R = phi.sum(axis=1) + float(opts["empty_value"])
+        cand = rule.from_credits(
+            R, phi, index, mask=present, step=_step(opts, "shapley_grpo"), empty_value=opts["empty_value"],
+            efficiency_rtol=None, **common,
+        )
+        sa = set_advantages(R, index, **common)
     # Straight from the marks to float32 token advantages: token_advantages' result, cast.
     out = torch.from_numpy(expand_marks(marks, cand, sa)).to(token_level_rewards.device)
     return out, out
@@ -430,8 +457,10 @@ def register(**options: Any) -> tuple[str, ...]:
         **options: defaults for ``beta`` (a number, a ``{start, end,
             steps}`` mapping or a callable of the step), ``tau``,
             ``empty_value``, ``utility`` (a utility object or a name of
-            :data:`UTILITIES`), ``utility_kwargs``, ``credit``, ``form`` and
-            ``step_offset``; the algorithm config's ``shapley`` section
+            :data:`UTILITIES`), ``utility_kwargs``, ``credit``, ``form``,
+            ``step_offset``, and the layout-A judge's ``judge`` (a
+            :class:`~shapley_sets.SetFunction` or ``"module:name"``),
+            ``judge_budget`` and ``judge_seed``; the algorithm config's ``shapley`` section
             overrides them. With no options the defaults are left alone, so
             this also works as Ray's ``worker_process_setup_hook``.
 
@@ -464,7 +493,9 @@ register()
 CANDIDATES_KEY = "shapley_candidates"
 
 #: The keys of a ``compute_score`` result that describe candidates.
-CANDIDATE_KEYS = ("candidate_scores", "shapley_values", "candidate_spans", "candidate_ends")
+CANDIDATE_KEYS = ("candidate_scores", "shapley_values", "candidates", "candidate_spans", "candidate_ends")
+
+_VALUE_KEYS = ("candidate_scores", "shapley_values", "candidates")
 
 
 def _float_list(values, name: str, i=None) -> np.ndarray:
@@ -480,7 +511,10 @@ def candidate_record(result: Mapping, token_ids: Sequence[int], text: str, token
 
     ``result`` is a ``compute_score`` dict with the candidates' utility inputs
     ``"candidate_scores"`` (Shapley values computed here with the configured
-    utility) or their ``"shapley_values"``, and where they lie: character
+    utility), their ``"shapley_values"``, or the candidate objects a judge
+    takes, ``"candidates"`` (Shapley values from the judge of the config key
+    ``shapley.judge``, exact or within ``shapley.judge_budget`` calls; see
+    :mod:`shapley_sets.integrations.verl_judge`), and where they lie: character
     ``"candidate_spans"`` in ``text``, token ``"candidate_ends"`` (each
     candidate's last response token), or neither, and then the parser of the
     config key ``shapley.spans`` finds the spans. Candidates that own no token
@@ -494,13 +528,20 @@ def candidate_record(result: Mapping, token_ids: Sequence[int], text: str, token
         tokenizer: the rollout model's tokenizer.
         config: the algorithm config (its ``shapley`` section).
 
+    Under ``shapley.form: marginal`` the record holds the marginal rule's
+    credits instead, with the set reward ``"reward"``, and a candidate that
+    ends on the response's last token leaves the set (that token carries
+    R − Σc in the marginal encoding).
+
     Returns:
         ``{"phi": [...], "ends": [...]}``: K Shapley values and the token
-        index of each candidate's last token, increasing.
+        index of each candidate's last token, increasing; from a judge also
+        ``"score"`` (U of the set), ``"judge_calls"`` and ``"judge_stderr"``
+        (K standard errors, 0 where exact).
 
     Raises:
-        ValueError: both or neither of ``candidate_scores`` and
-            ``shapley_values``; both ``candidate_spans`` and
+        ValueError: not exactly one of ``candidate_scores``,
+            ``shapley_values`` and ``candidates``; both ``candidate_spans`` and
             ``candidate_ends``; lengths that disagree; ends out of order or
             past the response; no spans and no parser; no utility for
             ``candidate_scores``; Shapley values of a candidate that owns no token.
@@ -514,11 +555,22 @@ def candidate_record(result: Mapping, token_ids: Sequence[int], text: str, token
         {'phi': [0.7, 0.2], 'ends': [2, 5]}
     """
     opts = _options(config)
-    if ("candidate_scores" in result) == ("shapley_values" in result):
-        raise ValueError("compute_score must return exactly one of 'candidate_scores' and 'shapley_values'")
-    from_scores = "candidate_scores" in result
-    values = _float_list(result["candidate_scores" if from_scores else "shapley_values"],
-                         "candidate_scores" if from_scores else "shapley_values")
+    given = [key for key in _VALUE_KEYS if key in result]
+    if len(given) != 1:
+        raise ValueError(
+            "compute_score must return exactly one of 'candidate_scores', 'shapley_values' and 'candidates', "
+            f"got {given or 'none'}"
+        )
+    kind = given[0]
+    # Candidates without tokens leave the set when the values are computed here (scores, a judge).
+    from_scores = kind != "shapley_values"
+    if kind == "candidates":
+        values = result["candidates"]
+        if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)):
+            raise TypeError(f"'candidates' must be a list of candidate objects, got {type(values).__name__}")
+        values = np.array(list(values) + [None], dtype=object)[:-1]  # a 1-D object array, whatever the items
+    else:
+        values = _float_list(result[kind], kind)
     k, n_tok = values.shape[0], len(token_ids)
     if "candidate_ends" in result:
         if "candidate_spans" in result:
@@ -560,12 +612,42 @@ def candidate_record(result: Mapping, token_ids: Sequence[int], text: str, token
                 f"candidates {lost} own no response token, so their shapley_values cannot be placed; "
                 "return candidate_scores instead (candidates without tokens then leave the set)"
             )
+    rule = _rule(opts, "shapley_grpo")
+    if rule.form == "marginal":
+        return _marginal_record(kind, values, order, ends, n_tok, rule, opts, token_ids)
+    if kind == "candidates":
+        return {**judged_credit(list(values[order]), opts, token_ids), "ends": ends}
     if from_scores:
         x = values[order]
         phi = ss.shapley(_utility(opts, "the layout-A reward manager"), x[None, :])[0] if x.size else x
     else:
         phi = values[order]
     return {"phi": [float(v) for v in phi], "ends": ends}
+
+
+def _marginal_record(kind, values, order, ends, n_tok, rule, opts, token_ids) -> dict:
+    """The record of the marginal rule: the candidates' credits and the set reward (see
+    :func:`shapley_grpo_advantage`)."""
+    if kind == "shapley_values":
+        raise ValueError(
+            "algorithm.shapley.form=marginal credits candidates with "
+            f"{rule.credit!r}: return 'candidate_scores' or 'candidates', not 'shapley_values'"
+        )
+    # The response's last token carries R − Σc: a candidate ending there is cut off (a truncated
+    # response) and leaves the set.
+    if ends and ends[-1] >= n_tok - 1:
+        order, ends = order[:-1], ends[:-1]
+    if kind == "candidates":
+        judged = judged_credit(list(values[order]), opts, token_ids, rule.credit)
+        return {**judged, "reward": judged.pop("score"), "ends": ends}
+    x = values[order]
+    u = _utility(opts, "the layout-A reward manager")
+    if x.size:
+        credits = ss.semivalue(u, x[None, :], rule.credit)[0]
+        reward = float(ss.value(u, x[None, :])[0])
+    else:
+        credits, reward = x, float(opts["empty_value"])
+    return {"phi": [float(v) for v in credits], "ends": ends, "reward": reward}
 
 
 def rm_scores_from_records(rm_scores: torch.Tensor, lengths: Any, records: Sequence[str | dict | None]) -> torch.Tensor:
@@ -576,7 +658,10 @@ def rm_scores_from_records(rm_scores: torch.Tensor, lengths: Any, records: Seque
         lengths: (N,) valid response lengths.
         records: N JSON strings from :data:`CANDIDATES_KEY` (or the dicts
             they hold), None for a response without candidates (its row is
-            kept as it is: one mark on its last token, a set of one).
+            kept as it is: one mark on its last token, a set of one; in the
+            marginal encoding, a set of none with reward R). A record with a
+            ``"reward"`` R (the marginal rule's) gains one more mark, R − Σc
+            on the response's last token.
 
     Returns:
         A new (N, T) float32 tensor.
@@ -590,6 +675,8 @@ def rm_scores_from_records(rm_scores: torch.Tensor, lengths: Any, records: Seque
         ...                        ['{"phi": [0.5, 0.4], "ends": [0, 2]}', None])
         tensor([[0.5000, 0.0000, 0.4000],
                 [0.0000, 0.3000, 0.0000]])
+        >>> rm_scores_from_records(torch.zeros(1, 4), [4], [{"phi": [0.5, 0.0], "ends": [0, 2], "reward": 0.9}])
+        tensor([[0.5000, 0.0000, -0.0000, 0.4000]])
     """
     out = rm_scores.detach().to(torch.float32).clone()
     lengths = np.asarray(to_numpy(lengths), dtype=np.int64).reshape(-1)
@@ -602,6 +689,11 @@ def rm_scores_from_records(rm_scores: torch.Tensor, lengths: Any, records: Seque
     rows = [i for i, rec in enumerate(parsed) if rec is not None]
     if not rows:
         return out
+    for i in rows:
+        rec = parsed[i]
+        if isinstance(rec, Mapping) and "reward" in rec:  # the marginal encoding's last mark: R − Σc
+            rest = float(rec["reward"]) - float(np.sum(rec["phi"], dtype=np.float64))
+            parsed[i] = {"phi": [*rec["phi"], rest], "ends": [*rec["ends"], int(lengths[i]) - 1]}
     phis = [parsed[i]["phi"] for i in rows]
     ends = [parsed[i]["ends"] for i in rows]
     k_phi = np.fromiter(map(len, phis), dtype=np.int64, count=len(rows))
@@ -651,7 +743,10 @@ def _make_reward_manager():
         maps spans to the response's tokens, computes the Shapley values,
         and replaces those keys in ``reward_extra_info`` by one JSON string
         under :data:`CANDIDATES_KEY`; the reward score stays a float, so the
-        result fits every verl reward path. The trainers of
+        result fits every verl reward path. With ``"candidates"`` (objects
+        for the judge ``shapley.judge``) the judge runs off the event loop,
+        the reward score becomes the judge's value of the set, and
+        ``reward_extra_info`` gains ``judge_calls``. The trainers of
         :mod:`shapley_sets.integrations.verl_trainer` write it into
         ``rm_scores`` before the advantage step. A plain float score keeps
         verl's behaviour.
@@ -674,10 +769,20 @@ def _make_reward_manager():
             # decode); the instance is a PreTrainedTokenizer.
             tokenizer: Any = self.tokenizer
             text = tokenizer.decode(ids, skip_special_tokens=True)
-            record = candidate_record(extra, ids, text, tokenizer, self.config.get("algorithm"))
+            algorithm = self.config.get("algorithm")
             kept = {key: v for key, v in extra.items() if key not in CANDIDATE_KEYS}
+            score = float(result["reward_score"])
+            if "candidates" in extra:
+                # A judge may take seconds: off the event loop, as verl runs compute_score.
+                record = await self.loop.run_in_executor(
+                    None, lambda: candidate_record(extra, ids, text, tokenizer, algorithm)
+                )
+                score = record.pop("score")
+                kept["judge_calls"] = float(record["judge_calls"])
+            else:
+                record = candidate_record(extra, ids, text, tokenizer, algorithm)
             kept[CANDIDATES_KEY] = json.dumps(record)
-            return {**result, "reward_score": float(result["reward_score"]), "reward_extra_info": kept}
+            return {**result, "reward_score": score, "reward_extra_info": kept}
 
     register_manager("shapley")(ShapleyRewardManager)
     return ShapleyRewardManager

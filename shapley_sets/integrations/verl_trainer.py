@@ -14,7 +14,10 @@ advantage step, when ``algorithm.adv_estimator=shapley_grpo``, they read the
 candidate records that :class:`~shapley_sets.integrations.verl.ShapleyRewardManager`
 put into ``reward_extra_info`` (key :data:`~shapley_sets.integrations.verl.CANDIDATES_KEY`)
 and rewrite those responses' ``rm_scores`` in the layout-A encoding, which
-the ``shapley_grpo`` estimator decodes. Every other step is verl's.
+the ``shapley_grpo`` estimator decodes; records from a judge add its calls
+and standard errors to the step's metrics (``judge/calls``,
+``judge/calls_per_set``, ``judge/credit_stderr_mean``,
+``judge/credit_stderr_max``). Every other step is verl's.
 
 Registered with verl's ``register_trainer`` (select one with
 ``trainer.v1.trainer_mode=``): ``"shapley_sync"``, ``"shapley_colocate_async"``
@@ -39,6 +42,7 @@ from verl.trainer.ppo.v1 import (
 )
 
 from .verl import CANDIDATES_KEY, rm_scores_from_records
+from .verl_judge import judge_metrics
 
 __all__ = [
     "TRAINER_MODES",
@@ -95,11 +99,11 @@ class ShapleyCandidatesMixin:
 
     def _compute_advantage(self, batch: Any, metrics: dict) -> Any:
         if self.config.algorithm.adv_estimator == "shapley_grpo":
-            self._write_candidate_scores(batch)
+            self._write_candidate_scores(batch, metrics)
         # A mixin: the verl trainer class after it in the MRO defines this.
         return super()._compute_advantage(batch, metrics)  # type: ignore[misc]
 
-    def _write_candidate_scores(self, batch: Any) -> None:
+    def _write_candidate_scores(self, batch: Any, metrics: dict | None = None) -> None:
         fields = ["rm_scores", "extra_fields"]
         colocated = CANDIDATES_KEY in (batch.fields or [])
         if colocated:
@@ -110,6 +114,8 @@ class ShapleyCandidatesMixin:
         records = records_from_fields(list(data["extra_fields"]), list(data[CANDIDATES_KEY]) if colocated else None)
         if all(r is None for r in records):
             return
+        if metrics is not None:
+            metrics.update(judge_metrics(records))
         padded = rm_scores_from_records(rm.to_padded_tensor(0.0), lengths, records)
         nested = torch.nested.as_nested_tensor(
             [padded[i, : int(lengths[i])] for i in range(len(records))], layout=torch.jagged
