@@ -66,8 +66,9 @@ def run_protocol(tasks, seeds, methods, start: float) -> dict:
         for seed in seeds:
             problem = make_task(task, seed)
             opt = best_set(problem, 4)[0]
-            config = TrainConfig(k=4, group_size=8, steps=BUDGET, seeds=(seed,))
             for m in methods:
+                # a method may ask for another training seed (the exploration script's GRPO reruns)
+                config = TrainConfig(k=4, group_size=8, steps=BUDGET, seeds=(seed + getattr(m, "seed_offset", 0),))
                 out = train(problem, m, config)
                 s = steps_to_fraction(out["curves"][0] / opt, TARGET)
                 runs[task, seed, m.name] = (BUDGET if s is None else s, float(out["final"][0] / opt))

@@ -20,7 +20,10 @@ number after the colon:
   replacement: the baseline depends on the earlier draws only) or ``U(c_≤k) − U(c_<k)``
   (the gain at its draw), z-scored, gate G = ``spread`` or ``ungated``.
 
-``grpo`` and ``rec`` (:data:`RECOMMENDED_RULE`) are the library's. Run on
+``grpo`` and ``rec`` (:data:`RECOMMENDED_RULE`) are the library's;
+``grpo@N`` is plain GRPO trained with training seed ``seed + N`` on the same
+problem: how often one GRPO run ends at or above another measures how far
+from a coin toss "final ≥ GRPO's" is for a rule no better than GRPO. Run on
 development seeds only::
 
     PYTHONPATH=. python benchmarks/credit_variants.py --seeds 100-109 --rules grpo,rec,rsum:1,cv:0.5
@@ -113,9 +116,18 @@ def _credits(self, sets, credit):
     return prefix[..., k:] - prefix[..., :k] if credit == "seq" else prefix[..., 1:] - prefix[..., :k]
 
 
+@dataclass(frozen=True)
+class Rerun(Method):
+    """Plain GRPO with another training seed (``seed + seed_offset``)."""
+
+    seed_offset: int = 0
+
+
 def _method(spec: str) -> Method:
     if spec == "grpo":
         return Method("grpo")
+    if spec.startswith("grpo@"):
+        return Rerun("grpo", label=spec, seed_offset=int(spec[5:]))
     if spec == "rec":
         return Method("rule", RECOMMENDED_RULE, label="rec")
     parts = spec.split(":")
