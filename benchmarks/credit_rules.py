@@ -14,7 +14,8 @@ Steps to 95%: a run that never gets there counts as the step budget (300),
 a bound in the run's favour, so the pooled ratio counts every run. Rules:
 ``grpo``, ``recommended`` (:data:`shapley_sets.grpo.RECOMMENDED_RULE`),
 ``loo:B`` / ``banzhaf:B`` (marginal rule, β = B), ``loo:B:spread`` (the
-same with the reward-spread gate, ``gate="spread"``), ``shape:B`` (the
+same with the reward-spread gate, ``gate="spread"``), ``loo:B:sum`` (the
+credit term on the scale σ_R + σ_c, ``gate="sum"``), ``shape:B`` (the
 Shapley rule, τ = within), ``loo:A-B-N`` (β linear from A to B over N steps).
 Nothing is asserted; it prints the table.
 """
@@ -57,6 +58,24 @@ def _seeds(text: str) -> list[int]:
     return list(range(int(lo), int(hi or lo) + 1))
 
 
+def run_protocol(tasks, seeds, methods, start: float) -> dict:
+    """``{(task, seed, method name): (steps to 95%, final fraction)}``: problem ``make_task(task, seed)``
+    trained once with training seed ``seed`` by every method (an unreached run counts ``BUDGET`` steps)."""
+    runs = {}
+    for task in tasks:
+        for seed in seeds:
+            problem = make_task(task, seed)
+            opt = best_set(problem, 4)[0]
+            for m in methods:
+                # a method may ask for another training seed (the exploration script's GRPO reruns)
+                config = TrainConfig(k=4, group_size=8, steps=BUDGET, seeds=(seed + getattr(m, "seed_offset", 0),))
+                out = train(problem, m, config)
+                s = steps_to_fraction(out["curves"][0] / opt, TARGET)
+                runs[task, seed, m.name] = (BUDGET if s is None else s, float(out["final"][0] / opt))
+            print(f"{task} seed {seed} done ({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
+    return runs
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=_seeds, default=_seeds("1000-1009"), help="problem and training seeds, A-B")
@@ -66,20 +85,10 @@ def main(argv=None) -> int:
     methods = [_rule(r) for r in args.rules.split(",")]
     tasks = args.tasks.split(",")
     start = time.perf_counter()
+    runs = run_protocol(tasks, args.seeds, methods, start)
     # steps[t][m]: steps to 95% per seed; final[t][m]: final fraction per seed
-    steps = {t: {m.name: [] for m in methods} for t in tasks}
-    final = {t: {m.name: [] for m in methods} for t in tasks}
-    for task in tasks:
-        for seed in args.seeds:
-            problem = make_task(task, seed)
-            opt = best_set(problem, 4)[0]
-            config = TrainConfig(k=4, group_size=8, steps=BUDGET, seeds=(seed,))
-            for m in methods:
-                out = train(problem, m, config)
-                s = steps_to_fraction(out["curves"][0] / opt, TARGET)
-                steps[task][m.name].append(BUDGET if s is None else s)
-                final[task][m.name].append(float(out["final"][0] / opt))
-            print(f"{task} seed {seed} done ({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
+    steps = {t: {m.name: [runs[t, s, m.name][0] for s in args.seeds] for m in methods} for t in tasks}
+    final = {t: {m.name: [runs[t, s, m.name][1] for s in args.seeds] for m in methods} for t in tasks}
 
     base = methods[0].name
     n = len(args.seeds)

@@ -273,8 +273,87 @@ def test_spread_gate_is_unit_free_and_leaves_a_lone_set_ungated():
     )
 
 
+# --- the sum gate: the credit term on the scale sigma_R + sigma_c ----------------------------
+
+
+def _naive_sum_term(R, c, labels, present, eps=1e-6, ddof=1):
+    """Per candidate, (c - mean c)/(sigma_R + sigma_c + eps) of its group, straight from the
+    definition: 0 where sigma_R = 0, the ungated z-score where the group has no sigma_R."""
+    n, k = c.shape
+    out = np.zeros((n, k))
+    for lab in dict.fromkeys(labels):
+        rows = [i for i in range(n) if labels[i] == lab and not np.isnan(R[i])]
+        vals = [c[i, j] for i in rows for j in range(k) if present[i, j]]
+        if len(vals) <= ddof:
+            continue  # no credit std: every credit equals the mean
+        mean, s_c = np.mean(vals), np.std(vals, ddof=ddof)
+        if len(rows) <= ddof:
+            denom = s_c + eps
+        elif np.std(R[rows], ddof=ddof) == 0:
+            continue
+        else:
+            denom = np.std(R[rows], ddof=ddof) + s_c + eps
+        for i in rows:
+            for j in range(k):
+                if present[i, j]:
+                    out[i, j] = (c[i, j] - mean) / denom
+    return out
+
+
+def test_sum_gate_by_hand():
+    # one group of two sets: R = (0.9, 0.3), sigma_R = 0.6/sqrt(2); credits (0.1, 0.0 | 0.2, 0.1)
+    # have mean 0.1 and std sqrt(0.02/3); the credit term is (c - 0.1)/(sigma_R + sigma_c + eps)
+    R = np.array([0.9, 0.3])
+    c = np.array([[0.1, 0.0], [0.2, 0.1]])
+    s_r, s_c = 0.6 / np.sqrt(2.0), np.sqrt(0.02 / 3.0)
+    a = 0.3 / (s_r + 1e-6)
+    d = 0.1 / (s_r + s_c + 1e-6)
+    want = np.array([[a, a - d], [-a + d, -a]])
+    np.testing.assert_allclose(grpo.credit_advantages(R, c, 2, gate="sum"), want, rtol=1e-13)
+    np.testing.assert_allclose(grpo.credit_advantages(R, c, 2, beta=2.0, gate="sum"),
+                               want + np.array([[0, -d], [d, 0]]), rtol=1e-13)
+
+
+@pytest.mark.parametrize("scale", ["group", "none"])
+@pytest.mark.parametrize("seed", range(4))
+def test_sum_gate_matches_the_formula(scale, seed):
+    labels, R, c, present, c_in = _random_batch(seed, 10, 3)
+    before = c_in.copy()
+    got = grpo.credit_advantages(R, c_in, labels, beta=0.7, gate="sum", mask=present, scale=scale)
+    a_set = grpo.set_advantages(R, labels, scale=scale)
+    live = present & ~np.isnan(R)[:, None]
+    want = np.where(live, a_set[:, None] + 0.7 * _naive_sum_term(R, c, labels, present), 0.0)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(c_in, before)
+
+
+def test_sum_gate_settled_group_singletons_and_units():
+    # a settled group (four copies of one set) gets no credit push, as with the spread gate
+    x = np.vstack([np.tile([[0.9, 0.5, 0.85, 0.1]], (4, 1)), np.random.default_rng(2).random((4, 4))])
+    loo, R = ss.leave_one_out(ss.BestOf(), x), ss.value(ss.BestOf(), x)
+    got = grpo.credit_advantages(R, loo, 4, beta=3.0, gate="sum")
+    np.testing.assert_array_equal(got[:4], 0.0)
+    assert np.abs(got[4:] - grpo.set_advantages(R, 4)[4:, None]).max() > 0.1
+    rng = np.random.default_rng(3)
+    R, c = rng.normal(size=6), rng.normal(size=(6, 3))
+    # a group of one set has no reward spread: its credit term is the ungated z-score
+    np.testing.assert_array_equal(grpo.credit_advantages(R, c, 1, gate="sum"), grpo.credit_advantages(R, c, 1))
+    # both stds carry the utility's units; eps=1e-12 leaves the guard as the only unit
+    np.testing.assert_allclose(
+        grpo.credit_advantages(R, c, 3, gate="sum", eps=1e-12),
+        grpo.credit_advantages(1e3 * R, 1e3 * c, 3, gate="sum", eps=1e-12), rtol=1e-9, atol=1e-9)
+    # beta = 0 is plain GRPO; a NaN reward's row is 0
+    np.testing.assert_array_equal(grpo.credit_advantages(R, c, 3, beta=0.0, gate="sum"),
+                                  np.repeat(grpo.set_advantages(R, 3)[:, None], 3, axis=1))
+    R[1] = np.nan
+    np.testing.assert_array_equal(grpo.credit_advantages(R, c, 3, gate="sum")[1], 0.0)
+    rule = grpo.CreditRule("loo", beta=2.0, gate="sum")
+    assert rule.name == "marginal loo b=2 gate=sum"
+    np.testing.assert_array_equal(rule.from_credits(R, c, 3), grpo.credit_advantages(R, c, 3, beta=2.0, gate="sum"))
+
+
 def test_gate_is_checked():
-    with pytest.raises(ValueError, match="gate must be one of 'none', 'spread'; got 'std'"):
+    with pytest.raises(ValueError, match="gate must be one of 'none', 'spread', 'sum'; got 'std'"):
         grpo.credit_advantages([1.0, 0.0], [[0.1], [0.2]], 2, gate="std")
     with pytest.raises(ValueError, match="gate must be one of"):
         grpo.CreditRule("loo", gate="yes")

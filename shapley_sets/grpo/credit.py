@@ -28,8 +28,9 @@ from .advantages import _set_advantages
 __all__ = ["credit_advantages", "GATES"]
 
 
-#: The marginal rule's gates: ``"none"`` (w = 1) and ``"spread"`` (w = σ_R/(σ_R + σ_c)).
-GATES = ("none", "spread")
+#: The marginal rule's gates: ``"none"`` (w = 1), ``"spread"`` (w = σ_R/(σ_R + σ_c))
+#: and ``"sum"`` (the credit term on the scale σ_R + σ_c: ``(c − c̄)/(σ_R + σ_c)``).
+GATES = ("none", "spread", "sum")
 
 
 def credit_advantages(
@@ -64,7 +65,7 @@ def credit_advantages(
             ignored (they may be NaN).
         groups: an int group size or N labels, as in :func:`set_advantages`.
         beta: weight of the credit term, a finite number >= 0 (0 is plain GRPO).
-        gate: ``"none"`` or ``"spread"`` (see above).
+        gate: ``"none"``, ``"spread"`` or ``"sum"`` (see above).
         mask: optional bool (N, K) or broadcastable; True = candidate present.
             Absent candidates get 0.
         scale, eps, ddof, singleton: as in :func:`set_advantages` for ``A_g``;
@@ -118,21 +119,26 @@ def credit_advantages(
     g = resolve_groups(groups, n)
     a_set, _ = _set_advantages(R, g, scale, eps, ddof, singleton)
     term = zscore_in_groups(c, live, g, eps, ddof)
-    if gate == "spread":
-        term *= _spread_gate(R, c, live, g, ddof)[g.index][:, None]
+    if gate != "none":
+        term *= _gate(gate, R, c, live, g, eps, ddof)[g.index][:, None]
     out = a_set[:, None] + beta * term
     out[~live] = 0.0
     return like(out, set_rewards, credits, mask)
 
 
-def _spread_gate(R, c, live, g, ddof) -> np.ndarray:
-    """Per group ``σ_R / (σ_R + σ_c)``; 1 where ``σ_R`` is undefined, 0 where both stds are 0."""
+def _gate(gate, R, c, live, g, eps, ddof) -> np.ndarray:
+    """Per group ``w``: ``σ_R / (σ_R + σ_c)`` ("spread", 0 where both stds are 0) or
+    ``(σ_c + eps) / (σ_R + σ_c + eps)`` ("sum", 0 where ``σ_R = 0``); 1 where ``σ_R`` is undefined."""
     rows = ~np.isnan(R)
     _, _, s_r = group_stats(np.where(rows, R, 0.0), rows, g, ddof)
     flat = Groups(np.repeat(g.index, c.shape[1]), g.n_groups)
     _, _, s_c = group_stats(c.ravel(), live.ravel(), flat, ddof)
     s_c = np.where(np.isnan(s_c), 0.0, s_c)  # too few candidates: their z-scores are 0 anyway
-    total = s_r + s_c
     with np.errstate(invalid="ignore", divide="ignore"):
-        w = np.where(total > 0, s_r / np.where(total > 0, total, 1.0), 0.0)
+        if gate == "spread":
+            total = s_r + s_c
+            w = np.where(total > 0, s_r / np.where(total > 0, total, 1.0), 0.0)
+        else:
+            # times the z-score's 1/(σ_c + eps): the term is (c − c̄)/(σ_R + σ_c + eps)
+            w = np.where(s_r > 0, (s_c + eps) / (s_r + s_c + eps), 0.0)
     return np.where(np.isnan(s_r), 1.0, w)

@@ -77,9 +77,10 @@ class CreditRule:
             ``beta(step) -> float`` (e.g. :class:`LinearSchedule`).
         tau: the Shapley form's scale τ (``"within"``, ``"set"``, ``"none"``).
         gate: the marginal form's gate (:func:`credit_advantages`):
-            ``"none"`` or ``"spread"`` — the credit term times
+            ``"none"``, ``"spread"`` — the credit term times
             ``σ_R/(σ_R + σ_c)``, 0 in a group whose sets all earn the same
-            reward.
+            reward — or ``"sum"`` — the credit term
+            ``β·(c − c̄)/(σ_R + σ_c)``, also 0 in such a group.
 
     Raises:
         ValueError: an unknown credit, form or gate, the Shapley form with
