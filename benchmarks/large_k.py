@@ -54,8 +54,9 @@ UTILITIES = {
         "ss.RankWeighted(np.tril(rng.normal(size=(k + 1, k + 1))))", "rng.random((4, k))"),
 }
 
-PROBE = """
-import resource, time
+# What both probes start with: the utility, its scores and the weighting.
+SETUP = """
+import resource, statistics, time
 import numpy as np
 import shapley_sets as ss
 rng = np.random.default_rng(0)
@@ -63,6 +64,9 @@ k = {k}
 u = {u}
 x = {x}
 weights = {weights!r}
+"""
+
+PROBE = SETUP + """
 call = (lambda: ss.shapley(u, x)) if weights == "shapley" else (lambda: ss.semivalue(u, x, weights))
 t0 = time.perf_counter()
 phi = call()
@@ -74,15 +78,7 @@ peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB (Linux: 
 print({{"first": t1 - t0, "second": t2 - t1, "peak_mib": peak}})
 """
 
-RAGGED = """
-import statistics, time
-import numpy as np
-import shapley_sets as ss
-rng = np.random.default_rng(0)
-k = {k}
-u = {u}
-x = {x}
-weights = {weights!r}
+RAGGED = SETUP + """
 ragged = np.arange(k) < np.arange(1, k + 1)[:, None]  # sizes 1..K
 full = np.ones((k, k), dtype=bool)
 out = {{}}
