@@ -54,7 +54,7 @@ BUILTIN_ENGINES: tuple[Engine, ...] = (
            top_k_semivalue, frozenset(RANK_WEIGHTINGS)),
     Engine("rank-weighted (step tables)", RankWeighted, rank_weighted_shapley,
            "O(K log K) + tables per (K, weights), cached: O(K) to O(K²) for the presets, "
-           "O(K³) otherwise",
+           "O(K²) otherwise",
            rank_weighted_semivalue, frozenset(RANK_WEIGHTINGS)),
 )
 

@@ -1,6 +1,6 @@
 """Step tables of the RankWeighted presets in closed form: O(K) or O(K²)
-per (K, weighting) instead of the general O(K³) build (docs/math.md,
-"Step tables of the presets").
+per (K, weighting), without the (K + 1)² weight table that the general
+O(K²) build reads (docs/math.md, "Step tables of the presets").
 
 ``P_top[j] = Σ_s p_K(s) E[W(s+1, a+1) − W(s, a)]`` with a the number of
 top-j candidates in a random coalition of size s, and ``P_bot`` likewise

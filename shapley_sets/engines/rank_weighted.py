@@ -41,11 +41,6 @@ __all__ = [
 #: The weighting kinds the rank-weighted engines serve (all of them).
 WEIGHTINGS = ("shapley", "banzhaf", "loo", "beta", "sizes")
 
-# Hypergeometric terms below this fraction of the mode's are dropped: the
-# tail they would add is under 1e-26 of the sum, far below float64 rounding,
-# and skipping it makes the table build several times faster at large K.
-_TAIL = 1e-30
-
 # Step tables per (utility, K, weighting): 16 (K + 1) bytes each, so the
 # bound holds every size of a ragged batch up to K ~ 4000 at once.
 _TABLE_CACHE = ByteCache("rank-weighted step tables", 256 << 20)
@@ -61,93 +56,54 @@ def _read_only(*tables):
 
 
 @njit(cache=True)
-def _hypergeometric_pair(cum, n_pop, m, d, pair):
-    """The marginals of a top candidate and of one below under
-    a ~ Hypergeom(n_pop, m, d) for the pair (m top others, coalition size d),
-    and, when ``pair``, for (d top others, size m): the pmf is symmetric in
-    its two arguments, so one walk serves both.
+def _step_tables_kernel(weights, k, size_weights, uniform, p_top, p_bot):
+    """``P_top``, ``P_bot`` of the weight table ``weights[s, r]`` (read at
+    1 <= r <= s <= K only) for sets of K, with size weights p_K(s) (unused
+    when ``uniform``: the Shapley value's 1/K, summed then divided once).
+    O(K²) time, O(K) memory besides the weights (docs/math.md#step-tables).
 
-    Returns ``(top_md, bot_md, top_dm, bot_dm)`` with ``top_md`` =
-    E[cum[d + 1, a + 1] - cum[d, a]], ``bot_md`` = E[cum[d + 1, a] - cum[d, a]]
-    and the same with the rows m in place of d. The pmf is walked outwards
-    from its mode by its ratio recurrence, starting from 1 and normalised by
-    the total at the end: no factorials, no log-gamma, no overflow at any K.
+    With M of the n = K − 1 others in the top, F(M) = Σ_s p_K(s) E[h(s, a)],
+    a ~ Hypergeom(n, M, s), for h(s, a) = W(s+1, a+1) − W(s, a) (top player,
+    M = j − 1) and W(s+1, a) − W(s, a) (bottom player, M = j). Removing the n
+    others one at a time, in a uniformly random order, leaves a uniformly
+    random coalition of every size s, and the number of top members then
+    falls from c to c − 1 with chance c / s: so
+    ``R_s(c) = p_K(s) h(s, c) + ((s − c) R_{s−1}(c) + c R_{s−1}(c − 1)) / s``
+    and F(M) = R_n(M). Each step is a convex mix of the previous row (no
+    factorials, nothing to overflow, no cancellation but the weights' own).
     """
-    n_fail = n_pop - m
-    lo = max(0, d - n_fail)
-    hi = min(d, m)
-    mode = (d + 1) * (m + 1) // (n_pop + 2)
-    mode = min(max(mode, lo), hi)
-    total = 1.0
-    top = cum[d + 1, mode + 1] - cum[d, mode]
-    bot = cum[d + 1, mode] - cum[d, mode]
-    top2 = 0.0
-    bot2 = 0.0
-    if pair:
-        top2 = cum[m + 1, mode + 1] - cum[m, mode]
-        bot2 = cum[m + 1, mode] - cum[m, mode]
-    p = 1.0
-    for a in range(mode, hi):
-        p *= ((m - a) * (d - a)) / ((a + 1.0) * (n_fail - d + a + 1))
-        if p < _TAIL:
-            break
-        total += p
-        top += p * (cum[d + 1, a + 2] - cum[d, a + 1])
-        bot += p * (cum[d + 1, a + 1] - cum[d, a + 1])
-        if pair:
-            top2 += p * (cum[m + 1, a + 2] - cum[m, a + 1])
-            bot2 += p * (cum[m + 1, a + 1] - cum[m, a + 1])
-    p = 1.0
-    for a in range(mode, lo, -1):
-        p *= (a * (n_fail - d + a)) / ((m - a + 1.0) * (d - a + 1))
-        if p < _TAIL:
-            break
-        total += p
-        top += p * (cum[d + 1, a] - cum[d, a - 1])
-        bot += p * (cum[d + 1, a - 1] - cum[d, a - 1])
-        if pair:
-            top2 += p * (cum[m + 1, a] - cum[m, a - 1])
-            bot2 += p * (cum[m + 1, a - 1] - cum[m, a - 1])
-    return top / total, bot / total, top2 / total, bot2 / total
-
-
-@njit(cache=True)
-def _step_tables_kernel(cum, k, size_weights, uniform, p_top, p_bot):
     # Serial on purpose: numba threads are reserved for independent sets, and
     # the tables are built once per (weights, K, weighting) and cached.
-    # ``uniform``: the Shapley value's p_K(s) = 1/K, summed then divided once.
-    # With m of the K - 1 others in the top and a coalition of s, one walk of
-    # Hypergeom(K - 1, m, s) serves the top candidate of step m + 1 and the
-    # one below step m, and, the pmf being symmetric in (m, s), the same for
-    # (s, m): a quarter of the walks of one per (step, kind, size).
-    # Sizes whose weight is below _TAIL of the largest are skipped, as the
-    # hypergeometric tails are: leave-one-out reads one size, Banzhaf the
-    # O(sqrt K) sizes around K/2.
-    cut = 0.0
+    start = 0
     if not uniform:
-        for s in range(k):
-            cut = max(cut, size_weights[s])
-        cut *= _TAIL
-    top = np.zeros(k + 1)
+        while start < k and size_weights[start] == 0.0:
+            start += 1  # R_s = 0 below the first size that counts (loo: one row)
+    top = np.zeros(k + 1)  # R_s(c) of the top player's h, c = 0..s
     bot = np.zeros(k + 1)
-    for m in range(k):
-        wm = 1.0 if uniform else size_weights[m]
-        use_m = wm != 0.0 and wm >= cut
-        for s in range(m, k):
-            ws = 1.0 if uniform else size_weights[s]
-            use_s = ws != 0.0 and ws >= cut
-            pair = use_m and s != m
-            if not (use_s or pair):
-                continue
-            t, b, t2, b2 = _hypergeometric_pair(cum, k - 1, m, s, pair)
-            if use_s:  # m top others, coalition of s
-                top[m + 1] += ws * t
-                bot[m] += ws * b
-            if pair:  # s top others, coalition of m
-                top[s + 1] += wm * t2
-                bot[s] += wm * b2
+    lo = np.zeros(k + 2)   # W(s, a), a = 0..s + 1 (W(s, a) = W(s, s) for a > s)
+    hi = np.zeros(k + 2)   # W(s + 1, a)
+    acc = 0.0
+    for r in range(1, start + 1):
+        acc += weights[start, r]
+        lo[r] = acc
+    lo[start + 1] = acc
+    for s in range(start, k):
+        acc = 0.0
+        for r in range(1, s + 2):
+            acc += weights[s + 1, r]
+            hi[r] = acc
+        hi[s + 2] = acc
+        ws = 1.0 if uniform else size_weights[s]
+        # c descending: R_{s−1}(c) and R_{s−1}(c − 1) are read before they
+        # are overwritten (R_{s−1}(s) = 0).
+        for c in range(s, 0, -1):
+            top[c] = ws * (hi[c + 1] - lo[c]) + ((s - c) * top[c] + c * top[c - 1]) / s
+            bot[c] = ws * (hi[c] - lo[c]) + ((s - c) * bot[c] + c * bot[c - 1]) / s
+        top[0] = ws * (hi[1] - lo[0]) + top[0]
+        bot[0] = ws * (hi[0] - lo[0]) + bot[0]
+        lo, hi = hi, lo
     for j in range(1, k + 1):
-        p_top[j] = top[j] / k if uniform else top[j]
+        p_top[j] = top[j - 1] / k if uniform else top[j - 1]
         p_bot[j] = bot[j] / k if uniform else bot[j]
     p_bot[k] = 0.0
 
@@ -159,9 +115,10 @@ def step_tables(u: RankWeighted, k: int, weighting=SHAPLEY) -> tuple[np.ndarray,
     ``P_top[j]`` (``P_bot[j]``) is the Shapley value, in the step game
     ``U_j(S) = W(|S|, |S ∩ {1..j}|)``, ``W(s, a) = Σ_{k <= a} w(s, k)``, of a
     candidate inside (outside) the top j; index 0 is unused and
-    ``P_bot[K] = 0``. Built in O(K³) from size-stratified hypergeometric
-    means weighted by the size weights p_K(s) (docs/math.md#step-games), or in O(K) to O(K²) by the presets' closed
-    forms (:mod:`shapley_sets.engines.preset_tables`); cached per
+    ``P_bot[K] = 0``. Built in O(K²) from size-stratified hypergeometric
+    means weighted by the size weights p_K(s), by a recurrence over the
+    sizes (docs/math.md#step-tables), or in O(K) to O(K²) by the presets'
+    closed forms (:mod:`shapley_sets.engines.preset_tables`); cached per
     (u, K, weighting) in a cache bounded in bytes (``ss.clear_caches``).
 
     Args:
@@ -184,39 +141,74 @@ def step_tables(u: RankWeighted, k: int, weighting=SHAPLEY) -> tuple[np.ndarray,
         >>> top.tolist(), bot.tolist()
         ([0.0, 0.75, 0.5], [0.0, -0.25, 0.0])
     """
-    key = (u, int(k), weighting)
+    return _step_tables(u, int(k), weighting)
+
+
+def _step_tables(u: RankWeighted, k: int, weighting, table: np.ndarray | None = None):
+    """:func:`step_tables`, reading the weights from ``table`` (``u``'s weight
+    table for sets of K or more) when given."""
+    key = (u, k, weighting)
     cached = _TABLE_CACHE.get(key)
     if cached is not None:
         return cached
     tables = None
     if type(u.weights) in _PRESETS:
-        tables = preset_step_tables(u.weights, int(k), weighting)
+        tables = preset_step_tables(u.weights, k, weighting)
         if tables is not None:
             _read_only(*tables)
     if tables is None:
-        size_weights = None if weighting.is_shapley else weighting.size_weights(int(k))
-        tables = _build_step_tables(u.weight_table(k), int(k), size_weights)
+        size_weights = None if weighting.is_shapley else weighting.size_weights(k)
+        tables = _build_step_tables(_kernel_weights(u, k) if table is None else table, k,
+                                    size_weights)
     _TABLE_CACHE.put(key, tables)
     return tables
 
 
+def _kernel_weights(u: RankWeighted, k: int) -> np.ndarray:
+    """A C-contiguous read-only array holding w(s, r) at 1 <= r <= s <= K
+    (other entries unread, so never copied into a zeroed table)."""
+    w = u.weights
+    if isinstance(w, np.ndarray):  # private, read-only, finite where read
+        u._check_shape(k)
+        return _kernel_array(w)
+    table = u.weight_table(k)
+    # weight_table slices the largest table evaluated so far: its base
+    # serves every smaller K without a copy.
+    base = table.base
+    if (not table.flags.c_contiguous and isinstance(base, np.ndarray) and base.ndim == 2
+            and base.flags.c_contiguous and base.shape[0] > k and base.shape[1] > k
+            and np.shares_memory(base, table)):
+        return _kernel_array(base)
+    return _kernel_array(table)
+
+
 def _build_step_tables(weights: np.ndarray, k: int,
                        size_weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Step tables of the weight table ``weights[s, k]`` for sets of K, with
+    """Step tables of the weight table ``weights[s, r]`` (at least
+    ``(k + 1, k + 1)``; only 1 <= r <= s <= k is read) for sets of K, with
     size weights p_K(s) (None: the Shapley value's 1/K)."""
-    # cum[s, a] = W(s, a); the zero upper triangle makes it W(s, min(a, s)),
-    # and one spare column lets the kernel read cum[s + 1, a + 1] unchecked.
-    cum = np.zeros((k + 1, k + 2))
-    cum[:, : k + 1] = np.cumsum(weights[: k + 1, : k + 1], axis=1)
-    cum[:, k + 1] = cum[:, k]
+    if weights.shape[0] < k + 1 or weights.shape[1] < k + 1:
+        raise ValueError(f"a weight table for sets of K = {k} needs shape ({k + 1}, {k + 1}), "
+                         f"got {weights.shape}")
     p_top = np.zeros(k + 1)
     p_bot = np.zeros(k + 1)
     if k >= 1:
         uniform = size_weights is None
-        sizes = np.zeros(k) if uniform else np.ascontiguousarray(size_weights, dtype=np.float64)
-        _step_tables_kernel(cum, k, sizes, uniform, p_top, p_bot)
+        sizes = _NO_TABLE if uniform else _kernel_array(size_weights)
+        _step_tables_kernel(_kernel_array(weights), k, sizes, uniform, p_top, p_bot)
     _read_only(p_top, p_bot)
     return p_top, p_bot
+
+
+def _kernel_array(values) -> np.ndarray:
+    # One compiled specialisation per rank: C-contiguous, read-only float64.
+    arr = np.asarray(values)
+    if arr.dtype != np.float64 or not arr.flags.c_contiguous:
+        arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if arr.flags.writeable:
+        arr = arr.view()
+        arr.flags.writeable = False
+    return arr
 
 
 @njit(cache=True)
@@ -413,15 +405,18 @@ def _present_sizes(mask2d) -> list[int]:
 def _tables_per_size(u: RankWeighted, sizes, k: int, weighting, bottom: bool = True):
     """``(p_top, p_bot, offsets)``: the step tables of every set size in
     ``sizes`` concatenated, ``offsets[c]`` where size c's begins."""
-    if type(u.weights) not in _PRESETS:
-        u.weight_table(max(sizes))  # evaluate the weights once, for the largest set
+    table = None
+    if type(u.weights) not in _PRESETS and not isinstance(u.weights, np.ndarray):
+        missing = [c for c in sizes if _TABLE_CACHE.get((u, c, weighting)) is None]
+        if missing:  # evaluate a callable once, for the largest set still to build
+            table = _kernel_weights(u, max(missing))
     offsets = np.full(k + 1, -1, dtype=np.int64)
     p_bot: np.ndarray | None
     if len(sizes) == 1:
-        p_top, p_bot = step_tables(u, sizes[0], weighting)
+        p_top, p_bot = _step_tables(u, sizes[0], weighting, table)
         offsets[sizes[0]] = 0
     else:
-        tables = [step_tables(u, c, weighting) for c in sizes]
+        tables = [_step_tables(u, c, weighting, table) for c in sizes]
         p_top = np.concatenate([t for t, _ in tables])
         p_bot = np.concatenate([b for _, b in tables]) if bottom else None
         start = 0

@@ -153,15 +153,9 @@ class _Discounted:
         if callable(self.d):
             out = np.empty(kmax)
             for k in range(1, kmax + 1):
-                try:
-                    value = self.d(k)
-                except Exception as exc:
-                    kind = TypeError if isinstance(exc, TypeError) else ValueError
-                    raise kind(
-                        f"d({k}) raised {type(exc).__name__}: {exc} (the discount of "
-                        f"position {k} of the weights of RankWeighted.discounted)"
-                    ) from exc
-                out[k - 1] = _real_scalar(value, f"d({k})")
+                out[k - 1] = _checked_call(
+                    self.d, (k,), f"d({k})",
+                    f"the discount of position {k} of the weights of RankWeighted.discounted")
             return out
         if self.d.shape[0] < kmax:
             raise ValueError(
@@ -212,7 +206,7 @@ class RankWeighted(Utility):
     (see the presets below). Exact Shapley values cost, per set, a sort and two
     prefix sums, O(K log K), after tables that depend only on (K, weights) and
     are built once and cached (docs/math.md#step-games): in
-    O(K) to O(K²) for the presets, which have closed forms, and O(K³) for
+    O(K) to O(K²) for the presets, which have closed forms, and O(K²) for
     other weights.
 
     Scores may be any real numbers and the weights any finite reals (negative
@@ -465,12 +459,7 @@ class RankWeighted(Utility):
     def _evaluate(self, kmax: int, previous) -> np.ndarray:
         w = self.weights
         if isinstance(w, np.ndarray):
-            if min(w.shape) < kmax + 1:
-                raise ValueError(
-                    f"weights has shape {w.shape}, but sets of K = {kmax} present "
-                    f"candidates need at least shape ({kmax + 1}, {kmax + 1}) "
-                    f"(weights[s, k] for 1 <= k <= s <= {kmax})"
-                )
+            self._check_shape(kmax)
             return _read_region(w, kmax)
         if type(w) in _PRESETS:
             return _read_region(cast(Any, w)._table(kmax), kmax)
@@ -483,29 +472,39 @@ class RankWeighted(Utility):
             table[:done, :done] = previous
             start = done
         for s in range(start, kmax + 1):
-            for k in range(1, s + 1):
-                try:
-                    value = f(s, k)
-                except Exception as exc:
-                    kind = TypeError if isinstance(exc, TypeError) else ValueError
-                    raise kind(
-                        f"weights({s}, {k}) raised {type(exc).__name__}: {exc} (the "
-                        f"weight of the {k}-th largest score in a set of {s})"
-                    ) from exc
-                table[s, k] = _real_scalar(value, f"weights({s}, {k})")
+            table[s, 1 : s + 1] = _evaluate_row(f, s)
         return table
 
-    def check_input(self, x: np.ndarray) -> None:
-        """Evaluate (and cache) the weights for sets of up to K = ``x.shape[-1]``
-        candidates, so that weights too small or failing are reported before
-        any work; raises as :meth:`weight_table`. The presets need no table
-        (their step tables have closed forms): only a discounted list's
-        discounts are evaluated."""
+    def _check_shape(self, kmax: int) -> None:
         w = self.weights
+        assert isinstance(w, np.ndarray)
+        if min(w.shape) < kmax + 1:
+            raise ValueError(
+                f"weights has shape {w.shape}, but sets of K = {kmax} present "
+                f"candidates need at least shape ({kmax + 1}, {kmax + 1}) "
+                f"(weights[s, k] for 1 <= k <= s <= {kmax})"
+            )
+
+    def check_input(self, x: np.ndarray) -> None:
+        """Check the weights for sets of up to K = ``x.shape[-1]`` candidates,
+        so that weights too small or failing are reported before any work;
+        raises as :meth:`weight_table`. An array's shape is checked (its
+        entries were checked when it was given); a callable is evaluated and
+        cached, unless its table is too large for the weight cache (then
+        the engine evaluates it, once, as it builds the step tables). The
+        presets need no table (their step tables have closed forms): only a
+        discounted list's discounts are evaluated."""
+        w = self.weights
+        kmax = x.shape[-1]
         if type(w) is _Discounted:
-            w.discounts(x.shape[-1])
-        elif type(w) not in _PRESETS:
-            self.weight_table(x.shape[-1])
+            w.discounts(kmax)
+        elif isinstance(w, np.ndarray):
+            self._check_shape(kmax)  # checked finite where read when constructed
+        elif type(w) not in _PRESETS and 8 * (kmax + 1) ** 2 <= _WEIGHT_CACHE.max_bytes:
+            # A table too large for the cache (K ~ 8000 and above) is left to
+            # the engine, which evaluates it once where it needs it (and fails
+            # there with the same messages) instead of once here and again there.
+            self.weight_table(kmax)
 
     def rescaled(self, c: float) -> "RankWeighted":
         """The same utility: a weighted sum of scores scales with them.
@@ -519,6 +518,44 @@ class RankWeighted(Utility):
 
     def coalition_values(self, x: np.ndarray, members: np.ndarray) -> np.ndarray:
         return _sorted_weighted_sums(x, members, self.weight_table)
+
+
+def _evaluate_row(f: Callable[[int, int], float], s: int) -> np.ndarray:
+    """``f(s, k)`` for k = 1..s as floats: one list and one conversion per row;
+    the first failing or non-real entry is found, and named, entry by entry."""
+    try:
+        values = [f(s, k) for k in range(1, s + 1)]
+    except Exception:
+        values = None
+    row = None
+    if values is not None:
+        try:
+            row = np.asarray(values)
+        except (ValueError, TypeError):  # ragged entries (sequences)
+            row = None
+    if row is not None:
+        # Only numbers (numpy converts strings and parses them as floats).
+        if row.shape == (s,) and row.dtype.kind in "biuf":
+            row = row.astype(np.float64)
+            if np.isfinite(row).all():
+                return row
+    row = np.empty(s)
+    for k in range(1, s + 1):
+        row[k - 1] = _checked_call(f, (s, k), f"weights({s}, {k})",
+                                   f"the weight of the {k}-th largest score in a set of {s}")
+    return row
+
+
+def _checked_call(f, args: tuple, label: str, meaning: str) -> float:
+    """``f(*args)`` as a finite float; a failure raises the same kind of
+    error (TypeError stays TypeError, anything else ValueError) naming
+    ``label`` and what the value means."""
+    try:
+        value = f(*args)
+    except Exception as exc:
+        kind = TypeError if isinstance(exc, TypeError) else ValueError
+        raise kind(f"{label} raised {type(exc).__name__}: {exc} ({meaning})") from exc
+    return _real_scalar(value, label)
 
 
 def _read_region(table: np.ndarray, kmax: int) -> np.ndarray:
