@@ -87,6 +87,8 @@ def _calls() -> list[Callable[[], object]]:
     calls.append(lambda: ss.grpo.token_advantages([[1.0, 0.0]], [0.0], ids, ids >= 0))
     calls.append(lambda: ss.grpo.token_advantages([[1.0, 0.0]], [0.0], ids,
                                                   candidate_mask=[[True, True]]))
+    # Group statistics (their kernel serves every GRPO advantage).
+    calls.append(lambda: ss.grpo.candidate_advantages([1.0, 0.5], [[0.5, 0.5], [0.5, 0.0]], 2))
     return calls
 
 
@@ -127,11 +129,22 @@ def warmup(*, include_optional: bool = False) -> dict[str, int]:
 
 
 def _warm_integrations() -> None:
+    from shapley_sets.integrations._marks import _TASK_TOKENS, expand_marks, read_marks
     from shapley_sets.integrations.verl import decode_token_rewards, encode_token_rewards
 
     encoded = encode_token_rewards([[0.5, 0.0]], [[-1, 0, 1, -1]])
     decode_token_rewards(encoded)
-    decode_token_rewards(encoded, np.ones((1, 4), dtype=bool))
+    # verl's masks: bool, int64 (attention masks) and float32, on one row and
+    # on rows enough for the parallel tasks.
+    for n, t in ((1, 4), (2, _TASK_TOKENS)):
+        rewards = encoded.new_zeros((n, t))
+        rewards[:, :4] = encoded
+        for dtype in (np.bool_, np.int64, np.float32):
+            mask = np.ones((n, t), dtype=dtype)
+            decode_token_rewards(rewards, mask)
+            # The estimator's steps, not the estimator: its calls count the training steps.
+            marks = read_marks(rewards, mask)
+            expand_marks(marks, np.zeros(marks.phi.shape), np.zeros(n))
 
 
 def timed_warmup(include_optional: bool = False) -> tuple[dict[str, int], float]:
