@@ -11,7 +11,7 @@ import numba  # noqa: E402
 
 import shapley_sets as ss  # noqa: E402
 import shapley_sets.integrations.verl as sv  # noqa: E402
-from shapley_sets.integrations import _marks  # noqa: E402
+from shapley_sets.engines import _kernels  # noqa: E402
 
 
 def _batch(seed, n=24, t=40, holes=True):
@@ -82,9 +82,10 @@ def test_a_non_finite_reward_on_a_response_token_is_refused():
             sv.shapley_grpo_advantage(bad, torch.from_numpy(mask), index=uids)
 
 
-def test_the_answer_does_not_depend_on_the_thread_count():
-    # Enough tokens for several parallel tasks, rows of every kind.
-    n = 4 * (_marks._TASK_TOKENS // 256) + 3
+def test_the_answer_does_not_depend_on_the_thread_count(monkeypatch):
+    # Tasks of 1,024 tokens: several parallel tasks on a small batch, rows of every kind.
+    monkeypatch.setattr(_kernels, "TOKENS_PER_TASK", 1024)
+    n = 4 * (1024 // 256) + 3
     tlr, mask, uids = _batch(5, n=n, t=256)
     before = numba.get_num_threads()
     answers = []

@@ -15,7 +15,7 @@ import numpy as np
 from numba import prange
 
 from shapley_sets._jit import njit
-from shapley_sets.engines._launch import launch, parallel_allowed
+from shapley_sets.engines._kernels import run_rows_in_tasks
 from shapley_sets._validation import as_bool_mask
 from shapley_sets.adapters.arrays import to_numpy
 
@@ -24,9 +24,6 @@ __all__ = ["Marks", "read_marks", "expand_marks"]
 _ALL_VALID = np.ones((1, 1), dtype=np.bool_)
 #: Candidates per row read in the first pass; a row with more is read again.
 _FIRST_WIDTH = 64
-#: Tokens per parallel task: below two tasks' worth, the serial path runs
-#: (a launch costs tens of µs, more on a loaded machine).
-_TASK_TOKENS = 1 << 16
 
 
 # The kernels read the float32 rewards as int32 bit patterns: a token is a
@@ -168,18 +165,6 @@ def _expand_tasks(valid, float_bits, prefix, counts, ends, cand, set_adv, out, r
                      task * rows, min(n, (task + 1) * rows))
 
 
-def _run_rows(rows_kernel, tasks_kernel, n: int, t: int, *args) -> None:
-    """``rows_kernel(*args, 0, n)``, or ``tasks_kernel(*args, rows)`` on
-    numba's threads in tasks of ``rows`` rows of about _TASK_TOKENS tokens.
-    Rows are independent and each is written by the same serial code on
-    every path, so the result does not depend on the thread count."""
-    rows = max(1, _TASK_TOKENS // max(t, 1))
-    if n <= rows or not parallel_allowed():
-        rows_kernel(*args, 0, n)
-    else:
-        launch(tasks_kernel, *args, rows)
-
-
 @njit(cache=True)
 def _ids(bits, valid, use_valid, float_bits, counts, ids):
     n, t = bits.shape
@@ -254,14 +239,14 @@ def read_marks(token_level_rewards, response_mask=None) -> Marks:
     ends = np.zeros((n, _FIRST_WIDTH), dtype=np.int64)
     bad = np.zeros(n, dtype=np.bool_)
     t = bits.shape[1]
-    _run_rows(_read_rows, _read_tasks, n, t, bits, valid, use_valid, float_bits, counts, phi, ends, prefix, bad)
+    run_rows_in_tasks(_read_rows, _read_tasks, n, t, bits, valid, use_valid, float_bits, counts, phi, ends, prefix, bad)
     if bad.any():
         _token_mask(m)  # raises, naming the entry
     most = int(counts.max()) if n else 0
     if most > _FIRST_WIDTH:
         phi = np.zeros((n, most))
         ends = np.zeros((n, most), dtype=np.int64)
-        _run_rows(_read_rows, _read_tasks, n, t, bits, valid, use_valid, float_bits, counts, phi, ends, prefix, bad)
+        run_rows_in_tasks(_read_rows, _read_tasks, n, t, bits, valid, use_valid, float_bits, counts, phi, ends, prefix, bad)
     k = max(most, 1)
     phi = np.ascontiguousarray(phi[:, :k])
     present = np.arange(k)[None, :] < counts[:, None]
@@ -273,7 +258,7 @@ def expand_marks(marks: Marks, cand: np.ndarray, set_adv: np.ndarray) -> np.ndar
     tokens after a row's last mark ``set_adv[i]``, padding 0."""
     out = np.empty(marks.bits.shape, dtype=np.float32)
     n, t = out.shape
-    _run_rows(_expand_rows, _expand_tasks, n, t, marks.valid, marks.float_bits, marks.prefix, marks.counts,
+    run_rows_in_tasks(_expand_rows, _expand_tasks, n, t, marks.valid, marks.float_bits, marks.prefix, marks.counts,
               marks.ends, np.ascontiguousarray(cand, dtype=np.float64),
               np.ascontiguousarray(set_adv, dtype=np.float64), out)
     return out
