@@ -12,6 +12,7 @@ import numpy as np
 from numba import prange
 
 from .._jit import njit
+from ..engines._kernels import run_rows_in_tasks
 
 #: Error codes written to ``err[i, 0]`` for row i (``err[i, 1:]``: two positions).
 OK, BAD_OFFSET, OVERLAP = 0, 1, 2
@@ -138,3 +139,10 @@ def map_tokens_to_spans_tasks(offsets, starts, ends, row_ptr, keep, has_keep, ou
     for task in prange((n + rows - 1) // rows):
         map_tokens_to_spans(offsets, starts, ends, row_ptr, keep, has_keep, out, err,
                             task * rows, min(n, (task + 1) * rows))
+
+
+def map_tokens(offsets, starts, ends, row_ptr, keep, has_keep, out, err) -> None:
+    """:func:`map_tokens_to_spans` over every row: serial, or in parallel
+    tasks for large batches (the launch guards of :func:`run_rows_in_tasks`)."""
+    run_rows_in_tasks(map_tokens_to_spans, map_tokens_to_spans_tasks, offsets.shape[0], offsets.shape[1],
+                      offsets, starts, ends, row_ptr, keep, has_keep, out, err)

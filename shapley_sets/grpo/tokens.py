@@ -18,8 +18,7 @@ import numpy as np
 
 from .._validation import as_bool_mask
 from ..adapters.arrays import first_tensor, is_tensor, to_numpy
-from ..engines._kernels import run_rows_in_tasks
-from ._span_kernels import BAD_OFFSET, OK, OVERLAP, map_tokens_to_spans, map_tokens_to_spans_tasks
+from ._span_kernels import BAD_OFFSET, OK, OVERLAP, map_tokens
 
 __all__ = ["token_candidates"]
 
@@ -83,8 +82,7 @@ def token_candidates(offsets: Any, spans: Any, *, response_mask: Any = None) -> 
         has_keep = True
     out = np.empty((n, t), dtype=np.int64)
     err = np.zeros((n, 3), dtype=np.int64)
-    run_rows_in_tasks(map_tokens_to_spans, map_tokens_to_spans_tasks, n, t,
-                      off, starts, ends, row_ptr, keep, has_keep, out, err)
+    map_tokens(off, starts, ends, row_ptr, keep, has_keep, out, err)
     failed = np.flatnonzero(err[:, 0])
     code = err[failed[0], 0] if failed.size else OK
     if code == BAD_OFFSET:
