@@ -56,7 +56,7 @@ def _calls() -> list[Callable[[], object]]:
     one specialisation per argument types, whatever path the data takes, so
     small sets are enough (a kernel's callees compile with it)."""
     import shapley_sets as ss
-    from shapley_sets.engines._kernels import SETS_PER_TASK
+    from shapley_sets.engines._kernels import SETS_PER_TASK, TOKENS_PER_TASK
 
     rng = np.random.default_rng(0)
     big = SETS_PER_TASK + 1  # above one task: the parallel wrappers
@@ -82,11 +82,16 @@ def _calls() -> list[Callable[[], object]]:
     calls.append(lambda: ss.exact_shapley(rng.random((2, 16)), "banzhaf"))
     calls.append(lambda: ss.exact_shapley(rng.random((80, 1 << 10)), "banzhaf"))
     calls.append(lambda: ss.grpo.token_candidates(np.array([[[0, 2], [2, 4], [0, 0]]]), [[(0, 3)]]))
+    # Rows of TOKENS_PER_TASK tokens each: the parallel path of the per-token kernels.
+    calls.append(lambda: ss.grpo.token_candidates(np.zeros((2, TOKENS_PER_TASK, 2), dtype=np.int64),
+                                                  [[(0, 3)], []]))
     calls.append(lambda: ss.reference_shapley(ss.BestOf(), rng.random((2, 5))))
     ids = np.array([[0, 1, -1]])
     calls.append(lambda: ss.grpo.token_advantages([[1.0, 0.0]], [0.0], ids, ids >= 0))
     calls.append(lambda: ss.grpo.token_advantages([[1.0, 0.0]], [0.0], ids,
                                                   candidate_mask=[[True, True]]))
+    # Group statistics (their kernel serves every GRPO advantage).
+    calls.append(lambda: ss.grpo.candidate_advantages([1.0, 0.5], [[0.5, 0.5], [0.5, 0.0]], 2))
     return calls
 
 
@@ -127,11 +132,23 @@ def warmup(*, include_optional: bool = False) -> dict[str, int]:
 
 
 def _warm_integrations() -> None:
+    from shapley_sets.engines._kernels import TOKENS_PER_TASK
+    from shapley_sets.integrations._marks import expand_marks, read_marks
     from shapley_sets.integrations.verl import decode_token_rewards, encode_token_rewards
 
     encoded = encode_token_rewards([[0.5, 0.0]], [[-1, 0, 1, -1]])
     decode_token_rewards(encoded)
-    decode_token_rewards(encoded, np.ones((1, 4), dtype=bool))
+    # verl's masks: bool, int64 (attention masks) and float32, on one row and
+    # on rows enough for the parallel tasks.
+    for n, t in ((1, 4), (2, TOKENS_PER_TASK)):
+        rewards = encoded.new_zeros((n, t))
+        rewards[:, :4] = encoded
+        for dtype in (np.bool_, np.int64, np.float32):
+            mask = np.ones((n, t), dtype=dtype)
+            decode_token_rewards(rewards, mask)
+            # The estimator's steps, not the estimator: its calls count the training steps.
+            marks = read_marks(rewards, mask)
+            expand_marks(marks, np.zeros(marks.phi.shape), np.zeros(n))
 
 
 def timed_warmup(include_optional: bool = False) -> tuple[dict[str, int], float]:

@@ -326,11 +326,12 @@ def test_read_only_and_writable_inputs_share_one_specialisation():
 
 def test_every_parallel_kernel_is_launched_through_the_safe_path():
     # A parallel=True kernel called directly would bypass the fork and
-    # workqueue guards: its module must go through run_in_chunks or launch.
+    # workqueue guards: its module must go through run_in_chunks,
+    # run_rows_in_tasks or launch.
     offenders = []
     for path in (REPO / "shapley_sets").rglob("*.py"):
         text = path.read_text()
         if "parallel=True" in text and path.name != "_kernels.py":
-            if "run_in_chunks" not in text and "launch(" not in text:
+            if not any(safe in text for safe in ("run_in_chunks(", "run_rows_in_tasks(", "launch(")):
                 offenders.append(str(path.relative_to(REPO)))
     assert not offenders

@@ -50,6 +50,32 @@ def run_in_chunks(chunk, parallel, n_sets, *args):
         launch(parallel, *args)
 
 
+#: Tokens per parallel task of the per-token kernels (rows of a batch of
+#: responses); below two tasks' worth the serial path runs. A task is about
+#: a millisecond of serial work: a launch costs tens of µs on an idle
+#: machine, but where every core is busy it waits for the OS to run the
+#: worker threads, measured at about 20 ms on 2 busy cores, so only batches
+#: of several milliseconds are split.
+TOKENS_PER_TASK = 1 << 20
+
+
+def run_rows_in_tasks(rows, tasks, n_rows, row_length, *args):
+    """Run a per-row kernel over ``n_rows`` rows of ``row_length`` tokens:
+    ``rows(*args, 0, n_rows)``, or ``tasks(*args, per_task)`` handing
+    ``rows`` chunks of ``per_task`` rows (about :data:`TOKENS_PER_TASK`
+    tokens) to numba's threads.
+
+    Rows are independent and each is computed by the same serial code on
+    either path, so the result does not depend on the thread count. Where
+    a launch is unsafe the serial path runs (:mod:`._launch`).
+    """
+    per_task = max(1, TOKENS_PER_TASK // max(row_length, 1))  # read at each call: tests lower it
+    if n_rows <= per_task or not parallel_allowed():
+        rows(*args, 0, n_rows)
+    else:
+        launch(tasks, *args, per_task)
+
+
 # Up to this many values, ranking by counting beats a general sort: its K²
 # compares are branch-free and vectorise, where a general sort branches and
 # allocates.

@@ -278,7 +278,18 @@ def candidate_advantages(
     present = prepare_mask(None if mask is None else to_numpy(mask), phi.shape)
     empty = _empty_values(empty_value, n)
     g = resolve_groups(groups, n)
+    out, _ = _candidate_advantages(R, phi, present, empty, g, beta, tau, scale, eps, ddof, singleton,
+                                   efficiency_rtol)
+    return like(out, set_rewards, shapley_values, mask)
 
+
+def _candidate_advantages(R, phi, present, empty, g: Groups, beta, tau, scale, eps, ddof, singleton,
+                          efficiency_rtol):
+    """:func:`candidate_advantages` on checked float64 arrays: the (N, K)
+    advantages and the set advantages A_g they were built on (those of
+    :func:`set_advantages`). Checks the present Shapley values (finite) and
+    their efficiency."""
+    n = R.shape[0]
     valid_set = ~np.isnan(R)
     live = present & valid_set[:, None]
     check_candidate_values(phi, "shapley_values", n, live)
@@ -304,7 +315,7 @@ def candidate_advantages(
         tau_row = np.ones(n)
     out = a_set[:, None] + (beta / (tau_row + eps))[:, None] * d
     out[~live] = 0.0
-    return like(out, set_rewards, shapley_values, mask)
+    return out, a_set
 
 
 def completion_advantages(

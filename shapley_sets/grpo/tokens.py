@@ -18,7 +18,7 @@ import numpy as np
 
 from .._validation import as_bool_mask
 from ..adapters.arrays import first_tensor, is_tensor, to_numpy
-from ._span_kernels import BAD_OFFSET, OVERLAP, map_tokens_to_spans
+from ._span_kernels import BAD_OFFSET, OK, OVERLAP, map_tokens
 
 __all__ = ["token_candidates"]
 
@@ -81,16 +81,19 @@ def token_candidates(offsets: Any, spans: Any, *, response_mask: Any = None) -> 
         keep = np.ascontiguousarray(as_bool_mask(m, "response_mask", meaning="a response token"))
         has_keep = True
     out = np.empty((n, t), dtype=np.int64)
-    err = np.zeros(4, dtype=np.int64)
-    map_tokens_to_spans(off, starts, ends, row_ptr, keep, has_keep, out, err)
-    if err[0] == BAD_OFFSET:
-        i, j = int(err[1]), int(err[2])
+    err = np.zeros((n, 3), dtype=np.int64)
+    map_tokens(off, starts, ends, row_ptr, keep, has_keep, out, err)
+    failed = np.flatnonzero(err[:, 0])
+    code = err[failed[0], 0] if failed.size else OK
+    if code == BAD_OFFSET:
+        i, j = int(failed[0]), int(err[failed[0], 1])
         raise ValueError(
             f"offsets must be character intervals (a, b) with 0 <= a <= b; completion {i}, token {j} "
             f"has {tuple(int(v) for v in off[i, j])}"
         )
-    if err[0] == OVERLAP:
-        i, c1, c2 = (int(v) for v in err[1:])
+    if code == OVERLAP:
+        i = int(failed[0])
+        c1, c2 = (int(v) for v in err[i, 1:])
         s1, s2 = (int(row_ptr[i]) + c for c in (c1, c2))
         raise ValueError(
             f"spans of completion {i} overlap: candidate {c1} {(int(starts[s1]), int(ends[s1]))} and "

@@ -103,7 +103,10 @@ from shapley_sets.grpo import (
     completion_advantages,
     set_advantages,
 )
+from shapley_sets._scalars import check_real
+from shapley_sets.grpo._checks import check_options
 from shapley_sets.grpo._groups import resolve_groups
+from shapley_sets.grpo.advantages import _candidate_advantages
 
 from ._marks import expand_marks, mark_ids, read_marks
 from ._parsing import check_parser, parse_spans, token_ids_of_spans
@@ -346,7 +349,8 @@ def shapley_grpo_advantage(
 
     Raises:
         ValueError: no ``index``, ``use_kl_in_reward`` set, bad options
-            (a credit or gate without ``form: marginal``).
+            (a credit or gate without ``form: marginal``), a non-finite reward
+            on a response token, a ``response_mask`` value other than 0/1.
 
     Examples:
         >>> import torch
@@ -363,32 +367,43 @@ def shapley_grpo_advantage(
         )
     n = token_level_rewards.shape[0]
     _check_index(index, n)
-    # verl's uids are Python strings: hash them once, not in every GRPO call below.
-    index = resolve_groups(index, n, "index").index
+    # verl's uids are Python strings: hashed once for both advantages below.
+    groups = resolve_groups(index, n, "index")
     opts = _options(config)
     rule = _rule(opts, "shapley_grpo")
+    scale, eps, ddof, singleton = check_options(_scale(config), float(epsilon), 1, PRESETS["verl"]["singleton"])
+    empty = check_real("algorithm.shapley.empty_value", opts["empty_value"])
+    beta = rule.beta_at(_step(opts, "shapley_grpo"))
     marks = read_marks(token_level_rewards, response_mask)
     phi, present = marks.phi, marks.present
-    common = dict(scale=_scale(config), eps=float(epsilon), ddof=1, singleton=PRESETS["verl"]["singleton"])
+    bad = present & ~np.isfinite(phi)
+    if bad.any():  # NaN would read as a missing set reward: advantage 0, silently
+        i, c = (int(v) for v in np.argwhere(bad)[0])
+        raise ValueError(
+            f"token_level_rewards must be finite; found {phi[i, c]} at response {i}, token "
+            f"{int(marks.ends[i, c])} (candidate {c})"
+        )
     if rule.form == "marginal":
         # The marginal encoding: the candidates' credits, then one mark holding R − Σc on the last
         # token, so the row sums to the set reward R and the last mark is no candidate.
+        common = dict(scale=scale, eps=eps, ddof=ddof, singleton=singleton)
         R = phi.sum(axis=1)
         rows = np.flatnonzero(marks.counts > 0)
         last = marks.counts[rows] - 1
         phi, present = phi.copy(), present.copy()
         phi[rows, last], present[rows, last] = 0.0, False
-        cand = np.array(rule.from_credits(R, phi, index, mask=present, step=_step(opts, "shapley_grpo"), **common))
-        sa = set_advantages(R, index, **common)
+        cand = np.array(rule.from_credits(R, phi, groups.index, mask=present,
+                                          step=_step(opts, "shapley_grpo"), **common))
+        sa = set_advantages(R, groups.index, **common)
         cand[rows, last] = sa[rows]  # the tokens after the last candidate: no candidate's
     else:
-        # The set reward follows from efficiency: R = Σφ + U(∅).
-        R = phi.sum(axis=1) + float(opts["empty_value"])
-        cand = rule.from_credits(
-            R, phi, index, mask=present, step=_step(opts, "shapley_grpo"), empty_value=opts["empty_value"],
-            efficiency_rtol=None, **common,
+        # The set reward follows from efficiency: R = Σφ + U(∅). What
+        # rule.from_credits and set_advantages compute, with their checks of
+        # these arrays (finite φ), without converting and grouping them again.
+        R = phi.sum(axis=1) + empty
+        cand, sa = _candidate_advantages(
+            R, phi, present, np.full(n, empty), groups, beta, rule.tau, scale, eps, ddof, singleton, None,
         )
-        sa = set_advantages(R, index, **common)
     # Straight from the marks to float32 token advantages: token_advantages' result, cast.
     out = torch.from_numpy(expand_marks(marks, cand, sa)).to(token_level_rewards.device)
     return out, out
