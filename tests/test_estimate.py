@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import shapley_sets as ss
+from shapley_sets.bench.estimation import calibration_games, repeated
 from shapley_sets.engines.registry import registered_engines
 from shapley_sets.testing import TableGame
 from shapley_sets.testing.cases import utility_cases
@@ -21,25 +22,8 @@ K = 10
 TRIALS = 400
 
 
-def _games():
-    rng = np.random.default_rng(7)
-    return {
-        "best-of": (ss.BestOf(), rng.random(K)),
-        "top-3": (ss.TopK(3), rng.normal(size=K)),
-        "any-success": (ss.AnySuccess(), rng.random(K) * 0.6),
-        "expected-best": (3.5 * ss.ExpectedBest(weights=[1 / 3.5, 2 / 3.5, 0.5 / 3.5]), rng.random((3, K))),
-        "random table": (TableGame(rng.normal(size=1 << K)), np.zeros(K)),
-    }
-
-
-GAMES = _games()
-
-
-def _repeated(u, x, trials):
-    """The same game as a batch of ``trials`` sets: each set draws its own stream."""
-    if isinstance(u, TableGame):
-        return TableGame(np.broadcast_to(u.table, (trials,) + u.table.shape)), np.zeros((trials, K))
-    return u, np.broadcast_to(x, (trials,) + x.shape)
+GAMES = calibration_games(K)
+_repeated = repeated
 
 
 CASES = [
