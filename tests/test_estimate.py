@@ -4,7 +4,8 @@ structured utilities (exact answers known) and random games.
 Every random draw is seeded, so each test is deterministic: the trial counts
 are chosen so that the asserted bounds hold with margin for the seeds used
 (400 trials of 10 candidates: the coverage's standard error is about 0.005
-with the within-set correlation; the observed coverages are 0.94-0.95)."""
+with the within-set correlation; the observed coverages are 0.943-0.950 at
+400 evaluations and 0.927-0.950 at 60)."""
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import shapley_sets as ss
+from shapley_sets.bench.estimation import calibration_games, repeated
 from shapley_sets.engines.registry import registered_engines
 from shapley_sets.testing import TableGame
 from shapley_sets.testing.cases import utility_cases
@@ -20,30 +22,13 @@ K = 10
 TRIALS = 400
 
 
-def _games():
-    rng = np.random.default_rng(7)
-    return {
-        "best-of": (ss.BestOf(), rng.random(K)),
-        "top-3": (ss.TopK(3), rng.normal(size=K)),
-        "any-success": (ss.AnySuccess(), rng.random(K) * 0.6),
-        "expected-best": (3.5 * ss.ExpectedBest(weights=[1 / 3.5, 2 / 3.5, 0.5 / 3.5]), rng.random((3, K))),
-        "random table": (TableGame(rng.normal(size=1 << K)), np.zeros(K)),
-    }
-
-
-GAMES = _games()
-
-
-def _repeated(u, x, trials):
-    """The same game as a batch of ``trials`` sets: each set draws its own stream."""
-    if isinstance(u, TableGame):
-        return TableGame(np.broadcast_to(u.table, (trials,) + u.table.shape)), np.zeros((trials, K))
-    return u, np.broadcast_to(x, (trials,) + x.shape)
+GAMES = calibration_games(K)
+_repeated = repeated
 
 
 CASES = [
     # (method, weights, budget): below 2^10 = 1024, so never exact
-    ("stratified", "shapley", 60),
+    ("stratified", "shapley", 60),  # complementary pairs, the extreme sizes enumerated
     ("stratified", "shapley", 400),  # pair terms in the surrogate
     ("permutation", "shapley", 362),  # 20 antithetic pairs
     ("stratified", "banzhaf", 400),
@@ -74,14 +59,14 @@ def test_unbiased(trials, game, method, weights, budget):
 
 
 @pytest.mark.parametrize("game", list(GAMES))
-# At 60 evaluations (fewer than the surrogate's coefficients) the intervals
-# cover 90-96% on these games (best-of lowest): the docs say so.
-@pytest.mark.parametrize("method, weights, budget", [c for c in CASES if c[2] >= 362])
+@pytest.mark.parametrize("method, weights, budget", CASES)
 def test_95_percent_intervals_cover(trials, game, method, weights, budget):
     exact, est = trials[game, method, str(weights), budget]
     low, high = est.interval(0.95)
     cover = np.mean((low <= exact) & (exact <= high))
-    assert 0.93 <= cover <= 0.97, cover
+    # At 60 evaluations (3-6 units per group of sizes) any-success covers
+    # 92.7%, the others 94.3-95.0%: the docs say so.
+    assert (0.92 if budget < 100 else 0.93) <= cover <= 0.97, cover
 
 
 @pytest.mark.parametrize("game", list(GAMES))
@@ -110,6 +95,35 @@ def test_shapley_estimates_are_efficient(trials, game, method):
     _, est = trials[game, method, "shapley", budget]
     gap = ss.value(u, x) - ss.value(u, x, mask=np.zeros(K, dtype=bool))
     np.testing.assert_allclose(est.values.sum(-1), gap, rtol=1e-10, atol=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(3, 11), st.sampled_from(["shapley", "banzhaf", ("beta", 2, 3)]), st.booleans(),
+       st.floats(0.0, 1.0))
+def test_the_plan_never_exceeds_the_budget(n, weights, empty_free, where):
+    # the enumerated sizes, the draws and the complements of paired draws
+    # together stay within the budget, and every sampled group keeps two units
+    from shapley_sets.blackbox.estimators import stratified_min_budget, stratified_plan
+    from shapley_sets.engines.weights import as_weighting
+
+    p = np.asarray(as_weighting(weights).size_weights(n), dtype=np.float64)
+    low = stratified_min_budget(p, n, empty_free)
+    budget = low + int(where * ((1 << n) - 1 - low))
+    plan = stratified_plan(p, n, budget, empty_free, np.random.default_rng(0))
+    draws = len(plan._index) - int(empty_free)
+    assert len(plan.members) - int(empty_free) <= draws <= budget
+
+
+def test_shapley_draws_come_with_their_complements():
+    from shapley_sets.blackbox.estimators import stratified_plan
+
+    p = np.full(K, 1.0 / K)
+    plan = stratified_plan(p, K, 60, False, np.random.default_rng(0))
+    sizes = plan.members.sum(axis=1)
+    drawn = plan.members[(sizes > 1) & (sizes < K - 1)]  # sizes 1 and K - 1 are enumerated
+    assert len(drawn) > 0 and np.isin(sizes, [0, 1, K - 1, K]).sum() == 2 + 2 * K
+    held = {row.tobytes() for row in drawn}
+    assert all((~row).tobytes() in held for row in drawn)
 
 
 def test_reproducible_for_a_seed_and_different_across_seeds():
@@ -174,8 +188,9 @@ def test_on_a_set_function_with_sharing():
     names = list(scores)
     u = ss.SetFunction(lambda c: max((scores[n] for n in c), default=0.0), empty_value=0.0)
     est = ss.shapley_estimate(u, [names, names], budget=100, seed=3)
-    assert est.calls.tolist() == [est.calls[0]] * 2 and est.calls.max() <= 100
-    assert est.total_calls == u.last_calls <= est.calls.sum()
+    # a coalition drawn twice for one set is judged once, so the counts may differ
+    assert est.calls.shape == (2,) and est.calls.max() <= 100
+    assert est.total_calls == u.last_calls < est.calls.sum()  # the two sets share U(N) at least
     exact = ss.shapley(ss.BestOf(), list(scores.values()))
     assert np.all(np.abs(est.values - exact) <= 6 * est.stderr + 1e-12)
     capped = ss.SetFunction(u.fn, empty_value=0.0, max_calls=50)

@@ -24,7 +24,10 @@ __all__ = [
     "OURS",
     "SHAPIQ_METHODS",
     "Unanimity",
+    "calibration_games",
     "compare_estimators",
+    "interval_coverage",
+    "repeated",
     "evaluation_overhead",
     "make_game",
 ]
@@ -170,6 +173,64 @@ def compare_estimators(ks: tuple = (10, 16, 20), multiples: tuple = (2, 10, 50),
                 else:
                     row["ratio"] = None
                 rows.append(row)
+    return rows
+
+
+def calibration_games(k: int = 10) -> dict:
+    """The test games of the error-bar calibration: name -> ``(utility, x)``
+    (best-of, top-3, any-success, an expected best over 3 user types, a
+    random table), drawn from seed 7.
+
+    Examples:
+        >>> from shapley_sets.bench.estimation import calibration_games
+        >>> list(calibration_games())
+        ['best-of', 'top-3', 'any-success', 'expected-best', 'random table']
+    """
+    from ..testing import TableGame
+
+    rng = np.random.default_rng(7)
+    return {
+        "best-of": (ss.BestOf(), rng.random(k)),
+        "top-3": (ss.TopK(3), rng.normal(size=k)),
+        "any-success": (ss.AnySuccess(), rng.random(k) * 0.6),
+        "expected-best": (3.5 * ss.ExpectedBest(weights=[1 / 3.5, 2 / 3.5, 0.5 / 3.5]), rng.random((3, k))),
+        "random table": (TableGame(rng.normal(size=1 << k)), np.zeros(k)),
+    }
+
+
+def repeated(u, x, trials: int) -> tuple:
+    """The same game as a batch of ``trials`` sets (each set draws its own stream)."""
+    from ..testing import TableGame
+
+    if isinstance(u, TableGame):
+        return TableGame(np.broadcast_to(u.table, (trials,) + u.table.shape)), np.zeros((trials, x.shape[-1]))
+    return u, np.broadcast_to(x, (trials,) + x.shape)
+
+
+def interval_coverage(budgets: tuple = (30, 60, 100, 200, 400), weights="shapley", trials: int = 400,
+                      seed: int = 2024, k: int = 10) -> list:
+    """How often ``ss.shapley_estimate``'s 95% intervals cover the exact value.
+
+    Returns:
+        One dict per (budget, game): ``budget``, ``game``, ``coverage`` (share
+        of the ``trials × k`` intervals that hold the exact value), ``se_ratio``
+        (mean standard error over the spread of the estimates).
+
+    Examples:
+        >>> from shapley_sets.bench.estimation import interval_coverage
+        >>> rows = interval_coverage(budgets=(60,), trials=20)
+        >>> len(rows), 0.5 < rows[0]["coverage"] <= 1.0
+        (5, True)
+    """
+    rows = []
+    for budget in budgets:
+        for name, (u, x) in calibration_games(k).items():
+            exact = ss.semivalue(u, x, weights)
+            est = ss.shapley_estimate(*repeated(u, x, trials), budget=budget, seed=seed, weights=weights)
+            low, high = est.interval(0.95)
+            rows.append({"budget": budget, "game": name,
+                         "coverage": float(np.mean((low <= exact) & (exact <= high))),
+                         "se_ratio": float(np.mean(est.stderr.mean(0) / est.values.std(0, ddof=1)))})
     return rows
 
 
