@@ -548,7 +548,7 @@ def register(**options: Any) -> tuple[str, ...]:
             steps}`` mapping or a callable of the step), ``tau``,
             ``empty_value``, ``utility`` (a utility object or a name of
             :data:`UTILITIES`), ``utility_kwargs``, ``credit``, ``form``,
-            ``step_offset``, and the layout-A judge's ``judge`` (a
+            ``step_offset``, and the judge's ``judge`` (layout A or B; a
             :class:`~shapley_sets.SetFunction` or ``"module:name"``),
             ``judge_budget`` and ``judge_seed``; the algorithm config's ``shapley`` section
             overrides them. With no options the defaults are left alone, so

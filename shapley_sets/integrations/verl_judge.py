@@ -1,4 +1,5 @@
-"""A judge (a :class:`shapley_sets.SetFunction`) in verl's layout-A reward path.
+"""A judge (a :class:`shapley_sets.SetFunction`) in verl: layout A in the reward path, layout B on
+the driver.
 
 ``compute_score`` returns the response's candidates as objects the judge
 takes (``"candidates"``: the items' texts, say) instead of scores; the
@@ -15,6 +16,10 @@ worker, so it works across Ray processes), or the object itself given to
 know U(∅) as the estimator does: the record's values add up to U(S) − U(∅),
 and ``shapley_grpo`` reads the set reward back as their sum plus
 ``algorithm.shapley.empty_value``.
+
+In layout B (``shapley_completion``) the trainer modes call
+:func:`judged_completion_rewards` on the driver with the step's responses,
+one set per uid (the import path then resolves in the driver process).
 
 Needs no verl: the functions here take the options mapping.
 """
