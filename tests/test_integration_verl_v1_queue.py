@@ -132,3 +132,62 @@ def test_mixin_logs_the_judges_calls_and_errors(queue):
     flat = [v for se in stderr.values() for v in se]
     assert metrics == {"judge/calls": 18.0, "judge/calls_per_set": 6.0,
                        "judge/credit_stderr_mean": pytest.approx(np.mean(flat)), "judge/credit_stderr_max": 0.3}
+
+
+CALLS: list = []
+
+
+def _distinct_words(texts):
+    CALLS.append(tuple(texts))
+    return float(len({w for t in texts for w in t.split()}))
+
+
+JUDGE = ss.SetFunction(_distinct_words, empty_value=0.0)
+
+
+def test_layout_b_judge_through_the_queue_and_verls_advantage_step(queue):
+    """shapley_completion with a judge: the driver judges each uid's responses (the strings
+    compute_score left under COMPLETION_KEY), writes the rewards into the queue's rm_scores, and
+    verl's own advantage step gives judge_completion_advantages' advantages."""
+    words = ["red fox", "red", "blue sky", "sky", "green tea", "tea", "red tea", "fox"]
+    uids = ["u1"] * 4 + ["u2"] * 4
+    lengths = [3, 5, 2, 4, 6, 3, 2, 5]
+    keys = [f"b_{i}" for i in range(8)]
+    rm = [torch.zeros(n) for n in lengths]
+    for r in rm:
+        r[-1] = 0.5  # verl's own score: replaced by the judged reward
+    fields = tu.get_tensordict({
+        "rm_scores": torch.nested.as_nested_tensor(rm, layout=torch.jagged),
+        "response_mask": torch.nested.as_nested_tensor([torch.ones(n, dtype=torch.int64) for n in lengths],
+                                                       layout=torch.jagged),
+        "responses": torch.nested.as_nested_tensor([torch.arange(n) + i for i, n in enumerate(lengths)],
+                                                   layout=torch.jagged),
+        "extra_fields": [{"reward_extra_info": {"acc": 1.0, vt.COMPLETION_KEY: w}} for w in words],
+        "uid": uids,
+    })
+    meta = tq.kv_batch_put(keys=keys, partition_id="train", fields=fields, tags=[{}] * 8)
+    trainer = object.__new__(vt.ShapleyPPOTrainerSync)
+    trainer.tokenizer = None  # the judge's objects come from compute_score: nothing to decode
+    trainer.config = OmegaConf.create({
+        "algorithm": {"adv_estimator": "shapley_completion", "use_kl_in_reward": False, "gamma": 1.0, "lam": 1.0,
+                      "norm_adv_by_std_in_grpo": True,
+                      "shapley": {"judge": "test_integration_verl_v1_queue:JUDGE"}},
+        "actor_rollout_ref": {"rollout": {"n": 4}},
+    })
+    CALLS.clear()
+    metrics: dict = {}
+    trainer._compute_advantage(meta, metrics=metrics)
+    calls = len(CALLS)
+    got = tq.kv_batch_get(keys=keys, partition_id="train", select_fields=["advantages", "rm_scores"])
+    adv = got["advantages"].to_padded_tensor(0.0)
+    CALLS.clear()
+    expected, judged = ss.grpo.judge_completion_advantages(
+        JUDGE, words, uids, credit="loo", scale="group", eps=1e-6, ddof=1,
+        singleton=ss.grpo.PRESETS["verl"]["singleton"])
+    assert calls == judged.calls == len(CALLS)
+    assert metrics["judge/calls"] == calls and metrics["judge/credit_stderr_max"] == 0.0
+    rmask = (torch.arange(max(lengths))[None, :] < torch.tensor(lengths)[:, None]).float()
+    assert torch.equal(adv, torch.from_numpy(expected.astype(np.float32))[:, None] * rmask)
+    r, _ = ss.grpo.completion_rewards(JUDGE, words, [range(4), range(4, 8)], credit="loo")
+    assert torch.equal(got["rm_scores"].to_padded_tensor(0.0).sum(-1), torch.tensor(r, dtype=torch.float32))
+    assert sv._judged == {}  # handed over and taken

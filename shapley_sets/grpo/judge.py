@@ -196,11 +196,23 @@ def judge_completion_advantages(u: SetFunction, completions: Any, groups: Any, *
         ([-0.866, -0.866, 0.866, 0.866], 4)
     """
     completions = list(completions)
-    g = resolve_groups(groups, len(completions))
-    order = np.argsort(g.index, kind="stable")
-    members = np.split(order, np.cumsum(g.sizes)[:-1]) if len(order) else []
+    members = group_members(groups, len(completions))
     r, judged = completion_rewards(u, completions, members, credit=credit, budget=budget, seed=seed)
     return set_advantages(r, groups, **options), judged
+
+
+def group_members(groups: Any, n: int) -> list[np.ndarray]:
+    """The indices of each group's members, groups in order of first appearance (the sets
+    :func:`judge_completion_advantages` judges; a trainer that writes layout B's rewards itself
+    judges the same sets through this).
+
+    Examples:
+        >>> [m.tolist() for m in group_members(["b", "a", "b"], 3)]
+        [[0, 2], [1]]
+    """
+    g = resolve_groups(groups, n)
+    order = np.argsort(g.index, kind="stable")
+    return np.split(order, np.cumsum(g.sizes)[:-1]) if len(order) else []
 
 
 def completion_rewards(u: SetFunction, completions: Sequence, members: Sequence, *, credit: Any = "shapley",

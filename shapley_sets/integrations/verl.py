@@ -65,7 +65,12 @@ set it when resuming) plus the number of times the estimator has already run
 in this process: verl runs it once per training step, on the driver. Layout B needs a utility: the config
 key ``utility`` (``"best_of"``, ``"any_success"``, ``"top_k"``,
 ``"additive"``) with ``utility_kwargs``, or a utility object passed to
-:func:`register`. ``norm_adv_by_std_in_grpo`` (default True) picks
+:func:`register`. With ``shapley.judge`` set instead, ``shapley_completion`` takes the
+rewards a trainer mode of :mod:`shapley_sets.integrations.verl_trainer`
+judged on the driver (:func:`completion_rm_scores` writes them) and only
+normalises them within each uid; it refuses scores that are not those
+rewards (a plain trainer mode) and a judge together with a utility.
+``norm_adv_by_std_in_grpo`` (default True) picks
 ``scale="group"`` or ``"none"``; ε is verl's 1e-6; a uid with one response
 gets verl's mean 0, std 1.
 
@@ -125,6 +130,7 @@ __all__ = [
     "CANDIDATE_KEYS",
     "candidate_record",
     "rm_scores_from_records",
+    "completion_rm_scores",
 ]
 
 #: Estimator names this module registers with verl.
@@ -433,9 +439,15 @@ def shapley_completion_advantage(
     Returns:
         ``(advantages, returns)``: the same (N, T) float32 tensor twice.
 
+    With ``shapley.judge`` set, the scores must be the judged rewards that a
+    trainer mode of :mod:`shapley_sets.integrations.verl_trainer` wrote (one
+    per response, on its last token); they are normalised within each uid
+    as :func:`shapley_sets.grpo.judge_completion_advantages` normalises them.
+
     Raises:
         ValueError: no utility configured, no ``index``, scores outside the
-            utility's domain.
+            utility's domain; with a judge: a utility too,
+            ``use_kl_in_reward``, scores that are not the judged rewards.
 
     Examples:
         >>> import torch
@@ -450,6 +462,8 @@ def shapley_completion_advantage(
     n = token_level_rewards.shape[0]
     _check_index(index, n)
     opts = _options(config)
+    if opts["judge"] is not None:
+        return _judged_completion_advantage(token_level_rewards, response_mask, index, config, opts, epsilon)
     u = _utility(opts)
     rule = _rule(opts, "shapley_completion")
     scores = token_level_rewards.detach().sum(dim=-1).double().cpu().numpy()
@@ -462,6 +476,82 @@ def shapley_completion_advantage(
     return out, out
 
 
+def _check_completion_judge(opts: Mapping) -> None:
+    """Refuse a judge that ``shapley_completion`` cannot use as configured."""
+    if opts["utility"] is not None:
+        raise ValueError(
+            "shapley_completion values a uid's responses either with algorithm.shapley.judge or with "
+            "algorithm.shapley.utility, not both; got judge and utility set"
+        )
+
+
+def _judged_completion_advantage(token_level_rewards, response_mask, index, config, opts, epsilon):
+    """Layout B with a judge: the rewards were judged on the driver; only the normalisation runs here."""
+    _check_completion_judge(opts)
+    if config is not None and config.get("use_kl_in_reward", False):
+        raise ValueError(
+            "shapley_completion with algorithm.shapley.judge reads back the judged rewards exactly, which a "
+            "per-token KL penalty (algorithm.use_kl_in_reward=True) changes; use the actor's KL loss instead"
+        )
+    n = token_level_rewards.shape[0]
+    judged = _judged.pop("rewards", None)
+    # A row holds its reward on one token and +0.0 elsewhere: its float32 sum is the reward exactly.
+    scores = token_level_rewards.detach().float().sum(dim=-1).cpu().numpy()
+    if judged is None or judged.shape != (n,) or not np.array_equal(scores, judged):
+        raise ValueError(
+            "shapley_completion with algorithm.shapley.judge needs the judged rewards that the trainer modes "
+            "of shapley_sets.integrations.verl_trainer (trainer.v1.trainer_mode=shapley_sync, "
+            "shapley_colocate_async or shapley_separate_async) write into rm_scores on the driver before the "
+            "advantage step; these scores are not theirs"
+        )
+    adv = set_advantages(scores.astype(np.float64), index, eps=float(epsilon), ddof=1, scale=_scale(config),
+                         singleton=PRESETS["verl"]["singleton"])
+    adv_t = torch.from_numpy(adv.astype(np.float32)).to(token_level_rewards.device)
+    out = adv_t.unsqueeze(-1) * response_mask.to(adv_t.dtype)
+    return out, out
+
+
+def completion_rm_scores(lengths: Any, rewards: ArrayIn, width: int | None = None) -> torch.Tensor:
+    """Layout B's judged rewards as verl's ``rm_scores``: each reward on its response's last token.
+
+    Args:
+        lengths: (N,) response lengths (each at least 1).
+        rewards: (N,) per-response rewards
+            (:func:`shapley_sets.integrations.verl_judge.judged_completion_rewards`).
+        width: the padded width T (default the longest response).
+
+    Returns:
+        (N, T) float32 tensor, ``+0.0`` off the last tokens and on padding.
+
+    Raises:
+        ValueError: lengths and rewards that disagree, an empty response, a reward that is not finite.
+
+    Examples:
+        >>> completion_rm_scores([3, 1], [0.5, -1.0])
+        tensor([[ 0.0000,  0.0000,  0.5000],
+                [-1.0000,  0.0000,  0.0000]])
+    """
+    lengths = np.asarray(to_numpy(lengths), dtype=np.int64).reshape(-1)
+    r = np.asarray(to_numpy(rewards), dtype=np.float64).reshape(-1)
+    if r.shape != lengths.shape:
+        raise ValueError(f"one reward per response: {lengths.size} lengths but {r.size} rewards")
+    bad = np.flatnonzero((lengths < 1) | ~np.isfinite(r))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"response {i}: length {int(lengths[i])} and reward {float(r[i])} cannot be written "
+                         "(an empty response or a reward that is not finite)")
+    t = int(lengths.max(initial=0)) if width is None else int(width)
+    out = torch.zeros(lengths.size, t, dtype=torch.float32)
+    # + 0.0 turns a -0.0 reward into +0.0: the row then sums to exactly what it holds.
+    out[torch.arange(lengths.size), torch.from_numpy(lengths - 1)] = torch.from_numpy(r.astype(np.float32)) + 0.0
+    return out
+
+
+# The judged rewards of the batch in flight, handed from the trainer modes (on the driver) to the
+# estimator, which verl calls in the same process with no other per-sample data: it checks that the
+# scores it reads are these, so a trainer that did not judge cannot pass raw scores off as judged.
+_judged: dict = {}
+
 _FUNCS = {"shapley_grpo": shapley_grpo_advantage, "shapley_completion": shapley_completion_advantage}
 
 
@@ -473,7 +563,7 @@ def register(**options: Any) -> tuple[str, ...]:
             steps}`` mapping or a callable of the step), ``tau``,
             ``empty_value``, ``utility`` (a utility object or a name of
             :data:`UTILITIES`), ``utility_kwargs``, ``credit``, ``form``,
-            ``step_offset``, and the layout-A judge's ``judge`` (a
+            ``step_offset``, and the judge's ``judge`` (layout A or B; a
             :class:`~shapley_sets.SetFunction` or ``"module:name"``),
             ``judge_budget`` and ``judge_seed``; the algorithm config's ``shapley`` section
             overrides them. With no options the defaults are left alone, so

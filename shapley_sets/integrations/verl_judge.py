@@ -1,4 +1,5 @@
-"""A judge (a :class:`shapley_sets.SetFunction`) in verl's layout-A reward path.
+"""A judge (a :class:`shapley_sets.SetFunction`) in verl: layout A in the reward path, layout B on
+the driver.
 
 ``compute_score`` returns the response's candidates as objects the judge
 takes (``"candidates"``: the items' texts, say) instead of scores; the
@@ -16,6 +17,10 @@ know U(∅) as the estimator does: the record's values add up to U(S) − U(∅)
 and ``shapley_grpo`` reads the set reward back as their sum plus
 ``algorithm.shapley.empty_value``.
 
+In layout B (``shapley_completion``) the trainer modes call
+:func:`judged_completion_rewards` on the driver with the step's responses,
+one set per uid (the import path then resolves in the driver process).
+
 Needs no verl: the functions here take the options mapping.
 """
 
@@ -30,9 +35,9 @@ from typing import Any
 import numpy as np
 
 from shapley_sets.blackbox.set_function import SetFunction
-from shapley_sets.grpo.judge import judge_credit
+from shapley_sets.grpo.judge import JudgeCredit, completion_rewards, group_members, judge_credit
 
-__all__ = ["JUDGE_KEYS", "load_judge", "judged_credit", "judge_metrics"]
+__all__ = ["JUDGE_KEYS", "load_judge", "judged_credit", "judged_completion_rewards", "judge_metrics"]
 
 #: The keys of ``algorithm.shapley`` that configure a judge.
 JUDGE_KEYS = ("judge", "judge_budget", "judge_seed")
@@ -140,6 +145,50 @@ def judged_credit(candidates: Sequence, opts: Mapping, token_ids: Sequence[int],
         "judge_calls": int(judged.calls),
         "judge_stderr": [float(v) for v in judged.stderr[0, :k]],
     }
+
+
+def judged_completion_rewards(completions: Sequence, uids: Sequence, token_ids: Sequence[Sequence[int]],
+                              opts: Mapping, credit: Any) -> tuple[np.ndarray, JudgeCredit]:
+    """Layout B's per-response rewards from the configured judge: the responses of one uid are
+    one set, judged as :func:`shapley_sets.grpo.judge_completion_advantages` judges its groups.
+
+    Args:
+        completions: the N objects the judge takes (the responses' texts).
+        uids: the N responses' prompt uids.
+        token_ids: the N responses' tokens; with ``judge_seed`` they key the batch's
+            random stream (the same on every rerun of the same batch).
+        opts: the ``algorithm.shapley`` options (``judge``, ``judge_budget``, ``judge_seed``).
+        credit: the semivalue (``"loo"``: G + 1 calls per group of G; ``"shapley"``, ...).
+
+    Returns:
+        ``(rewards (N,), JudgeCredit)`` as :func:`shapley_sets.grpo.completion_rewards`
+        returns them: ``G·φ_g + U(∅)`` under the Shapley credit, the credit itself otherwise.
+
+    Raises:
+        ValueError: lengths that disagree; no judge configured; the judge's errors
+            (its ``max_calls`` and a ``judge_budget`` too small included, before any call).
+
+    Examples:
+        >>> opts = {"judge": _EXAMPLE_JUDGE, "judge_budget": None, "judge_seed": None}
+        >>> r, judged = judged_completion_rewards(["a", "a", "b", "c"], ["p", "p", "q", "q"],
+        ...                                       [[1], [1], [2], [3]], opts, "loo")
+        >>> r.tolist(), judged.calls
+        ([0.0, 0.0, 1.0, 1.0], 5)
+    """
+    n = len(completions)
+    if len(uids) != n or len(token_ids) != n:
+        raise ValueError(f"one uid and one token list per completion ({n}), got {len(uids)} and {len(token_ids)}")
+    if opts.get("judge") is None:
+        raise ValueError(
+            "shapley_completion judges on the driver only with algorithm.shapley.judge set to 'module:name' "
+            "of a ss.SetFunction (or register(judge=...))"
+        )
+    judge = load_judge(opts["judge"])
+    budget = opts.get("judge_budget")
+    flat = [t for ids in token_ids for t in ids]
+    return completion_rewards(judge, list(completions), group_members(list(uids), n), credit=credit,
+                              budget=None if budget is None else int(budget),
+                              seed=_seed(opts.get("judge_seed"), flat))
 
 
 def judge_metrics(records: Sequence[Any], prefix: str = "judge/") -> dict:

@@ -19,6 +19,24 @@ and standard errors to the step's metrics (``judge/calls``,
 ``judge/calls_per_set``, ``judge/credit_stderr_mean``,
 ``judge/credit_stderr_max``). Every other step is verl's.
 
+With ``algorithm.adv_estimator=shapley_completion`` (layout B) and a judge
+(``algorithm.shapley.judge``), the same method runs the judge, serially on
+the driver: it reads the step's responses from the TransferQueue, groups
+them by uid, gives the judge each response's text (decoded with the
+trainer's tokenizer, ``skip_special_tokens=True``) or the string
+``compute_score`` returned under :data:`COMPLETION_KEY`, and credits each
+group's responses with the fewest calls
+(:func:`~shapley_sets.integrations.verl_judge.judged_completion_rewards`:
+``G + 1`` per group of G for the default leave-one-out), within
+``judge_budget`` calls per group when set. Each response's reward (its
+credit; ``G·φ_g + U(∅)`` under ``credit: shapley``) replaces its
+``rm_scores`` on its last token, the judge's calls and standard errors go
+into the step's metrics (the same ``judge/*`` keys), and
+``shapley_completion`` normalises the rewards within each uid, so the
+advantages are those of :func:`shapley_sets.grpo.judge_completion_advantages`
+on the same responses (up to the float32 rounding of ``rm_scores``; exact
+where the rewards are float32 numbers).
+
 Registered with verl's ``register_trainer`` (select one with
 ``trainer.v1.trainer_mode=``): ``"shapley_sync"``, ``"shapley_colocate_async"``
 and ``"shapley_separate_async"``, one per V1 trainer mode. Importing this
@@ -41,8 +59,9 @@ from verl.trainer.ppo.v1 import (
     register_trainer,
 )
 
-from .verl import CANDIDATES_KEY, rm_scores_from_records
-from .verl_judge import judge_metrics
+from . import verl as _verl
+from .verl import CANDIDATES_KEY, _check_completion_judge, completion_rm_scores, rm_scores_from_records
+from .verl_judge import judge_metrics, judged_completion_rewards
 
 __all__ = [
     "TRAINER_MODES",
@@ -51,6 +70,8 @@ __all__ = [
     "ShapleyPPOTrainerColocateAsync",
     "ShapleyPPOTrainerSeparateAsync",
     "records_from_fields",
+    "completion_objects",
+    "COMPLETION_KEY",
 ]
 
 
@@ -83,11 +104,62 @@ def records_from_fields(extra_fields: Sequence[Any], top_level: Sequence[Any] | 
     return out
 
 
+def completion_objects(extra_fields: Sequence[Any], token_ids: Sequence[Sequence[int]], tokenizer: Any) -> list:
+    """What the judge of layout B takes for each response: the string ``compute_score`` returned
+    under :data:`COMPLETION_KEY` if it returned one for every response, else the response's text
+    decoded as verl's reward managers decode it (``skip_special_tokens=True``).
+
+    Args:
+        extra_fields: N ``extra_fields`` dicts (or None) from the queue.
+        token_ids: the N responses' tokens.
+        tokenizer: the trainer's tokenizer (needed only to decode).
+
+    Returns:
+        N objects.
+
+    Raises:
+        ValueError: some responses carry :data:`COMPLETION_KEY` and others do not; texts to decode
+            and no tokenizer.
+        TypeError: a :data:`COMPLETION_KEY` value that is not a string.
+
+    Examples:
+        >>> completion_objects([{"reward_extra_info": {"judge_completion": "x = 2"}}], [[5, 6]], None)
+        ['x = 2']
+    """
+    given = [((f or {}).get("reward_extra_info") or {}).get(COMPLETION_KEY) if isinstance(f, dict) else None
+             for f in extra_fields]
+    have = [i for i, g in enumerate(given) if g is not None]
+    if have:
+        if len(have) != len(given):
+            lack = next(i for i, g in enumerate(given) if g is None)
+            raise ValueError(
+                f"compute_score returned {COMPLETION_KEY!r} for response {have[0]} but not for response {lack}: "
+                "return it for every response, or for none (the judge then reads the decoded texts)"
+            )
+        bad = next((i for i in have if not isinstance(given[i], str)), None)
+        if bad is not None:
+            raise TypeError(f"response {bad}: {COMPLETION_KEY!r} must be a string, got {type(given[bad]).__name__}")
+        return given
+    if tokenizer is None or not hasattr(tokenizer, "decode"):
+        raise ValueError(
+            "the judge of shapley_completion reads the responses' texts, but the trainer has no tokenizer to "
+            f"decode them; return them from compute_score under {COMPLETION_KEY!r}"
+        )
+    return [tokenizer.decode(ids, skip_special_tokens=True) for ids in token_ids]
+
+
+#: The ``compute_score`` key (kept by verl in ``reward_extra_info``) of the string the layout-B
+#: judge takes for a response instead of its decoded text.
+COMPLETION_KEY = "judge_completion"
+
+
 class ShapleyCandidatesMixin:
     """Writes layout-A candidates into ``rm_scores`` before verl's advantage step.
 
     Mixed in front of a verl V1 trainer class; active only when
-    ``algorithm.adv_estimator`` is ``"shapley_grpo"``.
+    ``algorithm.adv_estimator`` is ``"shapley_grpo"`` (layout-A records), or
+    ``"shapley_completion"`` with ``algorithm.shapley.judge`` set (layout B:
+    the judge runs here, on the driver, before the advantage step).
 
     Examples:
         >>> ShapleyPPOTrainerSync.__mro__[1] is ShapleyCandidatesMixin
@@ -98,10 +170,62 @@ class ShapleyCandidatesMixin:
     config: Any
 
     def _compute_advantage(self, batch: Any, metrics: dict) -> Any:
-        if self.config.algorithm.adv_estimator == "shapley_grpo":
+        estimator = self.config.algorithm.adv_estimator
+        if estimator == "shapley_grpo":
             self._write_candidate_scores(batch, metrics)
+        elif estimator == "shapley_completion" and _verl._options(self.config.algorithm)["judge"] is not None:
+            self._write_completion_scores(batch, metrics)
+            try:
+                return super()._compute_advantage(batch, metrics)  # type: ignore[misc]
+            finally:  # a failed step leaves no rewards for the next one to take as judged
+                _verl._judged.clear()
         # A mixin: the verl trainer class after it in the MRO defines this.
         return super()._compute_advantage(batch, metrics)  # type: ignore[misc]
+
+    def _write_completion_scores(self, batch: Any, metrics: dict | None = None) -> None:
+        """Layout B with a judge, serially on the driver: each uid's responses are one set; the judge
+        credits them (:func:`~shapley_sets.integrations.verl_judge.judged_completion_rewards`) and
+        each response's reward replaces its ``rm_scores`` (on its last token), which
+        ``shapley_completion`` then normalises within the uid."""
+        _check_completion_judge(_verl._options(self.config.algorithm))
+        present = set(batch.fields or [])
+        missing = sorted({"rm_scores", "responses", "uid", "extra_fields"} - present)
+        if missing:
+            raise ValueError(
+                f"the judge of shapley_completion needs the queue fields {missing}, which this batch lacks"
+            )
+        data = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id,
+                               select_fields=["rm_scores", "responses", "uid", "extra_fields"])
+        nested = self._judge_completions(data, metrics)
+        tq.kv_batch_put(keys=batch.keys, partition_id=batch.partition_id,
+                        fields=TensorDict({"rm_scores": nested}, batch_size=len(batch.keys)))
+
+    def _judge_completions(self, data: Any, metrics: dict | None = None) -> Any:
+        """The judged ``rm_scores`` (nested, one row per response) of the queue fields ``data``
+        (``rm_scores``, ``responses``, ``uid``, ``extra_fields``); hands the rewards to the
+        ``shapley_completion`` estimator of this process and adds ``judge/*`` to ``metrics``."""
+        _verl._judged.clear()  # nothing of an earlier batch survives a failure below
+        opts = _verl._options(self.config.algorithm)
+        credit = _verl._rule(opts, "shapley_completion").credit
+        lengths = data["rm_scores"].offsets().diff()
+        n = len(lengths)
+        extra = list(data["extra_fields"])
+        if any(rec is not None for rec in records_from_fields(extra)):
+            raise ValueError(
+                "candidate records of layout A (compute_score's 'candidates', 'candidate_scores' or "
+                "'shapley_values') reached shapley_completion, which judges whole responses; use "
+                "algorithm.adv_estimator=shapley_grpo for candidates inside a response"
+            )
+        responses = data["responses"]
+        ids = [responses[i].tolist() for i in range(n)]
+        completions = completion_objects(extra, ids, getattr(self, "tokenizer", None))
+        uids = list(data["uid"])
+        rewards, judged = judged_completion_rewards(completions, uids, ids, opts, credit)
+        rm = completion_rm_scores(lengths, rewards)
+        _verl._judged["rewards"] = rm.sum(dim=-1).numpy()
+        if metrics is not None:
+            metrics.update(judged.metrics())
+        return torch.nested.as_nested_tensor([rm[i, : int(lengths[i])] for i in range(n)], layout=torch.jagged)
 
     def _write_candidate_scores(self, batch: Any, metrics: dict | None = None) -> None:
         fields = ["rm_scores", "extra_fields"]
