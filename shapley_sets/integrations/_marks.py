@@ -241,6 +241,7 @@ def read_marks(token_level_rewards, response_mask=None) -> Marks:
     t = bits.shape[1]
     run_rows_in_tasks(_read_rows, _read_tasks, n, t, bits, valid, use_valid, float_bits, counts, phi, ends, prefix, bad)
     if bad.any():
+        assert m is not None  # bad entries are found only in a mask
         _token_mask(m)  # raises, naming the entry
     most = int(counts.max()) if n else 0
     if most > _FIRST_WIDTH:
@@ -257,7 +258,7 @@ def expand_marks(marks: Marks, cand: np.ndarray, set_adv: np.ndarray) -> np.ndar
     """(N, T) float32 advantages: each candidate's tokens its ``cand[i, k]``,
     tokens after a row's last mark ``set_adv[i]``, padding 0."""
     out = np.empty(marks.bits.shape, dtype=np.float32)
-    n, t = out.shape
+    n, t = out.shape[0], out.shape[1]
     run_rows_in_tasks(_expand_rows, _expand_tasks, n, t, marks.valid, marks.float_bits, marks.prefix, marks.counts,
               marks.ends, np.ascontiguousarray(cand, dtype=np.float64),
               np.ascontiguousarray(set_adv, dtype=np.float64), out)
