@@ -258,7 +258,7 @@ def expand_marks(marks: Marks, cand: np.ndarray, set_adv: np.ndarray) -> np.ndar
     """(N, T) float32 advantages: each candidate's tokens its ``cand[i, k]``,
     tokens after a row's last mark ``set_adv[i]``, padding 0."""
     out = np.empty(marks.bits.shape, dtype=np.float32)
-    n, t = out.shape[0], out.shape[1]
+    n, t = marks.bits.shape[0], marks.bits.shape[-1]
     run_rows_in_tasks(_expand_rows, _expand_tasks, n, t, marks.valid, marks.float_bits, marks.prefix, marks.counts,
               marks.ends, np.ascontiguousarray(cand, dtype=np.float64),
               np.ascontiguousarray(set_adv, dtype=np.float64), out)
