@@ -520,8 +520,11 @@ class ShapleyGRPOTrainer(GRPOTrainer):
         else:
             x, mask = _pad([s for s, _ in records], u)
             credits = rule.credits(u, x, mask=mask)
-            u_set = ss.value(u, x, mask=mask)
-            u_empty = ss.value(u, x, mask=np.zeros_like(mask))
+            if rule.form == "shapley":
+                u_set = ss.value(u, x, mask=mask)
+                u_empty = ss.value(u, x, mask=np.zeros_like(mask))
+            else:  # the marginal form reads no U(∅): two evaluations of every set saved per step
+                u_set = u_empty = np.zeros(len(r))
         w = float(self.reward_weights[self._candidate_column])
         # The set reward R is TRL's weighted sum over all reward functions; only the candidate reward is
         # credited to candidates, so credits are w·c. For the Shapley form, with φ' = wφ and
