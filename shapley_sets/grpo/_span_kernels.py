@@ -132,7 +132,8 @@ def _map_ordered_row(f, keep_row, has_keep, o, s_buf, e_buf, c_buf, m):
     boundaries s_0 < e_0 <= s_1 < ... form consecutive ranges, whose ends
     :func:`_first_end_after` finds, each filled with one value; only the
     token that a boundary cuts is decided by the rule (:func:`_best_cover`).
-    512 x 1,024 tokens, 8 spans a row: 1.36 ms by the sweep, 0.91 ms so.
+    On 512 x 1,024 tokens, 8 spans a row, :func:`token_candidates` measured
+    1.36 ms by the sweep alone and 0.98 ms so.
     """
     t = f.shape[0] // 2
     lo = 0
@@ -242,9 +243,9 @@ def map_tokens_to_spans(offsets, starts, ends, row_ptr, keep, has_keep, out, err
     row i's spans are ``starts/ends[row_ptr[i]:row_ptr[i+1]]`` in candidate
     order. Zero-length tokens, tokens overlapping no span and tokens where
     ``keep`` is False get -1; a tie goes to the earlier candidate. Spans are
-    sorted by start per row; rows in text order are
-    mapped by ranges (:func:`_map_ordered_row`), any other row by a sweep
-    (:func:`_sweep_row`), which also finds the first bad offset pair.
+    sorted by start per row; rows in text order are mapped by ranges
+    (:func:`_map_ordered_row`), any other row by a sweep (:func:`_sweep_row`),
+    which also finds the first bad offset pair.
     Rows ``first..last-1``; a row with an error stops there, the others go on.
     """
     width = 0
