@@ -148,6 +148,18 @@ def test_beta_schedule_follows_the_estimators_calls():
         sv.shapley_grpo_advantage(tlr, rm, uids, {"shapley": {"beta": {"start": 1.0}}})
 
 
+def test_each_call_is_one_step_of_the_beta_schedule_in_either_form():
+    xs, pmask, uids, ids, rmask = _batch(5)
+    tlr, _ = _encoded(ss.BestOf(), xs, pmask, ids, rmask)
+    rm = torch.from_numpy(rmask)
+    for form in ("shapley", "marginal"):
+        cfg = {"shapley": {"beta": {"start": 2.0, "end": 0.0, "steps": 4}, "form": form}}
+        sv._calls.pop("shapley_grpo", None)
+        for call in range(3):
+            sv.shapley_grpo_advantage(tlr, rm, uids, cfg)
+            assert sv._calls["shapley_grpo"] == call + 1, form
+
+
 def test_grpo_estimator_refuses_a_credit_or_gate_without_the_marginal_form():
     xs, pmask, uids, ids, rmask = _batch(6)
     tlr, _ = _encoded(ss.BestOf(), xs, pmask, ids, rmask)

@@ -379,7 +379,8 @@ def shapley_grpo_advantage(
     rule = _rule(opts, "shapley_grpo")
     scale, eps, ddof, singleton = check_options(_scale(config), float(epsilon), 1, PRESETS["verl"]["singleton"])
     empty = check_real("algorithm.shapley.empty_value", opts["empty_value"])
-    beta = rule.beta_at(_step(opts, "shapley_grpo"))
+    step = _step(opts, "shapley_grpo")  # one step of a beta schedule per call, in either form
+    beta = rule.beta_at(step)
     marks = read_marks(token_level_rewards, response_mask)
     phi, present = marks.phi, marks.present
     bad = present & ~np.isfinite(phi)
@@ -398,8 +399,7 @@ def shapley_grpo_advantage(
         last = marks.counts[rows] - 1
         phi, present = phi.copy(), present.copy()
         phi[rows, last], present[rows, last] = 0.0, False
-        cand = np.array(rule.from_credits(R, phi, groups.index, mask=present,
-                                          step=_step(opts, "shapley_grpo"), **common))
+        cand = np.array(rule.from_credits(R, phi, groups.index, mask=present, step=step, **common))
         sa = set_advantages(R, groups.index, **common)
         cand[rows, last] = sa[rows]  # the tokens after the last candidate: no candidate's
     else:
