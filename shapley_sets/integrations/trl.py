@@ -520,18 +520,17 @@ class ShapleyGRPOTrainer(GRPOTrainer):
         else:
             x, mask = _pad([s for s, _ in records], u)
             credits = rule.credits(u, x, mask=mask)
-            if rule.form == "shapley":
-                u_set = ss.value(u, x, mask=mask)
-                u_empty = ss.value(u, x, mask=np.zeros_like(mask))
-            else:  # the marginal form reads no U(∅): two evaluations of every set saved per step
-                u_set = u_empty = np.zeros(len(r))
+            if rule.form == "shapley":  # the marginal form reads neither, so it does not evaluate them
+                u_set, u_empty = ss.value(u, x, mask=mask), ss.empty_value(u, x, mask=mask)
         w = float(self.reward_weights[self._candidate_column])
         # The set reward R is TRL's weighted sum over all reward functions; only the candidate reward is
         # credited to candidates, so credits are w·c. For the Shapley form, with φ' = wφ and
         # U'(∅) = R − w(U(S) − U(∅)), the within-set deviation K·φ' + U'(∅) − R equals
         # w·(K·φ + U(∅) − U(S)), the candidate reward's own.
         # (Leave-one-out from a judge leaves U(∅) unknown (NaN); only the Shapley form reads it.)
-        empty = np.where(np.isnan(r) | np.isnan(u_empty), 0.0, r - w * (u_set - u_empty))
+        empty = 0.0
+        if rule.form == "shapley":
+            empty = np.where(np.isnan(r) | np.isnan(u_empty), 0.0, r - w * (u_set - u_empty))
         cand = rule.from_credits(
             r, w * credits, g, mask=mask, step=self.state.global_step, empty_value=empty,
             efficiency_rtol=None, **opts,
