@@ -92,6 +92,12 @@ def _calls() -> list[Callable[[], object]]:
                                                   candidate_mask=[[True, True]]))
     # Group statistics (their kernel serves every GRPO advantage).
     calls.append(lambda: ss.grpo.candidate_advantages([1.0, 0.5], [[0.5, 0.5], [0.5, 0.0]], 2))
+    # The trainers' one-kernel path of a rule's candidate, set and token advantages.
+    from shapley_sets.grpo._fused import rule_token_advantages
+
+    calls.append(lambda: rule_token_advantages(ss.grpo.RECOMMENDED_RULE, np.array([1.0, 0.5]),
+                                               np.array([[0.5, 0.5], [0.5, 0.0]]), 2, ids.repeat(2, 0),
+                                               np.ones((2, 3), dtype=np.int64), mask=np.ones((2, 2), bool)))
     return calls
 
 

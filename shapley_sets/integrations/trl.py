@@ -74,8 +74,8 @@ from shapley_sets.grpo import (
     concat_credits,
     judge_credit,
     set_advantages,
-    token_advantages,
 )
+from shapley_sets.grpo._fused import rule_token_advantages
 from shapley_sets.grpo._semivalues import check_credit
 from shapley_sets.utilities import Utility
 
@@ -531,17 +531,14 @@ class ShapleyGRPOTrainer(GRPOTrainer):
         empty = 0.0
         if rule.form == "shapley":
             empty = np.where(np.isnan(r) | np.isnan(u_empty), 0.0, r - w * (u_set - u_empty))
-        cand = rule.from_credits(
-            r, w * credits, g, mask=mask, step=self.state.global_step, empty_value=empty,
-            efficiency_rtol=None, **opts,
-        )
-        sa = set_advantages(r, g, **opts)
-        cand, sa = cand[local], sa[local]
         t = completion_mask.size(1)
-        ids = np.full((cand.shape[0], t), -1, dtype=np.int64)
+        ids = np.full((local.stop - local.start, t), -1, dtype=np.int64)
         for i, (_, tokens) in enumerate(records[local]):
             ids[i, : tokens.shape[0]] = tokens[:t]
-        tok = token_advantages(cand, sa, ids, completion_mask.detach().cpu().numpy(), candidate_mask=mask[local])
+        tok, _, _ = rule_token_advantages(
+            rule, r, w * credits, g, ids, completion_mask.detach().cpu().numpy(), mask=mask, rows=local,
+            step=self.state.global_step, empty_value=empty, **opts,
+        )
         return torch.from_numpy(tok.astype(np.float32))
 
 
