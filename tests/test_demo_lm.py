@@ -44,7 +44,7 @@ pytest.importorskip("trl", reason="trl is not installed (pip install 'shapley-se
 
 from shapley_sets.lm_demo.parse import ListParser  # noqa: E402
 from shapley_sets.lm_demo.reward import TextSetReward  # noqa: E402
-from shapley_sets.lm_demo.task import MixtureAnySuccess, make_text_task  # noqa: E402
+from shapley_sets.lm_demo.task import make_text_task  # noqa: E402
 from shapley_sets.lm_demo.vocab import build_tokenizer, item_names, token_texts  # noqa: E402
 from shapley_sets.sim import Problem, make_task, set_utility  # noqa: E402
 
@@ -147,18 +147,19 @@ def test_segments_reweigh_the_user_types():
         make_text_task("code", n_prompts=2)
 
 
-def test_mixture_any_success_is_the_weighted_sum_of_any_success_and_malformed_items_are_null():
+def test_code_task_utility_is_the_weighted_sum_of_any_success_and_malformed_items_are_null():
+    task = make_text_task("code", n_items=8, n_types=3, k=2)
+    u = task.utility
+    assert isinstance(u, ss.ExpectedAnySuccess) and np.allclose(u.weights, task.weights[0])
     rng = np.random.default_rng(5)
-    w = rng.dirichlet(np.ones(3))
-    u = MixtureAnySuccess(tuple(w))
     x = rng.uniform(size=(6, 3, 5))
     x[:, :, 2] = 0.0  # a malformed item: probability 0 for every type
     for credit in ("shapley", "loo", "banzhaf"):
         got = ss.semivalue(u, x, credit)
-        want = sum(wi * ss.semivalue(ss.AnySuccess(), x[:, i], credit) for i, wi in enumerate(w))
+        want = sum(wi * ss.semivalue(ss.AnySuccess(), x[:, i], credit) for i, wi in enumerate(task.weights[0]))
         np.testing.assert_allclose(got, want, atol=1e-12)
         np.testing.assert_allclose(got[:, 2], 0.0, atol=1e-15)
-    with pytest.raises(ValueError, match="probabilities must lie in"):
+    with pytest.raises(ValueError, match="must lie in"):
         ss.value(u, np.full((3, 2), 1.5))
 
 

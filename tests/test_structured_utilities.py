@@ -17,6 +17,8 @@ import shapley_sets as ss
 from shapley_sets.engines._kernels import SETS_PER_TASK
 from shapley_sets.engines.any_success import gauss_legendre_01
 
+from exact import rational_semivalue, table_of
+
 
 def brute_force_shapley(value, k):
     """Exact Shapley values (Fractions) of ``value(frozenset)`` by enumeration."""
@@ -146,11 +148,71 @@ def test_any_success_accepts_int_and_float32_and_keeps_input():
                                rtol=1e-15)
 
 
+# -- ExpectedAnySuccess ------------------------------------------------------
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("weights", ["shapley", "banzhaf", "loo"])
+def test_expected_any_success_matches_exact_rationals(seed, weights):
+    rng = np.random.default_rng(seed)
+    k, m = int(rng.integers(1, 7)), int(rng.integers(1, 4))
+    p = [[Fraction(int(a), 64) for a in row] for row in rng.integers(0, 65, size=(m, k))]
+    pi = [Fraction(int(a), 8) for a in rng.integers(0, 9, size=m)]
+
+    def value(s):
+        total = Fraction(0)
+        for u in range(m):
+            fail = Fraction(1)
+            for j in s:
+                fail *= 1 - p[u][j]
+            total += pi[u] * (1 - fail)
+        return total
+
+    exact = rational_semivalue(table_of(k, value), weights)
+    u = ss.ExpectedAnySuccess([float(w) for w in pi], normalize=False)
+    got = ss.semivalue(u, [[float(v) for v in row] for row in p], weights)
+    np.testing.assert_allclose(got, [float(v) for v in exact], rtol=1e-13, atol=1e-15)
+
+
+def test_expected_any_success_is_the_weighted_sum_of_any_success_and_holds_at_large_k():
+    rng = np.random.default_rng(4)
+    weights = np.array([0.2, 0.5, 0.3])
+    x = rng.random((3, 3, 3000)) * 1e-3
+    mask = rng.random((3, 3000)) < 0.9
+    u = ss.ExpectedAnySuccess(weights)
+    phi = ss.shapley(u, x, mask=mask)
+    want = sum(w * ss.shapley(ss.AnySuccess(), x[:, t], mask=mask) for t, w in enumerate(weights))
+    np.testing.assert_allclose(phi, want, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(phi.sum(axis=1), ss.value(u, x, mask=mask), rtol=1e-12)
+    assert np.all(phi[~mask] == 0.0)
+
+
+@pytest.mark.parametrize("kwargs,error,pattern", [
+    ({}, TypeError, "ExpectedAnySuccess needs the number of user types M"),
+    ({"weights": [0.5, 0.6]}, ValueError, "sum to 1.1"),
+    ({"weights": [-0.5, 1.5]}, ValueError, "non-negative"),
+    ({"weights": [0.5, 0.5], "n_types": 3}, ValueError, "n_types = 3 but weights has 2"),
+    ({"n_types": 0}, ValueError, "n_types must be >= 1"),
+    ({"weights": "ab"}, TypeError, "weights must be real numbers"),
+])
+def test_expected_any_success_rejects_bad_parameters(kwargs, error, pattern):
+    with pytest.raises(error, match=pattern):
+        ss.ExpectedAnySuccess(**kwargs)
+
+
+def test_expected_any_success_rejects_mismatched_inputs():
+    u = ss.ExpectedAnySuccess(n_types=2)
+    with pytest.raises(ValueError, match="M = 2 user types .* but x has 3 on axis -2"):
+        ss.shapley(u, np.full((3, 4), 0.5))
+    with pytest.raises(ValueError, match=r"x must lie in \[0.0, 1.0\]; found 1.5"):
+        ss.shapley(u, [[0.5, 1.5], [0.1, 0.2]])
+
+
 # -- thread independence -------------------------------------------------------
 
 @pytest.mark.parametrize("utility,shape", [
     (ss.AnySuccess(), (3 * SETS_PER_TASK + 17, 13)),
     (ss.ExpectedBest([0.5, 2.0, 0.0], floors=[0.1, 0.0, -1.0], normalize=False), (3 * SETS_PER_TASK + 17, 3, 13)),
+    (ss.ExpectedAnySuccess([0.5, 2.0, 0.0], normalize=False), (3 * SETS_PER_TASK + 17, 3, 13)),
 ])
 def test_results_do_not_depend_on_thread_count(two_threads, utility, shape):
     rng = np.random.default_rng(11)

@@ -11,11 +11,12 @@ from scipy import special
 
 from .._cache import ByteCache
 from .._jit import njit
-from ..utilities.any_success import AnySuccess
+from ..utilities.any_success import AnySuccess, ExpectedAnySuccess
 from ._kernels import SETS_PER_TASK, kernel_input, run_in_chunks
 from .weights import SHAPLEY
 
-__all__ = ["any_success_semivalue", "any_success_shapley", "gauss_jacobi_01", "gauss_legendre_01"]
+__all__ = ["any_success_semivalue", "any_success_shapley", "expected_any_success_semivalue",
+           "expected_any_success_shapley", "gauss_jacobi_01", "gauss_legendre_01"]
 
 #: The weightings served: those with a law of t (a caller's size weights
 #: have none, and use the reference engine).
@@ -215,3 +216,16 @@ def any_success_semivalue(u: AnySuccess, x: np.ndarray, mask: np.ndarray,
 
 def any_success_shapley(u: AnySuccess, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return any_success_semivalue(u, x, mask, SHAPLEY)
+
+
+def expected_any_success_semivalue(u: ExpectedAnySuccess, x: np.ndarray, mask: np.ndarray,
+                                   weighting) -> np.ndarray:
+    # Linear in the utility: each user type's any-success values (all types
+    # of all sets in one batch), weighted by its share.
+    per_type_mask = np.ascontiguousarray(np.broadcast_to(mask[..., None, :], x.shape))
+    per_type = any_success_semivalue(AnySuccess(), x, per_type_mask, weighting)
+    return np.einsum("...uk,u->...k", per_type, u.weight_array(x.shape[-2]))
+
+
+def expected_any_success_shapley(u: ExpectedAnySuccess, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    return expected_any_success_semivalue(u, x, mask, SHAPLEY)

@@ -10,6 +10,7 @@ from ..utilities import (
     Additive,
     AnySuccess,
     BestOf,
+    ExpectedAnySuccess,
     ExpectedBest,
     LinearCombination,
     Pairwise,
@@ -18,7 +19,12 @@ from ..utilities import (
     Utility,
 )
 from .any_success import WEIGHTINGS as ANY_SUCCESS_WEIGHTINGS
-from .any_success import any_success_semivalue, any_success_shapley
+from .any_success import (
+    any_success_semivalue,
+    any_success_shapley,
+    expected_any_success_semivalue,
+    expected_any_success_shapley,
+)
 from .best_of import best_of_semivalue, best_of_shapley
 from .combination import combination_semivalue, combination_shapley
 from .expected_best import expected_best_semivalue, expected_best_shapley
@@ -44,6 +50,9 @@ BUILTIN_ENGINES: tuple[Engine, ...] = (
            combination_semivalue, _ALL_WEIGHTINGS),
     Engine("any-success (exact Gauss-Legendre)", AnySuccess, any_success_shapley, "O(K²)",
            any_success_semivalue, frozenset(ANY_SUCCESS_WEIGHTINGS)),
+    Engine("expected any-success (weighted any-success games)", ExpectedAnySuccess,
+           expected_any_success_shapley, "O(M·K²)", expected_any_success_semivalue,
+           frozenset(ANY_SUCCESS_WEIGHTINGS)),
     Engine("expected best (weighted airport games)", ExpectedBest, expected_best_shapley,
            "O(M·K log K)", expected_best_semivalue, frozenset(RANK_WEIGHTINGS)),
     Engine("pairwise (closed form)", Pairwise, pairwise_shapley, "O(K²)",

@@ -7,7 +7,7 @@ it weighs most; a completion lists K items. The set is worth the task's value
 for that mixture: ``Σ_u w_u · max_{j∈S} s_{u,j}`` (``recommend``, ``ideas``:
 :class:`shapley_sets.ExpectedBest`, the weights folded into the scores so that
 one utility object serves every prompt) or ``Σ_u w_u · (1 − Π_{j∈S}(1 − p_{u,j}))``
-(``code``: a mixture of :class:`shapley_sets.AnySuccess`). With one prompt
+(``code``: :class:`shapley_sets.ExpectedAnySuccess`). With one prompt
 (the default) the segment is the task's own mixture and the problem is the
 toy demo's, with a transformer instead of a softmax over the catalog.
 """
@@ -18,12 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import ExpectedBest, value
+from .. import ExpectedAnySuccess, ExpectedBest, value
 from ..sim import Problem, best_set, make_task
-from ..utilities.base import Utility
 from .vocab import SEPARATOR, item_names
 
-__all__ = ["TextTask", "make_text_task", "MixtureAnySuccess", "TASTES"]
+__all__ = ["TextTask", "make_text_task", "TASTES"]
 
 TASTES = (
     "jazz", "opera", "hiking", "chess", "poetry", "cooking", "sailing", "anime",
@@ -31,40 +30,6 @@ TASTES = (
     "cinema", "tennis", "science", "fashion", "music", "camping", "comics", "yoga",
     "theatre", "fishing", "coffee", "games", "dance", "birds", "cars", "wine",
 )
-
-
-@dataclass(frozen=True)
-class MixtureAnySuccess(Utility):
-    """``U(S) = Σ_u w_u · (1 − Π_{j∈S} (1 − p_{u,j}))``: a user type drawn with
-    probability ``w_u`` accepts each candidate with its probability; the set
-    succeeds if any candidate is accepted.
-
-    Input ``(..., M, K)`` probabilities. No dedicated engine: semivalues come
-    from the reference engine (exact enumeration, fine for K up to ~12);
-    by linearity they equal the weighted sum of each type's
-    :class:`shapley_sets.AnySuccess` values.
-
-    Examples:
-        >>> import shapley_sets as ss
-        >>> u = MixtureAnySuccess((0.5, 0.5))
-        >>> p = [[1.0, 0.0], [0.5, 0.5]]
-        >>> float(ss.value(u, p)), ss.shapley(u, p).round(4).tolist()
-        (0.875, [0.6875, 0.1875])
-    """
-
-    weights: tuple
-
-    core_ndim = 2
-
-    def coalition_values(self, x, members):
-        m = np.asarray(members)[..., :, None, :]
-        miss = np.where(m, 1.0 - x[..., None, :, :], 1.0).prod(axis=-1)  # (..., C, M)
-        return (1.0 - miss) @ np.asarray(self.weights)
-
-    def check_input(self, x):
-        bad = np.argwhere((x < 0) | (x > 1))
-        if bad.size:
-            raise ValueError(f"probabilities must lie in [0, 1]; found {x[tuple(bad[0])]} at {tuple(bad[0])}")
 
 
 @dataclass(frozen=True)
@@ -101,10 +66,10 @@ class TextTask:
     def utility(self):
         """One utility for every prompt: ``ExpectedBest`` with unit weights (the
         weights are in :attr:`scores`) or, for ``code``'s single segment,
-        :class:`MixtureAnySuccess`."""
+        ``ExpectedAnySuccess`` with its user types' weights."""
         if self.kind == "best":
             return ExpectedBest(np.ones(self.scores.shape[1]), normalize=False)  # a weighted sum: weights live in scores
-        return MixtureAnySuccess(tuple(float(w) for w in self.weights[0]))
+        return ExpectedAnySuccess(self.weights[0])
 
     def inputs(self, prompt: int, items) -> np.ndarray:
         """``(M, len(items))``: the utility input of one listed set; item -1 is worth nothing (zeros)."""

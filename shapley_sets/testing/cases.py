@@ -97,7 +97,7 @@ def _combination_cases(max_k: int = 8):
 
 
 # -- structured utilities (docs/math.md) ---------------------------------------
-from ..utilities import Additive, AnySuccess, ExpectedBest, Pairwise  # noqa: E402
+from ..utilities import Additive, AnySuccess, ExpectedAnySuccess, ExpectedBest, Pairwise  # noqa: E402
 from .strategies import batch_shapes, probabilities  # noqa: E402
 
 
@@ -140,6 +140,24 @@ def expected_best_inputs(draw, max_k: int = 8, max_types: int = 4):
 @register_cases(ExpectedBest)
 def _expected_best_cases(max_k: int = 8):
     return expected_best_inputs(max_k).flatmap(lambda ux: _with_mask(*ux))
+
+
+@st.composite
+def expected_any_success_inputs(draw, max_k: int = 8, max_types: int = 4):
+    """``(ExpectedAnySuccess, x)`` with probabilities x of shape ``batch + (M, K)``;
+    weights None, zeros or positive (a weighted sum, not normalised)."""
+    k = draw(st.integers(1, max_k))
+    m = draw(st.integers(1, max_types))
+    batch = tuple(draw(batch_shapes(max_dims=2, max_side=3)))
+    x = _flush_subnormals(draw(probabilities(k=st.just(k), batch_shape=st.just(batch + (m,)))))
+    weight = st.one_of(st.sampled_from([0.0, 0.25, 1.0, 3.0]), st.floats(0.0, 10.0))
+    weights = draw(st.one_of(st.none(), st.lists(weight, min_size=m, max_size=m)))
+    return ExpectedAnySuccess(weights, n_types=m, normalize=False), x
+
+
+@register_cases(ExpectedAnySuccess)
+def _expected_any_success_cases(max_k: int = 8):
+    return expected_any_success_inputs(max_k).flatmap(lambda ux: _with_mask(*ux))
 
 
 @st.composite

@@ -13,7 +13,7 @@ from numpy.typing import ArrayLike
 
 from .base import Utility
 
-__all__ = ["ExpectedBest"]
+__all__ = ["ExpectedBest", "check_user_types", "type_weight_array", "user_type_weights"]
 
 
 _SUM_TOL = 1e-9
@@ -51,6 +51,71 @@ def _as_vector(values, name: str) -> tuple:
     if bad.size:
         raise ValueError(f"{name} must be finite; found {arr[bad[0]]} at user type {bad[0]}")
     return tuple(float(v) for v in arr)
+
+
+def user_type_weights(who: str, weights, n_types, normalize, sizes: dict | None = None, *,
+                      how: str = "pass weights (one per user type) or n_types=M") -> tuple:
+    """The checked ``(weights, M, normalize)`` of a utility over M user types.
+
+    ``weights`` becomes a tuple of floats (or stays None: uniform), M comes
+    from ``n_types``, the weights or the other per-type fields in ``sizes``
+    (name -> length), which must all agree; ``normalize`` becomes None when
+    the weights sum to 1, so that equal utilities compare (and cache) equal.
+    """
+    if normalize is not None and not isinstance(normalize, bool):
+        raise TypeError(f"normalize must be None, True or False, got {normalize!r}")
+    sizes = dict(sizes or {})
+    if weights is not None:
+        weights = _as_vector(weights, "weights")
+        negative = [u for u, w in enumerate(weights) if w < 0]
+        if negative:
+            raise ValueError(
+                f"weights must be non-negative; found {weights[negative[0]]} at user type "
+                f"{negative[0]}"
+            )
+        weights = _normalized(weights, normalize)
+        if abs(math.fsum(weights) - 1.0) <= _SUM_TOL:
+            normalize = None  # an expectation however it was spelt: one canonical form
+        for name, size in sizes.items():
+            if size != len(weights):
+                raise ValueError(
+                    f"{name} has {size} entries but weights has {len(weights)}: "
+                    "both need one entry per user type"
+                )
+        sizes = {"weights": len(weights), **sizes}
+    m = n_types
+    if m is not None:
+        if isinstance(m, bool) or not isinstance(m, numbers.Integral):
+            raise TypeError(f"n_types must be an int (the number of user types M), got {m!r}")
+        if m < 1:
+            raise ValueError(f"n_types must be >= 1, got {m}")
+        for name, size in sizes.items():
+            if size != m:
+                raise ValueError(f"n_types = {m} but {name} has {size} entries (one per user type)")
+        m = int(m)
+    elif sizes:
+        m = next(iter(sizes.values()))
+    else:
+        raise TypeError(
+            f"{who} needs the number of user types M: {how}; it is not read from x, whose "
+            "axis -2 must then be M (x has shape batch + (M, K))"
+        )
+    return weights, m, normalize
+
+
+def type_weight_array(weights: tuple | None, m: int) -> np.ndarray:
+    """The weights π as a float64 array of length ``m`` (uniform for None)."""
+    return np.full(m, 1.0 / m) if weights is None else np.array(weights, dtype=np.float64)
+
+
+def check_user_types(x: np.ndarray, m: int, given: str) -> None:
+    """Refuse an ``x`` whose axis -2 is not the utility's M user types."""
+    if x.shape[-2] != m:
+        raise ValueError(
+            f"the utility has M = {m} user types (from {given}) but x has "
+            f"{x.shape[-2]} on axis -2 (x's shape {x.shape} is read as batch + (M, K)); for a "
+            "batch of sets of one user type add the axis: x[..., None, :]"
+        )
 
 
 @dataclass(frozen=True)
@@ -125,64 +190,29 @@ class ExpectedBest(Utility):
     normalize: bool | None = field(default=None, kw_only=True)
 
     def __post_init__(self):
-        if self.normalize is not None and not isinstance(self.normalize, bool):
-            raise TypeError(f"normalize must be None, True or False, got {self.normalize!r}")
         sizes = {}
-        if self.weights is not None:
-            weights = _as_vector(self.weights, "weights")
-            negative = [u for u, w in enumerate(weights) if w < 0]
-            if negative:
-                raise ValueError(
-                    f"weights must be non-negative; found {weights[negative[0]]} at user type "
-                    f"{negative[0]}"
-                )
-            weights = _normalized(weights, self.normalize)
-            object.__setattr__(self, "weights", weights)
-            if abs(math.fsum(weights) - 1.0) <= _SUM_TOL:
-                # An expectation however it was spelt: one canonical form, so
-                # that equal utilities compare (and cache) equal.
-                object.__setattr__(self, "normalize", None)
-            sizes["weights"] = len(weights)
         floors = self.floors
         if np.ndim(floors) == 0:
             if isinstance(floors, (bool, np.bool_)) or np.asarray(floors).dtype.kind not in "iuf":
                 raise TypeError(f"floors must be a real number or a 1-D sequence, got {floors!r}")
             if not np.isfinite(floors):
                 raise ValueError(f"floors must be finite, got {floors}")
-            object.__setattr__(self, "floors", float(floors))
+            floors = float(floors)
         else:
             floors = _as_vector(floors, "floors")
-            if "weights" in sizes and len(floors) != sizes["weights"]:
-                raise ValueError(
-                    f"floors has {len(floors)} entries but weights has {sizes['weights']}: "
-                    "both need one entry per user type"
-                )
-            object.__setattr__(self, "floors", floors)
             sizes["floors"] = len(floors)
-        m = self.n_types
-        if m is not None:
-            if isinstance(m, bool) or not isinstance(m, numbers.Integral):
-                raise TypeError(f"n_types must be an int (the number of user types M), got {m!r}")
-            if m < 1:
-                raise ValueError(f"n_types must be >= 1, got {m}")
-            for name, size in sizes.items():
-                if size != m:
-                    raise ValueError(f"n_types = {m} but {name} has {size} entries (one per user type)")
-            object.__setattr__(self, "n_types", int(m))
-        elif sizes:
-            object.__setattr__(self, "n_types", next(iter(sizes.values())))
-        else:
-            raise TypeError(
-                "ExpectedBest needs the number of user types M: pass weights (one per user "
-                "type), floors as a sequence, or n_types=M; it is not read from x, whose "
-                "axis -2 must then be M (x has shape batch + (M, K))"
-            )
+        weights, n_types, normalize = user_type_weights(
+            "ExpectedBest", self.weights, self.n_types, self.normalize, sizes,
+            how="pass weights (one per user type), floors as a sequence, or n_types=M",
+        )
+        object.__setattr__(self, "weights", weights)
+        object.__setattr__(self, "floors", floors)
+        object.__setattr__(self, "n_types", n_types)
+        object.__setattr__(self, "normalize", normalize)
 
     def weight_array(self, m: int) -> np.ndarray:
         """The weights π as a float64 array of length ``m``."""
-        if self.weights is None:
-            return np.full(m, 1.0 / m)
-        return np.array(self.weights, dtype=np.float64)
+        return type_weight_array(self.weights, m)
 
     def floor_array(self, m: int) -> np.ndarray:
         """The floors b as a float64 array of length ``m``."""
@@ -191,15 +221,9 @@ class ExpectedBest(Utility):
         return np.full(m, self.floors)
 
     def check_input(self, x: np.ndarray) -> None:
-        m = x.shape[-2]
-        if m != self.n_types:
-            given = ("weights" if self.weights is not None
-                     else "floors" if isinstance(self.floors, tuple) else "n_types")
-            raise ValueError(
-                f"the utility has M = {self.n_types} user types (from {given}) but x has "
-                f"{m} on axis -2 (x's shape {x.shape} is read as batch + (M, K)); for a "
-                "batch of sets of one user type add the axis: x[..., None, :]"
-            )
+        given = ("weights" if self.weights is not None
+                 else "floors" if isinstance(self.floors, tuple) else "n_types")
+        check_user_types(x, self.n_types, given)
 
     def rescaled(self, c: float) -> "ExpectedBest":
         """The same weights with the floors scaled by ``c``.
