@@ -268,9 +268,13 @@ def test_every_utility_budget_efficiency_and_exactness(engine):
         k = x.shape[-1]
         full = ss.shapley_estimate(u, x, budget=1 << k, seed=seed, mask=mask)
         # rounding is relative to the coalition values, which may dwarf the
-        # Shapley values (a high floor, huge equal scores)
-        whole = np.abs(full.set_values).max(initial=0.0)
-        scale = max(1.0, float(np.abs(exact).max(initial=0.0)), float(whole))
+        # Shapley values and U(N) too (a high floor, huge equal scores, rank
+        # weights that cancel over the whole set)
+        present = np.ones(exact.shape, dtype=bool) if mask is None else np.broadcast_to(mask, exact.shape)
+        largest = max(float(np.abs(ss.value(u, x, mask=present & np.array([(c >> j) & 1 for j in range(k)],
+                                                                           dtype=bool))).max(initial=0.0))
+                      for c in range(1 << k))
+        scale = max(1.0, float(np.abs(exact).max(initial=0.0)), largest)
         np.testing.assert_allclose(full.values, exact, rtol=1e-9, atol=1e-9 * scale)
         budget = data.draw(st.integers(2 * k, max(2 * k, (1 << k) - 1)))
         method = data.draw(st.sampled_from(["stratified", "permutation"]))
