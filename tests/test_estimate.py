@@ -172,6 +172,21 @@ def test_two_draws_per_group_give_finite_stderr_and_few_degrees_of_freedom():
     np.testing.assert_allclose(est.values.sum(-1), ss.value(u, x), rtol=1e-10)
 
 
+def test_stderr_is_zero_where_every_stratum_that_counts_is_enumerated():
+    # weight on size 0 only: phi_i = U({i}) - U(empty), only the size-1 stratum
+    # counts, and 12 evaluations enumerate it (well short of 2^10)
+    u, x = GAMES["best-of"]
+    weights = np.zeros(K)
+    weights[0] = 1.0
+    est = ss.shapley_estimate(*_repeated(u, x, 3), budget=14, seed=0, weights=weights)
+    assert np.all(est.calls == 2 + K)
+    np.testing.assert_allclose(est.values, np.broadcast_to(ss.semivalue(u, x, weights), (3, K)), rtol=1e-12)
+    assert np.all(est.stderr == 0) and np.all(np.isinf(est.dof))
+    low, high = est.interval(0.95)
+    np.testing.assert_array_equal(low, est.values)
+    np.testing.assert_array_equal(high, est.values)
+
+
 def test_shapley_draws_come_with_their_complements():
     from shapley_sets.blackbox.estimators import stratified_plan
 
