@@ -6,7 +6,9 @@ the games of tests/test_estimate.py), 400 seeded trials each, per budget:
     PYTHONPATH=$PWD python benchmarks/estimator_coverage.py
     PYTHONPATH=$PWD python benchmarks/estimator_coverage.py --budgets 60,400 --weights banzhaf
 
-``--weights`` takes "shapley", "banzhaf" or "beta:A,B".
+``--weights`` takes "shapley", "banzhaf" or "beta:A,B". ``--seed`` (default
+2024, the seeds of tests/test_estimate.py) seeds the trials: changes to the
+error model are developed on other seeds and confirmed once on the default.
 """
 
 from __future__ import annotations
