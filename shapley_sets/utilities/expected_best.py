@@ -6,7 +6,7 @@ import dataclasses
 import math
 import numbers
 from dataclasses import dataclass, field
-from typing import ClassVar, Sequence
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -103,12 +103,12 @@ def user_type_weights(who: str, weights, n_types, normalize, sizes: dict | None 
     return weights, m, normalize
 
 
-def type_weight_array(weights: tuple | None, m: int) -> np.ndarray:
+def type_weight_array(weights: Any, m: int) -> np.ndarray:
     """The weights π as a float64 array of length ``m`` (uniform for None)."""
     return np.full(m, 1.0 / m) if weights is None else np.array(weights, dtype=np.float64)
 
 
-def check_user_types(x: np.ndarray, m: int, given: str) -> None:
+def check_user_types(x: np.ndarray, m: int | None, given: str) -> None:
     """Refuse an ``x`` whose axis -2 is not the utility's M user types."""
     if x.shape[-2] != m:
         raise ValueError(
