@@ -124,6 +124,7 @@ def test_candidates_layout_gives_token_advantages(tmp_path):
     records = reward.last
     x, mask, ids = _candidate_inputs(records, adv.shape[1])
     R = ss.value(ss.BestOf(), x, mask=mask)
+    np.testing.assert_array_equal(reward.last_values, R)  # the set values the Shapley form reuses
     cand = ss.grpo.candidate_advantages(R, ss.shapley(ss.BestOf(), x, mask=mask), G, beta=0.5, mask=mask,
                                         **ss.grpo.PRESETS["trl"])
     sa = ss.grpo.set_advantages(R, G, **ss.grpo.PRESETS["trl"])

@@ -208,6 +208,8 @@ class CandidateReward:
         self.tokenizer = tokenizer
         self.__name__ = name
         self.last: list[tuple[Any, np.ndarray]] | None = None
+        #: The set values U(S) of the last call's completions (the rewards returned), for the trainer.
+        self.last_values: np.ndarray | None = None
 
     def candidate_texts(self, text: str) -> list[str]:
         """The candidates the parser finds in ``text`` (what ``score_fn`` receives)."""
@@ -270,7 +272,8 @@ class CandidateReward:
                                             budget=self.budget, seed=self._seeds.spawn(1)[0])
             return self.last_credit.set_rewards.tolist()
         x, mask = _pad([s for s, _ in records], self.utility)
-        return ss.value(self.utility, x, mask=mask).tolist()
+        self.last_values = ss.value(self.utility, x, mask=mask)
+        return self.last_values.tolist()
 
 
 def _candidate_objects(candidates, who, i):
@@ -521,7 +524,11 @@ class ShapleyGRPOTrainer(GRPOTrainer):
             x, mask = _pad([s for s, _ in records], u)
             credits = rule.credits(u, x, mask=mask)
             if rule.form == "shapley":  # the marginal form reads neither, so it does not evaluate them
-                u_set, u_empty = ss.value(u, x, mask=mask), ss.empty_value(u, x, mask=mask)
+                # U(S): what the reward computed from the same scores (the candidate reward's own term of r)
+                mine = getattr(reward_fn, "last_values", None)
+                values = None if mine is None else gather_object([mine])
+                u_set = ss.value(u, x, mask=mask) if values is None else np.concatenate(values)
+                u_empty = ss.empty_value(u, x, mask=mask)
         w = float(self.reward_weights[self._candidate_column])
         # The set reward R is TRL's weighted sum over all reward functions; only the candidate reward is
         # credited to candidates, so credits are w·c. For the Shapley form, with φ' = wφ and

@@ -26,6 +26,8 @@ re-encoding would then give other tokens than the ones trained on.
 
 from __future__ import annotations
 
+import itertools
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -102,12 +104,13 @@ class ListParser:
 
         Padding past a completion's end is ``(0, 0)``.
         """
-        lengths = np.array([len(ids) for ids in completion_ids], dtype=np.int64)
+        n = len(completion_ids)
+        lengths = np.fromiter(map(len, completion_ids), dtype=np.int64, count=n)
         t = max(int(lengths.max(initial=0)), 1)
-        ids = np.zeros((len(completion_ids), t), dtype=np.int64)
-        for i, row in enumerate(completion_ids):
-            ids[i, : len(row)] = row
-        chars = np.where(np.arange(t)[None, :] < lengths[:, None], self.lengths[ids], 0)
+        flat = np.fromiter(itertools.chain.from_iterable(completion_ids), dtype=np.int64, count=int(lengths.sum()))
+        # each token's text length, rows left-aligned (row-major order of the mask is the ids' order)
+        chars = np.zeros((n, t), dtype=np.int64)
+        chars[np.arange(t)[None, :] < lengths[:, None]] = self.lengths[flat]
         ends = np.cumsum(chars, axis=1)
         out = np.stack([ends - chars, ends], axis=-1)
         out[chars == 0] = 0  # zero-length tokens (special, padding) are (0, 0), no candidate's
@@ -117,12 +120,13 @@ class ListParser:
         """Parse decoded ``texts`` and the token ids they were decoded from."""
         offsets = self.offsets(completion_ids)
         ends = offsets[:, :, 1].max(axis=1)
-        for i, text in enumerate(texts):
-            if ends[i] != len(text):
-                raise ValueError(
-                    f"completion {i}: its tokens decode to {int(ends[i])} characters but the text has "
-                    f"{len(text)}; the tokenizer must decode by concatenation"
-                )
+        wrong = np.flatnonzero(ends != np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))
+        if wrong.size:
+            i = int(wrong[0])
+            raise ValueError(
+                f"completion {i}: its tokens decode to {int(ends[i])} characters but the text has "
+                f"{len(texts[i])}; the tokenizer must decode by concatenation"
+            )
         counts = dict.fromkeys(COUNTS, 0)
         counts["completions"] = len(texts)
         items, kept = [], []

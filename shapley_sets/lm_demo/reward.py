@@ -44,6 +44,7 @@ class TextSetReward(CandidateReward):
         self.candidate_fn = self.parser = self.score_fn = self.tokenizer = None
         self.__name__ = "set_utility"
         self.last = None
+        self.last_values = None
         self.task = task
         self.list_parser = parser
         self.counts = dict.fromkeys(COUNTS, 0)
@@ -58,6 +59,7 @@ class TextSetReward(CandidateReward):
             for i, items in enumerate(parsed.items)
         ]
         rewards = value(self.utility, x, mask=mask)
+        self.last_values = rewards
         for key, n in parsed.counts.items():
             self.counts[key] += n
         self.seconds += time.perf_counter() - start

@@ -14,6 +14,7 @@ toy demo's, with a transformer instead of a softmax over the catalog.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,12 +82,12 @@ class TextTask:
 
         ``W`` is the longest list (at least 1); padding and item -1 are zeros.
         """
-        width = max([len(s) for s in item_lists] + [1])
-        items = np.full((len(item_lists), width), -1, dtype=np.intp)
-        for i, s in enumerate(item_lists):
-            items[i, : len(s)] = s
-        lengths = np.array([len(s) for s in item_lists], dtype=np.intp)
+        n = len(item_lists)
+        lengths = np.fromiter(map(len, item_lists), dtype=np.intp, count=n)
+        width = max(int(lengths.max(initial=0)), 1)
         mask = np.arange(width)[None, :] < lengths[:, None]
+        items = np.full((n, width), -1, dtype=np.intp)
+        items[mask] = np.fromiter(itertools.chain.from_iterable(item_lists), dtype=np.intp, count=int(lengths.sum()))
         x = np.moveaxis(self.scores[np.asarray(prompts, dtype=np.intp)[:, None], :, items], -1, 1)
         return np.where((items >= 0)[:, None, :], x, 0.0), mask
 
