@@ -329,3 +329,28 @@ def test_large_k(k, budget):
     assert est.calls.max() <= budget and np.isfinite(est.stderr).all()
     np.testing.assert_allclose(est.values.sum(-1), x.max(-1), rtol=1e-9)
     assert np.mean(np.abs(est.values - exact) <= 3 * est.stderr) >= 0.9
+
+
+def test_the_coverage_benchmark_splits_each_candidates_intervals(capsys):
+    # benchmarks/estimator_coverage.py --by-candidate: per candidate, the intervals
+    # that hold the exact value, lie below it and lie above it are every trial
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "estimator_coverage.py"
+    spec = importlib.util.spec_from_file_location("_estimator_coverage", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    argv = ["--budgets", "60,100", "--weights", "banzhaf", "--trials", "40", "--by-candidate", "best-of"]
+    assert module.main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[1] for line in lines if line.startswith("budget")] == ["60", "100"]
+    table = {}
+    for line in lines:
+        if line.startswith("  "):
+            table.setdefault(line[:17].strip(), []).append([float(v) for v in line[17:].split()])
+    assert set(table) == {"coverage", "interval below", "interval above", "skewness"}
+    parts = np.array([table[k] for k in ("coverage", "interval below", "interval above")])
+    assert parts.shape == (3, 2, K)
+    np.testing.assert_allclose(parts.sum(axis=0), 1.0, atol=2e-3)
+    assert parts[0].min() < 1.0  # 40 trials at 60 and 100 evaluations: some intervals miss
