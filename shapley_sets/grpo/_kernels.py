@@ -35,38 +35,135 @@ def gather_token_advantages(cand, set_adv, ids, keep, has_keep, present, has_pre
 
 @njit(cache=True)
 def group_moments(values, valid, index, ddof, count, mean, std):
-    """Per group: the count, mean and std (``ddof``) of the valid values.
+    """Per group: the count, mean and std (``ddof``) of the valid values;
+    row i of the (N, K) ``values`` belongs to group ``index[i]``.
 
     Each group is scaled by its largest magnitude first and the std takes
     two passes (mean, then centred squares), so neither sums nor squares
     overflow and close, large values keep their spread. Sums run in input
-    order, as ``np.bincount`` sums, so the results equal those of the
-    numpy expression this replaced bit for bit. A group with no valid
-    value gets mean NaN, one with at most ``ddof`` std NaN.
+    order (row by row), as ``np.bincount`` sums, so the results equal those
+    of the numpy expression this replaced bit for bit; a row's terms are
+    added in a register, not through memory, which keeps the additions of
+    a group one dependent chain of registers. A
+    group with no valid value gets mean NaN, one with at most ``ddof`` std NaN.
     """
+    n, k = values.shape
     g = count.shape[0]
     peak = np.zeros(g)
-    for e in range(values.shape[0]):
-        if valid[e]:
-            q = index[e]
-            count[q] += 1.0
-            a = abs(values[e])
-            if a > peak[q] or a != a:  # np.maximum: NaN wins
-                peak[q] = a
+    # Selects, not branches, on valid (a set's present candidates vary from
+    # row to row: branches mispredicted about once a row and pass). Adding
+    # +0.0 for an invalid entry leaves every sum bit for bit as it was: a
+    # sum that starts at +0.0 never is -0.0.
+    for i in range(n):
+        q = index[i]
+        top, seen = peak[q], count[q]
+        for c in range(k):
+            a = abs(values[i, c]) if valid[i, c] else 0.0
+            seen += 1.0 if valid[i, c] else 0.0
+            top = a if a > top or a != a else top  # np.maximum: NaN wins
+        peak[q], count[q] = top, seen
     for q in range(g):
         if peak[q] == 0.0:
             peak[q] = 1.0
         mean[q] = 0.0
         std[q] = 0.0
-    for e in range(values.shape[0]):
-        if valid[e]:
-            mean[index[e]] += values[e] / peak[index[e]]
+    for i in range(n):
+        q = index[i]
+        top, total = peak[q], mean[q]
+        for c in range(k):
+            x = values[i, c] / top
+            total += x if valid[i, c] else 0.0
+        mean[q] = total
     for q in range(g):
         mean[q] = mean[q] / count[q] if count[q] > 0 else np.nan
-    for e in range(values.shape[0]):
-        if valid[e]:
-            c = values[e] / peak[index[e]] - mean[index[e]]
-            std[index[e]] += c * c
+    for i in range(n):
+        q = index[i]
+        top, centre, total = peak[q], mean[q], std[q]
+        for c in range(k):
+            x = values[i, c] / top - centre
+            total += x * x if valid[i, c] else 0.0
+        std[q] = total
     for q in range(g):
         std[q] = np.sqrt(std[q] / (count[q] - ddof)) * peak[q] if count[q] > ddof else np.nan
         mean[q] *= peak[q]
+
+
+@njit(cache=True)
+def set_advantage_rows(r, index, n_groups, by_std, eps, ddof, reward_singleton, adv, sigma):
+    """Set advantages with ``scale="group"`` (``by_std``) or ``"none"``:
+    ``adv[i] = (r[i] - mean) / (σ + eps)`` (or ``r[i] - mean``), 0 for a
+    missing (NaN) reward and, unless ``reward_singleton``, for a group of one
+    (with it, such a group has mean 0 and σ 1); ``sigma[i]`` the σ divided
+    by (1 without ``by_std``; NaN taken as 1).
+
+    The same operations in the same order as the numpy expression of
+    ``_set_advantages``, so the results agree bit for bit. Returns the first
+    response whose advantage or σ left the float64 range (-1 if none), for
+    the caller to report.
+    """
+    n = r.shape[0]
+    valid = np.empty((n, 1), dtype=np.bool_)
+    for i in range(n):
+        valid[i, 0] = not np.isnan(r[i])
+    count, mean, std = np.zeros(n_groups), np.empty(n_groups), np.empty(n_groups)
+    group_moments(r.reshape(n, 1), valid, index, ddof, count, mean, std)
+    if reward_singleton:
+        for q in range(n_groups):
+            if count[q] == 1.0:
+                mean[q] = 0.0
+                std[q] = 1.0
+    beyond = -1
+    for i in range(n):
+        q = index[i]
+        s = std[q] if by_std else 1.0
+        centred = r[i] - mean[q]
+        a = centred / (s + eps) if by_std else centred
+        drop = not valid[i, 0] or (not reward_singleton and count[q] == 1.0)
+        if drop:
+            a = 0.0
+        if beyond < 0 and (not np.isfinite(a) or (np.isinf(s) and not drop)):
+            beyond = i
+        adv[i] = a
+        sigma[i] = 1.0 if np.isnan(s) else s
+    return beyond
+
+
+@njit(cache=True)
+def shapley_form_rows(r, phi, present, empty, index, n_groups, beta, tau, by_std, eps, ddof, reward_singleton,
+                      out, adv, sigma):
+    """The Shapley form's candidate advantages ``A_g + β·d/(τ + eps)``,
+    ``d = K_g·φ + U(∅) − R`` for live candidates (present, in a set with a
+    reward), 0 for the others; ``adv`` and ``sigma`` as
+    :func:`set_advantage_rows` writes them. ``tau``: 0 the std of the d of
+    each group's live candidates (1 where undefined), 1 the set's σ, 2 none.
+
+    The operations of ``_candidate_advantages``' numpy expression in its
+    order (bit for bit). Returns :func:`set_advantage_rows`' answer.
+    """
+    n, k = phi.shape
+    beyond = set_advantage_rows(r, index, n_groups, by_std, eps, ddof, reward_singleton, adv, sigma)
+    d = np.zeros((n, k))
+    live = np.zeros((n, k), dtype=np.bool_)
+    for i in range(n):
+        k_g = 0
+        for c in range(k):
+            k_g += present[i, c]
+        if np.isnan(r[i]):
+            continue
+        for c in range(k):
+            if present[i, c]:
+                live[i, c] = True
+                d[i, c] = k_g * phi[i, c] + empty[i] - r[i]
+    tau_g = np.ones(n_groups)
+    if tau == 0:
+        count, mean, std = np.zeros(n_groups), np.empty(n_groups), np.empty(n_groups)
+        group_moments(d, live, index, ddof, count, mean, std)
+        for q in range(n_groups):
+            if not np.isnan(std[q]):
+                tau_g[q] = std[q]
+    for i in range(n):
+        t = sigma[i] if tau == 1 else tau_g[index[i]]
+        scale = beta / (t + eps)
+        for c in range(k):
+            out[i, c] = adv[i] + scale * d[i, c] if live[i, c] else 0.0
+    return beyond

@@ -111,7 +111,7 @@ from shapley_sets.grpo import (
 from shapley_sets._scalars import check_real
 from shapley_sets.grpo._checks import check_options
 from shapley_sets.grpo._groups import resolve_groups
-from shapley_sets.grpo.advantages import _candidate_advantages
+from shapley_sets.grpo.advantages import shapley_form
 
 from ._marks import expand_marks, mark_ids, read_marks
 from ._parsing import check_parser, parse_spans, token_ids_of_spans
@@ -404,12 +404,12 @@ def shapley_grpo_advantage(
         cand[rows, last] = sa[rows]  # the tokens after the last candidate: no candidate's
     else:
         # The set reward follows from efficiency: R = Σφ + U(∅). What
-        # rule.from_credits and set_advantages compute, with their checks of
-        # these arrays (finite φ), without converting and grouping them again.
+        # rule.from_credits and set_advantages compute (verl's scales are
+        # "group" and "none"), on φ checked finite above, without converting
+        # and grouping them again.
         R = phi.sum(axis=1) + empty
-        cand, sa = _candidate_advantages(
-            R, phi, present, np.full(n, empty), groups, beta, rule.tau, scale, eps, ddof, singleton, None,
-        )
+        cand, sa = shapley_form(R, phi, present, np.full(n, empty), groups, beta, rule.tau, scale == "group", eps,
+                                ddof, singleton)
     # Straight from the marks to float32 token advantages: token_advantages' result, cast.
     out = torch.from_numpy(expand_marks(marks, cand, sa)).to(token_level_rewards.device)
     return out, out
