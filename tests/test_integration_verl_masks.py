@@ -98,3 +98,44 @@ def test_the_answer_does_not_depend_on_the_thread_count(monkeypatch):
     for got in answers[1:]:
         assert torch.equal(got, answers[0])
     np.testing.assert_array_equal(answers[0].numpy(), _composition(tlr, mask, uids))
+
+
+def _patterned_batch(t=37):
+    """Rows of every mask shape the prefix test must tell apart: full, empty,
+    right and left padding, a hole, alternating, one token first or last."""
+    patterns = [np.ones(t, bool), np.zeros(t, bool), np.arange(t) < 20, np.arange(t) >= 5,
+                (np.arange(t) < 30) & (np.arange(t) != 10), np.arange(t) % 2 == 0,
+                np.arange(t) == 0, np.arange(t) == t - 1, np.arange(t) >= 1]
+    mask = np.array([p for p in patterns for _ in range(2)])
+    n = mask.shape[0]
+    ids = np.where(mask, (np.arange(t)[None, :] * 3) // t, -1)
+    phi = np.random.default_rng(9).normal(size=(n, 3))
+    tlr = sv.encode_token_rewards(phi, np.where(np.ones_like(mask), (np.arange(t)[None, :] * 3) // t, -1))
+    uids = np.array([f"u{i % 3}" for i in range(n)], dtype=object)
+    return tlr, mask, uids
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.int64, torch.int32, torch.uint8, torch.bool])
+def test_every_mask_shape_matches_the_composition(dtype):
+    tlr, mask, uids = _patterned_batch()
+    got, _ = sv.shapley_grpo_advantage(tlr, torch.from_numpy(mask).to(dtype), index=uids)
+    np.testing.assert_array_equal(got.numpy(), _composition(tlr, mask, uids))
+    assert (got.numpy()[~mask] == 0).all()
+
+
+def test_a_float32_mask_reads_negative_zero_as_padding():
+    tlr, mask, uids = _batch(6)
+    m = torch.from_numpy(np.where(mask, 1.0, -0.0).astype(np.float32))
+    got, _ = sv.shapley_grpo_advantage(tlr, m, index=uids)
+    np.testing.assert_array_equal(got.numpy(), _composition(tlr, mask, uids))
+
+
+@pytest.mark.parametrize("dtype, bad", [(torch.float32, float("inf")), (torch.float32, 1e-45),
+                                        (torch.float32, 1.0 - 2.0 ** -24), (torch.float32, 1.0 + 2.0 ** -23),
+                                        (torch.int64, -1), (torch.int64, 3), (torch.int32, 2)])
+def test_a_mask_value_near_0_or_1_is_refused(dtype, bad):
+    tlr, mask, uids = _batch(3)
+    m = torch.from_numpy(mask).to(dtype)
+    m[5, 7] = bad
+    with pytest.raises(ValueError, match=r"response_mask must be boolean or hold only 0 and 1 .*at response 5, token 7"):
+        sv.shapley_grpo_advantage(tlr, m, index=uids)
