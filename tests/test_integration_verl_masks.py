@@ -139,3 +139,47 @@ def test_a_mask_value_near_0_or_1_is_refused(dtype, bad):
     m[5, 7] = bad
     with pytest.raises(ValueError, match=r"response_mask must be boolean or hold only 0 and 1 .*at response 5, token 7"):
         sv.shapley_grpo_advantage(tlr, m, index=uids)
+
+
+def _naive_marks(tlr, mask):
+    """The marks of each row by a loop over tokens: values and positions."""
+    bits = tlr.numpy().view(np.int32)
+    rows = []
+    for i in range(bits.shape[0]):
+        pos = [j for j in range(bits.shape[1]) if bits[i, j] != 0 and mask[i, j]]
+        rows.append((pos, [float(tlr[i, j]) + 0.0 for j in pos]))
+    return rows
+
+
+@pytest.mark.parametrize("t", [1, 7, 63, 64, 65, 130, 200])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.int64, torch.bool])
+def test_marks_are_read_at_every_position(t, dtype):
+    # Marks at word boundaries (63, 64, 127, 128), dense rows (more marks than
+    # the first pass keeps), -0.0 marks, and marks on masked tokens, ignored.
+    rng = np.random.default_rng(t)
+    n = 12
+    tlr = torch.zeros(n, t)
+    dense = rng.random((n, t)) < np.linspace(0.02, 0.9, n)[:, None]
+    for j in (63, 64, 127, 128):
+        if j < t:
+            dense[::2, j] = True
+    values = rng.normal(size=(n, t)).astype(np.float32)
+    values[rng.random((n, t)) < 0.1] = -0.0
+    tlr[torch.from_numpy(dense)] = torch.from_numpy(values[dense])
+    mask = rng.random((n, t)) < 0.85
+    mask[1] = True
+    phi, present, ids = sv.decode_token_rewards(tlr, torch.from_numpy(mask).to(dtype))
+    naive = _naive_marks(tlr, mask)
+    assert phi.shape[1] == max(1, max(len(p) for p, _ in naive))
+    for i, (pos, vals) in enumerate(naive):
+        k = len(pos)
+        assert present[i].tolist() == [c < k for c in range(phi.shape[1])]
+        assert phi[i, :k].tolist() == vals and (phi[i, k:] == 0).all()
+        # Candidate c owns the valid tokens after mark c - 1 up to mark c.
+        want = np.full(t, -1)
+        start = 0
+        for c, j in enumerate(pos):
+            want[start:j + 1] = c
+            start = j + 1
+        want[~mask[i]] = -1
+        np.testing.assert_array_equal(ids[i], want)
