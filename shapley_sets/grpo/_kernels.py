@@ -96,10 +96,10 @@ def set_advantage_rows(r, index, n_groups, by_std, eps, ddof, reward_singleton, 
     (with it, such a group has mean 0 and σ 1); ``sigma[i]`` the σ divided
     by (1 without ``by_std``; NaN taken as 1).
 
-    The same operations in the same order as the numpy expression of
-    ``_set_advantages``, so the results agree bit for bit. Returns the first
-    response whose advantage or σ left the float64 range (-1 if none), for
-    the caller to report.
+    Group statistics by :func:`group_moments`; each advantage is one
+    subtraction and one division, as numpy's elementwise expression of it
+    computed them (bit for bit). Returns the first response whose advantage
+    or σ left the float64 range (-1 if none), for the caller to report.
     """
     n = r.shape[0]
     valid = np.empty((n, 1), dtype=np.bool_)
@@ -137,8 +137,10 @@ def shapley_form_rows(r, phi, present, empty, index, n_groups, beta, tau, by_std
     :func:`set_advantage_rows` writes them. ``tau``: 0 the std of the d of
     each group's live candidates (1 where undefined), 1 the set's σ, 2 none.
 
-    The operations of ``_candidate_advantages``' numpy expression in its
-    order (bit for bit). Returns :func:`set_advantage_rows`' answer.
+    Each entry is computed as numpy's elementwise expression of the
+    formula (``_candidate_advantages``' path for ``scale="batch"``) computes
+    it, so the two agree bit for bit. Returns :func:`set_advantage_rows`'
+    answer.
     """
     n, k = phi.shape
     beyond = set_advantage_rows(r, index, n_groups, by_std, eps, ddof, reward_singleton, adv, sigma)

@@ -73,39 +73,32 @@ def _set_advantages(r: np.ndarray, groups: Groups, scale, eps, ddof, singleton):
                                     adv, sigma)
         _check_beyond(r, beyond)
         return adv, sigma
+    # scale="batch": the group means, and the std of every valid reward of the batch.
     valid = ~np.isnan(r)
-    count, mean, std = group_stats(r, valid, groups, ddof)
+    count, mean, _ = group_stats(r, valid, groups, ddof)
     single = count == 1
     if singleton == "reward":
         mean[single] = 0.0
-        std[single] = 1.0
-    if scale == "group":
-        sigma = std[groups.index]
-    elif scale == "batch":
-        n_valid = int(valid.sum())
-        if n_valid > ddof:
-            vals = r[valid]
-            peak = float(np.abs(vals).max()) or 1.0  # scaled: no overflow in the squares
-            vals = vals / peak
-            batch_std = peak * float(np.sqrt(((vals - vals.mean()) ** 2).sum() / (n_valid - ddof)))
-        else:
-            # One valid reward in the whole batch: it is a singleton group, so
-            # its advantage is 0 ("zero") or R / (1 + eps) ("reward").
-            batch_std = 1.0
-        sigma = np.full(r.shape, batch_std)
+    n_valid = int(valid.sum())
+    if n_valid > ddof:
+        vals = r[valid]
+        peak = float(np.abs(vals).max()) or 1.0  # scaled: no overflow in the squares
+        vals = vals / peak
+        batch_std = peak * float(np.sqrt(((vals - vals.mean()) ** 2).sum() / (n_valid - ddof)))
     else:
-        sigma = np.ones(r.shape)
+        # One valid reward in the whole batch: it is a singleton group, so
+        # its advantage is 0 ("zero") or R / (1 + eps) ("reward").
+        batch_std = 1.0
+    sigma = np.full(r.shape, batch_std)
     with np.errstate(invalid="ignore"):
-        centred = r - mean[groups.index]
-        adv = centred if scale == "none" else centred / (sigma + eps)
+        adv = (r - mean[groups.index]) / (sigma + eps)
     drop = ~valid
     if singleton == "zero":
         drop |= single[groups.index]
     adv[drop] = 0.0
     beyond = ~np.isfinite(adv) | (np.isinf(sigma) & ~drop)
     _check_beyond(r, int(np.flatnonzero(beyond)[0]) if beyond.any() else -1)
-    sigma = np.where(np.isnan(sigma), 1.0, sigma)
-    return adv, sigma
+    return adv, np.where(np.isnan(sigma), 1.0, sigma)
 
 
 def _group_inputs(r: np.ndarray, groups: Groups) -> tuple:
@@ -315,9 +308,8 @@ def _candidate_advantages(R, phi, present, empty, g: Groups, beta, tau, scale, e
             R, phi_live.sum(axis=1), np.abs(phi_live).sum(axis=1), empty,
             valid_set & (k_g > 0), efficiency_rtol,
         )
-
     if scale != "batch":
-        return shapley_form(R, phi, present, empty, g, beta, tau, scale == "group", eps, ddof, singleton)
+        return _shapley_form(R, phi, present, empty, g, beta, tau, scale == "group", eps, ddof, singleton)
     a_set, sigma = _set_advantages(R, g, scale, eps, ddof, singleton)
     with np.errstate(invalid="ignore"):
         d = np.where(live, k_g[:, None] * phi_live + empty[:, None] - R[:, None], 0.0)
@@ -335,7 +327,7 @@ def _candidate_advantages(R, phi, present, empty, g: Groups, beta, tau, scale, e
     return out, a_set
 
 
-def shapley_form(R, phi, present, empty, g: Groups, beta, tau, by_std, eps, ddof, singleton):
+def _shapley_form(R, phi, present, empty, g: Groups, beta, tau, by_std, eps, ddof, singleton):
     """:func:`_candidate_advantages` with ``scale="group"`` (``by_std``) or
     ``"none"``, in one kernel, on arrays it has checked (φ finite where
     present in a set with a reward): the (N, K) advantages and the set

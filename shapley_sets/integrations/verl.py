@@ -111,7 +111,7 @@ from shapley_sets.grpo import (
 from shapley_sets._scalars import check_real
 from shapley_sets.grpo._checks import check_options
 from shapley_sets.grpo._groups import resolve_groups
-from shapley_sets.grpo.advantages import shapley_form
+from shapley_sets.grpo.advantages import _shapley_form
 
 from ._marks import expand_marks, mark_ids, read_marks
 from ._parsing import check_parser, parse_spans, token_ids_of_spans
@@ -408,7 +408,7 @@ def shapley_grpo_advantage(
         # "group" and "none"), on φ checked finite above, without converting
         # and grouping them again.
         R = phi.sum(axis=1) + empty
-        cand, sa = shapley_form(R, phi, present, np.full(n, empty), groups, beta, rule.tau, scale == "group", eps,
+        cand, sa = _shapley_form(R, phi, present, np.full(n, empty), groups, beta, rule.tau, scale == "group", eps,
                                 ddof, singleton)
     # Straight from the marks to float32 token advantages: token_advantages' result, cast.
     out = torch.from_numpy(expand_marks(marks, cand, sa)).to(token_level_rewards.device)
