@@ -212,11 +212,40 @@ def _ids(bits, valid, use_valid, counts, ids):
                     c += 1
 
 
+@njit(cache=True)
+def _most(counts, bad):
+    """The most marks in a row, and whether any row's mask is bad."""
+    most, any_bad = 0, False
+    for i in range(counts.shape[0]):
+        most = max(most, counts[i])
+        any_bad |= bad[i]
+    return most, any_bad
+
+
+@njit(cache=True)
+def _columns(counts, wide, phi, present):
+    """``phi``: the first K columns of ``wide``; ``present[i, c]``: c < counts[i].
+    Returns the flat index of the first present value that is not finite (-1
+    if none)."""
+    n, k = phi.shape
+    first = -1
+    for i in range(n):
+        for c in range(k):
+            v = wide[i, c]
+            phi[i, c] = v
+            present[i, c] = c < counts[i]
+            if first < 0 and c < counts[i] and not np.isfinite(v):
+                first = i * k + c
+    return first
+
+
 class Marks(NamedTuple):
     """The marks of a batch: ``phi`` (N, K) float64, ``present`` (N, K) bool,
     ``counts`` (N,), the marks' token positions ``ends`` (N, >= K), the
-    rewards (as int32 bits) and mask (in its dtype) they were read from, and per row its
-    count of valid tokens where they are its first ones (else -1)."""
+    rewards (as int32 bits) and mask (in its dtype) they were read from, per
+    row its count of valid tokens where they are its first ones (else -1),
+    and the flat index into ``phi`` of the first present value that is not
+    finite (-1 if none)."""
 
     phi: np.ndarray
     present: np.ndarray
@@ -226,6 +255,7 @@ class Marks(NamedTuple):
     valid: np.ndarray
     use_valid: bool
     prefix: np.ndarray
+    nonfinite: int
 
 
 def _token_position(bad: np.ndarray) -> str:
@@ -270,18 +300,19 @@ def read_marks(token_level_rewards, response_mask=None) -> Marks:
     bad = np.zeros(n, dtype=np.bool_)
     t = bits.shape[1]
     run_rows_in_tasks(_read_rows, _read_tasks, n, t, bits, valid, use_valid, counts, phi, ends, prefix, bad)
-    if bad.any():
+    most, any_bad = _most(counts, bad)
+    if any_bad:
         assert m is not None  # bad entries are found only in a mask
         _token_mask(m)  # raises, naming the entry
-    most = int(counts.max()) if n else 0
     if most > _FIRST_WIDTH:
         phi = np.zeros((n, most))
         ends = np.zeros((n, most), dtype=np.int64)
         run_rows_in_tasks(_read_rows, _read_tasks, n, t, bits, valid, use_valid, counts, phi, ends, prefix, bad)
     k = max(most, 1)
-    phi = np.ascontiguousarray(phi[:, :k])
-    present = np.arange(k)[None, :] < counts[:, None]
-    return Marks(phi, present, counts, ends, bits, valid, use_valid, prefix)
+    wide = phi
+    phi, present = np.empty((n, k)), np.empty((n, k), dtype=np.bool_)
+    nonfinite = _columns(counts, wide, phi, present)
+    return Marks(phi, present, counts, ends, bits, valid, use_valid, prefix, nonfinite)
 
 
 def expand_marks(marks: Marks, cand: np.ndarray, set_adv: np.ndarray) -> np.ndarray:

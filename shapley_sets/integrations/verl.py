@@ -383,9 +383,8 @@ def shapley_grpo_advantage(
     beta = rule.beta_at(step)
     marks = read_marks(token_level_rewards, response_mask)
     phi, present = marks.phi, marks.present
-    bad = present & ~np.isfinite(phi)
-    if bad.any():  # NaN would read as a missing set reward: advantage 0, silently
-        i, c = (int(v) for v in np.argwhere(bad)[0])
+    if marks.nonfinite >= 0:  # NaN would read as a missing set reward: advantage 0, silently
+        i, c = divmod(marks.nonfinite, phi.shape[1])
         raise ValueError(
             f"token_level_rewards must be finite; found {phi[i, c]} at response {i}, token "
             f"{int(marks.ends[i, c])} (candidate {c})"
