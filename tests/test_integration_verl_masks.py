@@ -183,3 +183,17 @@ def test_marks_are_read_at_every_position(t, dtype):
             start = j + 1
         want[~mask[i]] = -1
         np.testing.assert_array_equal(ids[i], want)
+
+
+def test_the_first_non_finite_mark_is_named_and_padding_is_not_read():
+    t = 30
+    tlr = sv.encode_token_rewards(np.full((4, 3), 0.5), np.tile((np.arange(t) * 3) // t, (4, 1)))
+    mask = np.ones((4, t), dtype=bool)
+    mask[:, 25:] = False
+    tlr[0, 27] = float("nan")  # padding: not a mark
+    uids = np.array(["a", "a", "b", "b"], dtype=object)
+    sv.shapley_grpo_advantage(tlr, torch.from_numpy(mask), index=uids)
+    tlr[2, 19] = float("-inf")  # candidate 1's mark
+    tlr[3, 9] = float("nan")
+    with pytest.raises(ValueError, match=r"found -inf at response 2, token 19 \(candidate 1\)"):
+        sv.shapley_grpo_advantage(tlr, torch.from_numpy(mask), index=uids)
