@@ -92,6 +92,9 @@ def _calls() -> list[Callable[[], object]]:
                                                   candidate_mask=[[True, True]]))
     # Group statistics (their kernel serves every GRPO advantage).
     calls.append(lambda: ss.grpo.candidate_advantages([1.0, 0.5], [[0.5, 0.5], [0.5, 0.0]], 2))
+    calls.append(lambda: ss.grpo.set_advantages([1.0, 0.5], 2))
+    # scale="batch" takes the numpy path, whose group statistics call their kernel directly.
+    calls.append(lambda: ss.grpo.candidate_advantages([1.0, 0.5], [[0.5, 0.5], [0.5, 0.0]], 2, scale="batch"))
     # The trainers' one-kernel path of a rule's candidate, set and token advantages.
     from shapley_sets.grpo._fused import rule_token_advantages
 

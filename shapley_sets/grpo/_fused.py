@@ -97,7 +97,7 @@ def _fast(rule, R, credits, groups, ids, response_mask, mask, rows, step, empty_
     code = rule_token_advantages_kernel(
         np.ascontiguousarray(R), np.ascontiguousarray(credits), np.ascontiguousarray(mask), g.index, g.n_groups,
         form_shapley, _GATES[rule.gate], _TAUS[rule.tau], beta, scale == "group", eps, ddof,
-        singleton == "zero", np.ascontiguousarray(empty), start, np.ascontiguousarray(ids), keep, has_keep,
+        singleton == "reward", np.ascontiguousarray(empty), start, np.ascontiguousarray(ids), keep, has_keep,
         cand, sa, tokens,
     )
     return (tokens, cand, sa) if code == FUSED_OK else None

@@ -122,7 +122,9 @@ def group_stats(values: np.ndarray, valid: np.ndarray, groups: Groups, ddof: int
     """
     g = groups.n_groups
     count, mean, std = np.zeros(g), np.empty(g), np.empty(g)
-    group_moments(np.ascontiguousarray(values, dtype=np.float64), np.ascontiguousarray(valid, dtype=np.bool_),
+    n = values.shape[0]
+    group_moments(np.ascontiguousarray(values, dtype=np.float64).reshape(n, 1),
+                  np.ascontiguousarray(valid, dtype=np.bool_).reshape(n, 1),
                   np.ascontiguousarray(groups.index, dtype=np.intp), ddof, count, mean, std)
     return count, mean, std
 

@@ -41,7 +41,7 @@ from ..adapters.torch_tokens import gather_token_advantages_torch
 from ._checks import check_beta, check_candidate_values, check_choice, check_options, rewards_1d
 from ._groups import Groups, group_stats, resolve_groups
 from ._semivalues import check_credit
-from ._kernels import gather_token_advantages
+from ._kernels import gather_token_advantages, set_advantage_rows, shapley_form_rows
 
 __all__ = [
     "PRESETS",
@@ -67,45 +67,53 @@ _EMPTY_KEEP.flags.writeable = False  # as every kernel input (kernel_input)
 
 def _set_advantages(r: np.ndarray, groups: Groups, scale, eps, ddof, singleton):
     """Advantages and the per-response σ they were divided by (1 for "none")."""
+    if scale != "batch":
+        adv, sigma = np.empty(r.shape[0]), np.empty(r.shape[0])
+        beyond = set_advantage_rows(*_group_inputs(r, groups), scale == "group", eps, ddof, singleton == "reward",
+                                    adv, sigma)
+        _check_beyond(r, beyond)
+        return adv, sigma
+    # scale="batch": the group means, and the std of every valid reward of the batch.
     valid = ~np.isnan(r)
-    count, mean, std = group_stats(r, valid, groups, ddof)
+    count, mean, _ = group_stats(r, valid, groups, ddof)
     single = count == 1
     if singleton == "reward":
         mean[single] = 0.0
-        std[single] = 1.0
-    if scale == "group":
-        sigma = std[groups.index]
-    elif scale == "batch":
-        n_valid = int(valid.sum())
-        if n_valid > ddof:
-            vals = r[valid]
-            peak = float(np.abs(vals).max()) or 1.0  # scaled: no overflow in the squares
-            vals = vals / peak
-            batch_std = peak * float(np.sqrt(((vals - vals.mean()) ** 2).sum() / (n_valid - ddof)))
-        else:
-            # One valid reward in the whole batch: it is a singleton group, so
-            # its advantage is 0 ("zero") or R / (1 + eps) ("reward").
-            batch_std = 1.0
-        sigma = np.full(r.shape, batch_std)
+    n_valid = int(valid.sum())
+    if n_valid > ddof:
+        vals = r[valid]
+        peak = float(np.abs(vals).max()) or 1.0  # scaled: no overflow in the squares
+        vals = vals / peak
+        batch_std = peak * float(np.sqrt(((vals - vals.mean()) ** 2).sum() / (n_valid - ddof)))
     else:
-        sigma = np.ones(r.shape)
+        # One valid reward in the whole batch: it is a singleton group, so
+        # its advantage is 0 ("zero") or R / (1 + eps) ("reward").
+        batch_std = 1.0
+    sigma = np.full(r.shape, batch_std)
     with np.errstate(invalid="ignore"):
-        centred = r - mean[groups.index]
-        adv = centred if scale == "none" else centred / (sigma + eps)
+        adv = (r - mean[groups.index]) / (sigma + eps)
     drop = ~valid
     if singleton == "zero":
         drop |= single[groups.index]
     adv[drop] = 0.0
     beyond = ~np.isfinite(adv) | (np.isinf(sigma) & ~drop)
-    if beyond.any():
-        i = int(np.flatnonzero(beyond)[0])
+    _check_beyond(r, int(np.flatnonzero(beyond)[0]) if beyond.any() else -1)
+    return adv, np.where(np.isnan(sigma), 1.0, sigma)
+
+
+def _group_inputs(r: np.ndarray, groups: Groups) -> tuple:
+    # Read-only contiguous inputs: the one specialisation `shapley-sets warmup` compiles.
+    index = kernel_input(np.asarray(groups.index, dtype=np.intp))
+    return kernel_input(np.asarray(r, dtype=np.float64)), index, groups.n_groups
+
+
+def _check_beyond(r: np.ndarray, i: int) -> None:
+    if i >= 0:
         raise ValueError(
             f"the rewards of response {i}'s group (reward {r[i]:.6g}) spread beyond the "
             "float64 range (their differences or std exceed about 1.8e308), which would "
             "make its advantage inf or 0; rescale the rewards"
         )
-    sigma = np.where(np.isnan(sigma), 1.0, sigma)
-    return adv, sigma
 
 
 def set_advantages(
@@ -300,7 +308,8 @@ def _candidate_advantages(R, phi, present, empty, g: Groups, beta, tau, scale, e
             R, phi_live.sum(axis=1), np.abs(phi_live).sum(axis=1), empty,
             valid_set & (k_g > 0), efficiency_rtol,
         )
-
+    if scale != "batch":
+        return _shapley_form(R, phi, present, empty, g, beta, tau, scale == "group", eps, ddof, singleton)
     a_set, sigma = _set_advantages(R, g, scale, eps, ddof, singleton)
     with np.errstate(invalid="ignore"):
         d = np.where(live, k_g[:, None] * phi_live + empty[:, None] - R[:, None], 0.0)
@@ -315,6 +324,23 @@ def _candidate_advantages(R, phi, present, empty, g: Groups, beta, tau, scale, e
         tau_row = np.ones(n)
     out = a_set[:, None] + (beta / (tau_row + eps))[:, None] * d
     out[~live] = 0.0
+    return out, a_set
+
+
+def _shapley_form(R, phi, present, empty, g: Groups, beta, tau, by_std, eps, ddof, singleton):
+    """:func:`_candidate_advantages` with ``scale="group"`` (``by_std``) or
+    ``"none"``, in one kernel, on arrays it has checked (φ finite where
+    present in a set with a reward): the (N, K) advantages and the set
+    advantages."""
+    n = R.shape[0]
+    out, a_set, sigma = np.empty(phi.shape), np.empty(n), np.empty(n)
+    r_in, index, n_groups = _group_inputs(R, g)
+    beyond = shapley_form_rows(
+        r_in, kernel_input(np.asarray(phi, dtype=np.float64)), kernel_input(np.asarray(present, dtype=np.bool_)),
+        kernel_input(np.asarray(empty, dtype=np.float64)), index, n_groups, float(beta), TAUS.index(tau), by_std,
+        eps, ddof, singleton == "reward", out, a_set, sigma,
+    )
+    _check_beyond(R, beyond)
     return out, a_set
 
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import prange
+from numba import prange, types
+from numba.cpython.unsafe.numbers import trailing_zeros
+from numba.extending import overload
 
 from shapley_sets._jit import njit
 from shapley_sets.engines._kernels import run_rows_in_tasks
@@ -23,58 +25,86 @@ __all__ = ["Marks", "read_marks", "expand_marks"]
 
 _ALL_VALID = np.ones((1, 1), dtype=np.bool_)
 #: Candidates per row read in the first pass; a row with more is read again.
-_FIRST_WIDTH = 64
+_FIRST_WIDTH = 32
 
 
 # The kernels read the float32 rewards as int32 bit patterns: a token is a
 # mark iff its bits are not all zero (+0.0 is the only float with no bit set;
 # -0.0 has the sign bit), an integer test that measured about twice as fast
-# as comparing floats and testing the sign. A float32 mask is read the same
-# way, without its sign bit (so -0.0 is padding, as 0.0 is).
+# as comparing floats and testing the sign. A mask is read in its own dtype:
+# a token is valid iff its entry is nonzero (so -0.0 is padding, as 0.0 is).
 
-_ONE_BITS = 0x3F800000  # 1.0f
-#: Tokens tested for a mark at once: a fixed-length OR vectorises, and
-#: marks are rare, so few blocks are read twice (8 measured fastest).
-_BLOCK = 8
-
-
-@njit(cache=True, inline="always")
-def _valid(valid, i, j, float_bits):
-    if float_bits:
-        return (valid[i, j] & 0x7FFFFFFF) != 0
-    return valid[i, j] != 0
+#: Tokens tested for a mark at once: one 64-bit word of "is a mark" bits,
+#: built by a loop that vectorises; its set bits are then visited by their
+#: trailing-zero count. Marks are rare: with a branch per token or per small
+#: block, the mispredicted branches cost twice the reading (measured).
+_BLOCK = 64
+#: Longest row whose float32 mask is counted in float32 (exact below 2**24).
+_FLOAT_COUNT_MAX = 1 << 24
 
 
-@njit(cache=True, inline="always")
-def _mask_row(vrow, float_bits):
+def _mask_row(vrow):
     """One row of a mask: whether an entry is other than 0/1 (NaN included),
     and its count of valid tokens if they are exactly its first ones, else -1.
 
-    Branch-free reductions over a row view, so LLVM vectorises them."""
-    bad, count, last = 0, 0, 0
-    if float_bits:
-        for j in range(vrow.shape[0]):
-            v = vrow[j] & 0x7FFFFFFF
-            nz = v != 0
-            bad += nz & (v != _ONE_BITS)
-            count += nz
-            last = max(last, j if nz else 0)
-    else:
+    A stub for numba, which compiles the overload below for the mask's
+    dtype: branch-free reductions over the row in its own lanes, which LLVM
+    vectorises (numba promotes narrower integer arithmetic to int64, which
+    measured 1.6x slower on a float32 mask's bits).
+    """
+    raise NotImplementedError
+
+
+@overload(_mask_row, jit_options={"fastmath": {"reassoc"}})
+def _mask_row_impl(vrow):
+    if isinstance(vrow.dtype, types.Float):
+        def mask_row_float(vrow):
+            # With a = |m| (the sign is ignored: -0.0 is padding), a - a*a
+            # is 0 iff a is 0 or 1 (NaN and inf give NaN), so the sum of its
+            # magnitudes is 0 iff no entry is bad, in any order of addition
+            # (reassoc lets the sums vectorise). The count and the rises (a 0
+            # followed by a 1: none in a prefix) are sums of 0s and 1s, exact
+            # in float32 below 2**24 tokens.
+            zero = np.float32(0.0)
+            first = abs(vrow[0])
+            bad, count, rises = abs(first - first * first), first, zero
+            for j in range(1, vrow.shape[0]):
+                a = abs(vrow[j])
+                bad += abs(a - a * a)
+                count += a
+                rises += max(a - abs(vrow[j - 1]), zero)
+            return bad != 0, int(count) if rises == 0 else -1
+        return mask_row_float
+    if vrow.dtype == types.int64:
+        def mask_row_int64(vrow):
+            # v & ~1 is 0 iff v is 0 or 1; v & ~previous is 1 at a rise.
+            first = vrow[0]
+            bad, count, rises = first & ~1, first, first & 0
+            for j in range(1, vrow.shape[0]):
+                v = vrow[j]
+                bad |= v & ~1
+                count += v
+                rises |= v & ~vrow[j - 1]
+            return bad != 0, count if rises == 0 else -1
+        return mask_row_int64
+
+    def mask_row_other(vrow):
+        bad, count, last = 0, 0, 0
         for j in range(vrow.shape[0]):
             v = vrow[j]
             nz = v != 0
             bad += nz & (v != 1)
             count += nz
             last = max(last, j if nz else 0)
-    prefix = count if count == 0 or last + 1 == count else -1
-    return bad != 0, prefix
+        return bad != 0, count if count == 0 or last + 1 == count else -1
+    return mask_row_other
 
 
 @njit(cache=True, inline="always")
-def _scan(bits, values, valid, use_valid, float_bits, i, start, stop, c, phi, ends):
+def _scan(bits, values, valid, use_valid, i, start, stop, c, phi, ends):
     width = phi.shape[1]
     for j in range(start, stop):
-        if bits[i, j] != 0 and (not use_valid or _valid(valid, i, j, float_bits)):
+        if bits[i, j] != 0 and (not use_valid or valid[i, j] != 0):
             if c < width:
                 phi[i, c] = values[i, j] + 0.0  # -0.0 becomes 0.0
                 ends[i, c] = j
@@ -83,7 +113,7 @@ def _scan(bits, values, valid, use_valid, float_bits, i, start, stop, c, phi, en
 
 
 @njit(cache=True)
-def _read_rows(bits, valid, use_valid, float_bits, counts, phi, ends, prefix, bad, start, stop):
+def _read_rows(bits, valid, use_valid, counts, phi, ends, prefix, bad, start, stop):
     """Rows start..stop-1: the count of marks and, up to phi's width, their
     values and positions; ``prefix[i]`` the row's count of valid tokens when
     they are its first ones, else -1; ``bad[i]`` whether its mask holds a
@@ -91,46 +121,49 @@ def _read_rows(bits, valid, use_valid, float_bits, counts, phi, ends, prefix, ba
     t = bits.shape[1]
     values = bits.view(np.float32)
     full = t - t % _BLOCK
+    width = phi.shape[1]
+    one = np.uint64(1)
     for i in range(start, stop):
-        if use_valid:
-            bad[i], prefix[i] = _mask_row(valid[i], float_bits)
+        if use_valid and t:
+            bad[i], prefix[i] = _mask_row(valid[i])
         else:
             prefix[i] = t
         c = 0
         row = bits[i]
         for j0 in range(0, full, _BLOCK):
-            seen = 0
+            word = np.uint64(0)
             for jj in range(_BLOCK):
-                seen |= row[j0 + jj]
-            if seen != 0:
-                c = _scan(bits, values, valid, use_valid, float_bits, i, j0, j0 + _BLOCK, c, phi, ends)
-        c = _scan(bits, values, valid, use_valid, float_bits, i, full, t, c, phi, ends)
-        counts[i] = c
+                word |= np.uint64(row[j0 + jj] != 0) << np.uint64(jj)
+            while word != 0:
+                j = j0 + trailing_zeros(word)
+                word &= word - one
+                if not use_valid or valid[i, j] != 0:
+                    if c < width:
+                        phi[i, c] = values[i, j] + 0.0  # -0.0 becomes 0.0
+                        ends[i, c] = j
+                    c += 1
+        counts[i] = _scan(bits, values, valid, use_valid, i, full, t, c, phi, ends)
 
 
 @njit(cache=True, parallel=True)
-def _read_tasks(bits, valid, use_valid, float_bits, counts, phi, ends, prefix, bad, rows):
+def _read_tasks(bits, valid, use_valid, counts, phi, ends, prefix, bad, rows):
     n = bits.shape[0]
     for task in prange((n + rows - 1) // rows):
-        _read_rows(bits, valid, use_valid, float_bits, counts, phi, ends, prefix, bad,
+        _read_rows(bits, valid, use_valid, counts, phi, ends, prefix, bad,
                    task * rows, min(n, (task + 1) * rows))
 
 
 @njit(cache=True, inline="always")
-def _fill_masked(out, valid, float_bits, i, start, stop, value):
+def _fill_masked(out, valid, i, start, stop, value):
     # Branch-free over a run of tokens (a select, not a test per token), so
     # LLVM vectorises it.
     zero = np.float32(0.0)
-    if float_bits:
-        for j in range(start, stop):
-            out[i, j] = value if (valid[i, j] & 0x7FFFFFFF) != 0 else zero
-    else:
-        for j in range(start, stop):
-            out[i, j] = value if valid[i, j] != 0 else zero
+    for j in range(start, stop):
+        out[i, j] = value if valid[i, j] != 0 else zero
 
 
 @njit(cache=True)
-def _expand_rows(valid, float_bits, prefix, counts, ends, cand, set_adv, out, first, last):
+def _expand_rows(valid, prefix, counts, ends, cand, set_adv, out, first, last):
     """Candidate c of row i owns the tokens after mark c - 1 up to mark c;
     the tokens after the last mark get ``set_adv[i]``; padding gets 0.
 
@@ -152,26 +185,26 @@ def _expand_rows(valid, float_bits, prefix, counts, ends, cand, set_adv, out, fi
         else:
             for c in range(counts[i]):
                 stop = ends[i, c] + 1
-                _fill_masked(out, valid, float_bits, i, start, stop, np.float32(cand[i, c]))
+                _fill_masked(out, valid, i, start, stop, np.float32(cand[i, c]))
                 start = stop
-            _fill_masked(out, valid, float_bits, i, start, t, np.float32(set_adv[i]))
+            _fill_masked(out, valid, i, start, t, np.float32(set_adv[i]))
 
 
 @njit(cache=True, parallel=True)
-def _expand_tasks(valid, float_bits, prefix, counts, ends, cand, set_adv, out, rows):
+def _expand_tasks(valid, prefix, counts, ends, cand, set_adv, out, rows):
     n = out.shape[0]
     for task in prange((n + rows - 1) // rows):
-        _expand_rows(valid, float_bits, prefix, counts, ends, cand, set_adv, out,
+        _expand_rows(valid, prefix, counts, ends, cand, set_adv, out,
                      task * rows, min(n, (task + 1) * rows))
 
 
 @njit(cache=True)
-def _ids(bits, valid, use_valid, float_bits, counts, ids):
+def _ids(bits, valid, use_valid, counts, ids):
     n, t = bits.shape
     for i in range(n):
         c = 0
         for j in range(t):
-            if (use_valid and not _valid(valid, i, j, float_bits)) or c >= counts[i]:
+            if (use_valid and valid[i, j] == 0) or c >= counts[i]:
                 ids[i, j] = -1
             else:
                 ids[i, j] = c
@@ -179,11 +212,40 @@ def _ids(bits, valid, use_valid, float_bits, counts, ids):
                     c += 1
 
 
+@njit(cache=True)
+def _most(counts, bad):
+    """The most marks in a row, and whether any row's mask is bad."""
+    most, any_bad = 0, False
+    for i in range(counts.shape[0]):
+        most = max(most, counts[i])
+        any_bad |= bad[i]
+    return most, any_bad
+
+
+@njit(cache=True)
+def _columns(counts, wide, phi, present):
+    """``phi``: the first K columns of ``wide``; ``present[i, c]``: c < counts[i].
+    Returns the flat index of the first present value that is not finite (-1
+    if none)."""
+    n, k = phi.shape
+    first = -1
+    for i in range(n):
+        for c in range(k):
+            v = wide[i, c]
+            phi[i, c] = v
+            present[i, c] = c < counts[i]
+            if first < 0 and c < counts[i] and not np.isfinite(v):
+                first = i * k + c
+    return first
+
+
 class Marks(NamedTuple):
     """The marks of a batch: ``phi`` (N, K) float64, ``present`` (N, K) bool,
     ``counts`` (N,), the marks' token positions ``ends`` (N, >= K), the
-    rewards (as int32 bits) and mask they were read from, and per row its
-    count of valid tokens where they are its first ones (else -1)."""
+    rewards (as int32 bits) and mask (in its dtype) they were read from, per
+    row its count of valid tokens where they are its first ones (else -1),
+    and the flat index into ``phi`` of the first present value that is not
+    finite (-1 if none)."""
 
     phi: np.ndarray
     present: np.ndarray
@@ -192,8 +254,8 @@ class Marks(NamedTuple):
     bits: np.ndarray
     valid: np.ndarray
     use_valid: bool
-    float_bits: bool
     prefix: np.ndarray
+    nonfinite: int
 
 
 def _token_position(bad: np.ndarray) -> str:
@@ -216,7 +278,7 @@ def read_marks(token_level_rewards, response_mask=None) -> Marks:
     if r.ndim != 2:
         raise ValueError(f"token_level_rewards must have shape (N, T), got {r.shape}")
     bits = np.ascontiguousarray(r, dtype=np.float32).view(np.int32)
-    valid, use_valid, float_bits = _ALL_VALID, False, False
+    valid, use_valid = _ALL_VALID, False
     m = None
     if response_mask is not None:
         m = to_numpy(response_mask)
@@ -225,13 +287,11 @@ def read_marks(token_level_rewards, response_mask=None) -> Marks:
         if m.dtype.kind not in "biuf":
             raise TypeError(f"response_mask must be boolean or numeric, got dtype {m.dtype}")
         # Read as it is (nonzero = valid), with no converted copy, when it is
-        # bool, integer or float32 (as bits); other floats are checked and
-        # compared once.
+        # bool, integer or float32; other floats are checked and compared once.
         m = np.ascontiguousarray(m)
-        float_bits = m.dtype == np.float32
-        if m.dtype.kind == "f" and not float_bits:
+        if m.dtype.kind == "f" and (m.dtype != np.float32 or m.shape[1] >= _FLOAT_COUNT_MAX):
             m = _token_mask(m)
-        valid, use_valid = (m.view(np.int32) if float_bits else m), True
+        valid, use_valid = m, True
     n = bits.shape[0]
     counts = np.zeros(n, dtype=np.int64)
     prefix = np.empty(n, dtype=np.int64)
@@ -239,19 +299,20 @@ def read_marks(token_level_rewards, response_mask=None) -> Marks:
     ends = np.zeros((n, _FIRST_WIDTH), dtype=np.int64)
     bad = np.zeros(n, dtype=np.bool_)
     t = bits.shape[1]
-    run_rows_in_tasks(_read_rows, _read_tasks, n, t, bits, valid, use_valid, float_bits, counts, phi, ends, prefix, bad)
-    if bad.any():
+    run_rows_in_tasks(_read_rows, _read_tasks, n, t, bits, valid, use_valid, counts, phi, ends, prefix, bad)
+    most, any_bad = _most(counts, bad)
+    if any_bad:
         assert m is not None  # bad entries are found only in a mask
         _token_mask(m)  # raises, naming the entry
-    most = int(counts.max()) if n else 0
     if most > _FIRST_WIDTH:
         phi = np.zeros((n, most))
         ends = np.zeros((n, most), dtype=np.int64)
-        run_rows_in_tasks(_read_rows, _read_tasks, n, t, bits, valid, use_valid, float_bits, counts, phi, ends, prefix, bad)
+        run_rows_in_tasks(_read_rows, _read_tasks, n, t, bits, valid, use_valid, counts, phi, ends, prefix, bad)
     k = max(most, 1)
-    phi = np.ascontiguousarray(phi[:, :k])
-    present = np.arange(k)[None, :] < counts[:, None]
-    return Marks(phi, present, counts, ends, bits, valid, use_valid, float_bits, prefix)
+    wide = phi
+    phi, present = np.empty((n, k)), np.empty((n, k), dtype=np.bool_)
+    nonfinite = _columns(counts, wide, phi, present)
+    return Marks(phi, present, counts, ends, bits, valid, use_valid, prefix, nonfinite)
 
 
 def expand_marks(marks: Marks, cand: np.ndarray, set_adv: np.ndarray) -> np.ndarray:
@@ -259,7 +320,7 @@ def expand_marks(marks: Marks, cand: np.ndarray, set_adv: np.ndarray) -> np.ndar
     tokens after a row's last mark ``set_adv[i]``, padding 0."""
     out = np.empty(marks.bits.shape, dtype=np.float32)
     n, t = marks.bits.shape[0], marks.bits.shape[-1]
-    run_rows_in_tasks(_expand_rows, _expand_tasks, n, t, marks.valid, marks.float_bits, marks.prefix, marks.counts,
+    run_rows_in_tasks(_expand_rows, _expand_tasks, n, t, marks.valid, marks.prefix, marks.counts,
               marks.ends, np.ascontiguousarray(cand, dtype=np.float64),
               np.ascontiguousarray(set_adv, dtype=np.float64), out)
     return out
@@ -268,5 +329,5 @@ def expand_marks(marks: Marks, cand: np.ndarray, set_adv: np.ndarray) -> np.ndar
 def mark_ids(marks: Marks) -> np.ndarray:
     """(N, T) int64 candidate id of every token (-1: padding or after the last mark)."""
     ids = np.empty(marks.bits.shape, dtype=np.int64)
-    _ids(marks.bits, marks.valid, marks.use_valid, marks.float_bits, marks.counts, ids)
+    _ids(marks.bits, marks.valid, marks.use_valid, marks.counts, ids)
     return ids

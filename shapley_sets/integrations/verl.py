@@ -111,7 +111,7 @@ from shapley_sets.grpo import (
 from shapley_sets._scalars import check_real
 from shapley_sets.grpo._checks import check_options
 from shapley_sets.grpo._groups import resolve_groups
-from shapley_sets.grpo.advantages import _candidate_advantages
+from shapley_sets.grpo.advantages import _shapley_form
 
 from ._marks import expand_marks, mark_ids, read_marks
 from ._parsing import check_parser, parse_spans, token_ids_of_spans
@@ -383,9 +383,8 @@ def shapley_grpo_advantage(
     beta = rule.beta_at(step)
     marks = read_marks(token_level_rewards, response_mask)
     phi, present = marks.phi, marks.present
-    bad = present & ~np.isfinite(phi)
-    if bad.any():  # NaN would read as a missing set reward: advantage 0, silently
-        i, c = (int(v) for v in np.argwhere(bad)[0])
+    if marks.nonfinite >= 0:  # NaN would read as a missing set reward: advantage 0, silently
+        i, c = divmod(marks.nonfinite, phi.shape[1])
         raise ValueError(
             f"token_level_rewards must be finite; found {phi[i, c]} at response {i}, token "
             f"{int(marks.ends[i, c])} (candidate {c})"
@@ -404,12 +403,12 @@ def shapley_grpo_advantage(
         cand[rows, last] = sa[rows]  # the tokens after the last candidate: no candidate's
     else:
         # The set reward follows from efficiency: R = Σφ + U(∅). What
-        # rule.from_credits and set_advantages compute, with their checks of
-        # these arrays (finite φ), without converting and grouping them again.
+        # rule.from_credits and set_advantages compute (verl's scales are
+        # "group" and "none"), on φ checked finite above, without converting
+        # and grouping them again.
         R = phi.sum(axis=1) + empty
-        cand, sa = _candidate_advantages(
-            R, phi, present, np.full(n, empty), groups, beta, rule.tau, scale, eps, ddof, singleton, None,
-        )
+        cand, sa = _shapley_form(R, phi, present, np.full(n, empty), groups, beta, rule.tau, scale == "group", eps,
+                                ddof, singleton)
     # Straight from the marks to float32 token advantages: token_advantages' result, cast.
     out = torch.from_numpy(expand_marks(marks, cand, sa)).to(token_level_rewards.device)
     return out, out
