@@ -61,7 +61,8 @@ def test_any_mask_layout_matches_the_composition(dtype, seed):
 
 
 @pytest.mark.parametrize("dtype, bad", [(torch.float32, 0.5), (torch.float32, float("nan")),
-                                        (torch.float32, 2.0), (torch.int64, 2), (torch.float64, -1.0)])
+                                        (torch.float32, 2.0), (torch.float32, -1.0), (torch.int64, 2),
+                                        (torch.int64, -1), (torch.float64, -1.0)])
 def test_a_mask_value_other_than_0_or_1_is_refused(dtype, bad):
     tlr, mask, uids = _batch(3)
     m = torch.from_numpy(mask).to(dtype)

@@ -59,20 +59,20 @@ def _mask_row(vrow):
 def _mask_row_impl(vrow):
     if isinstance(vrow.dtype, types.Float):
         def mask_row_float(vrow):
-            # With a = |m| (the sign is ignored: -0.0 is padding), a - a*a
-            # is 0 iff a is 0 or 1 (NaN and inf give NaN), so the sum of its
-            # magnitudes is 0 iff no entry is bad, in any order of addition
-            # (reassoc lets the sums vectorise). The count and the rises (a 0
-            # followed by a 1: none in a prefix) are sums of 0s and 1s, exact
-            # in float32 below 2**24 tokens.
+            # a - a*a is 0 iff a is 0 (or -0.0, padding as well) or 1; -1
+            # gives -2, NaN and inf give NaN. So the sum of its magnitudes is
+            # 0 iff no entry is bad, in any order of addition (reassoc lets
+            # the sums vectorise). The count and the rises (a 0 followed by a
+            # 1: none in a prefix) are sums of 0s and 1s, exact in float32
+            # below 2**24 tokens.
             zero = np.float32(0.0)
-            first = abs(vrow[0])
+            first = vrow[0]
             bad, count, rises = abs(first - first * first), first, zero
             for j in range(1, vrow.shape[0]):
-                a = abs(vrow[j])
+                a = vrow[j]
                 bad += abs(a - a * a)
                 count += a
-                rises += max(a - abs(vrow[j - 1]), zero)
+                rises += max(a - vrow[j - 1], zero)
             return bad != 0, int(count) if rises == 0 else -1
         return mask_row_float
     if vrow.dtype == types.int64:
