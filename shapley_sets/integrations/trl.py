@@ -210,6 +210,8 @@ class CandidateReward:
         self.last: list[tuple[Any, np.ndarray]] | None = None
         #: The set values U(S) of the last call's completions (the rewards returned), for the trainer.
         self.last_values: np.ndarray | None = None
+        #: The last call's candidates as one padded batch ``(x, mask)``, for the trainer.
+        self.last_batch: tuple[np.ndarray, np.ndarray] | None = None
 
     def candidate_texts(self, text: str) -> list[str]:
         """The candidates the parser finds in ``text`` (what ``score_fn`` receives)."""
@@ -272,6 +274,7 @@ class CandidateReward:
                                             budget=self.budget, seed=self._seeds.spawn(1)[0])
             return self.last_credit.set_rewards.tolist()
         x, mask = _pad([s for s, _ in records], self.utility)
+        self.last_batch = (x, mask)
         self.last_values = ss.value(self.utility, x, mask=mask)
         return self.last_values.tolist()
 
@@ -521,14 +524,19 @@ class ShapleyGRPOTrainer(GRPOTrainer):
             self._log_judge(judged, mode)
             credits, mask, u_set, u_empty = judged.credit, judged.mask, judged.set_rewards, judged.empty_values
         else:
-            x, mask = _pad([s for s, _ in records], u)
+            # One process: the batch the reward padded; several: each process's records, padded together.
+            batch = getattr(reward_fn, "last_batch", None)
+            x, mask = batch if batch is not None and self.accelerator.num_processes == 1 else _pad(
+                [s for s, _ in records], u)
             credits = rule.credits(u, x, mask=mask)
             if rule.form == "shapley":  # the marginal form reads neither, so it does not evaluate them
                 # U(S): what the reward computed from the same scores (the candidate reward's own term of r)
                 mine = getattr(reward_fn, "last_values", None)
                 values = None if mine is None else gather_object([mine])
                 u_set = ss.value(u, x, mask=mask) if values is None else np.concatenate(values)
-                u_empty = ss.empty_value(u, x, mask=mask)
+                # U(∅) as ss.empty_value computes it, on the x that rule.credits has just validated
+                nobody = np.zeros(mask.shape[:-1] + (1, mask.shape[-1]), dtype=bool)
+                u_empty = np.asarray(u.coalition_values(x, nobody)[..., 0], dtype=np.float64)
         w = float(self.reward_weights[self._candidate_column])
         # The set reward R is TRL's weighted sum over all reward functions; only the candidate reward is
         # credited to candidates, so credits are w·c. For the Shapley form, with φ' = wφ and

@@ -45,6 +45,7 @@ class TextSetReward(CandidateReward):
         self.__name__ = "set_utility"
         self.last = None
         self.last_values = None
+        self.last_batch = None
         self.task = task
         self.list_parser = parser
         self.counts = dict.fromkeys(COUNTS, 0)
@@ -60,6 +61,7 @@ class TextSetReward(CandidateReward):
         ]
         rewards = value(self.utility, x, mask=mask)
         self.last_values = rewards
+        self.last_batch = (x, mask)
         for key, n in parsed.counts.items():
             self.counts[key] += n
         self.seconds += time.perf_counter() - start
