@@ -125,6 +125,9 @@ def test_candidates_layout_gives_token_advantages(tmp_path):
     x, mask, ids = _candidate_inputs(records, adv.shape[1])
     R = ss.value(ss.BestOf(), x, mask=mask)
     np.testing.assert_array_equal(reward.last_values, R)  # the set values the Shapley form reuses
+    bx, bmask = reward.last_batch  # the padded batch the trainer reuses in one process
+    np.testing.assert_array_equal(bmask.sum(axis=1), [len(s) for s, _ in records])
+    np.testing.assert_array_equal(bx[bmask], x[mask])
     cand = ss.grpo.candidate_advantages(R, ss.shapley(ss.BestOf(), x, mask=mask), G, beta=0.5, mask=mask,
                                         **ss.grpo.PRESETS["trl"])
     sa = ss.grpo.set_advantages(R, G, **ss.grpo.PRESETS["trl"])
