@@ -6,7 +6,8 @@ the games of tests/test_estimate.py), 400 seeded trials each, per budget:
     PYTHONPATH=$PWD python benchmarks/estimator_coverage.py
     PYTHONPATH=$PWD python benchmarks/estimator_coverage.py --budgets 60,400 --weights banzhaf
 
-``--weights`` takes "shapley", "banzhaf" or "beta:A,B". ``--seed`` (default
+``--weights`` takes "shapley", "banzhaf" or "beta:A,B"; ``--method permutation``
+measures the antithetic permutation estimator instead of the stratified one. ``--seed`` (default
 2024, the seeds of tests/test_estimate.py) seeds the trials: changes to the
 error model are developed on other seeds and confirmed once on the default.
 ``--by-candidate GAME`` shows, for one game, each candidate's coverage, the
@@ -54,6 +55,7 @@ def main(argv=None) -> int:
     parser.add_argument("--trials", type=int, default=400)
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--by-candidate", metavar="GAME", choices=tuple(calibration_games()))
+    parser.add_argument("--method", default="stratified", choices=("stratified", "permutation"))
     args = parser.parse_args(argv)
     weights = args.weights
     if weights.startswith("beta:"):
@@ -63,7 +65,7 @@ def main(argv=None) -> int:
     if args.by_candidate:
         by_candidate(args.by_candidate, budgets, weights, args.trials, args.seed)
         return 0
-    rows = interval_coverage(budgets, weights, args.trials, args.seed)
+    rows = interval_coverage(budgets, weights, args.trials, args.seed, method=args.method)
     for r in rows:
         print(f"budget {r['budget']:4d}  {r['game']:14s} coverage {r['coverage']:.3f}  "
               f"stderr / spread {r['se_ratio']:.2f}", flush=True)

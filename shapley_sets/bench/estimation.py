@@ -208,8 +208,8 @@ def repeated(u, x, trials: int) -> tuple:
 
 
 def interval_coverage(budgets: tuple = (30, 60, 100, 200, 400), weights="shapley", trials: int = 400,
-                      seed: int = 2024, k: int = 10) -> list:
-    """How often ``ss.shapley_estimate``'s 95% intervals cover the exact value.
+                      seed: int = 2024, k: int = 10, *, method: str = "stratified") -> list:
+    """How often ``ss.shapley_estimate``'s 95% intervals (of ``method``) cover the exact value.
 
     Returns:
         One dict per (budget, game): ``budget``, ``game``, ``coverage`` (share
@@ -226,7 +226,8 @@ def interval_coverage(budgets: tuple = (30, 60, 100, 200, 400), weights="shapley
     for budget in budgets:
         for name, (u, x) in calibration_games(k).items():
             exact = ss.semivalue(u, x, weights)
-            est = ss.shapley_estimate(*repeated(u, x, trials), budget=budget, seed=seed, weights=weights)
+            est = ss.shapley_estimate(*repeated(u, x, trials), budget=budget, seed=seed, weights=weights,
+                                      method=method)
             low, high = est.interval(0.95)
             rows.append({"budget": budget, "game": name,
                          "coverage": float(np.mean((low <= exact) & (exact <= high))),
