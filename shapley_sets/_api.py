@@ -294,6 +294,12 @@ def empty_value(u: UtilityLike, x: ArrayLike, *, mask: ArrayLike | None = None) 
         [0.0, 0.0]
     """
     arr, present = _prepare(u, x, mask)
+    return empty_values_of(u, arr, present)
+
+
+def empty_values_of(u: Any, arr: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """:func:`empty_value` on an input already validated for ``u`` (``arr``,
+    float64) and its ``(..., K)`` mask ``present``."""
     nobody = np.zeros(present.shape[:-1] + (1, present.shape[-1]), dtype=bool)
     return np.asarray(u.coalition_values(arr, nobody)[..., 0], dtype=np.float64)
 

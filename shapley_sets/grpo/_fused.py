@@ -22,14 +22,13 @@ import numpy as np
 from .._validation import as_bool_mask
 from ._groups import resolve_groups
 from ._kernels import FUSED_OK, rule_token_advantages_kernel
-from .advantages import set_advantages, token_advantages
+from .advantages import _EMPTY_KEEP, _empty_values, set_advantages, token_advantages
 from .rules import CreditRule
 
 __all__ = ["rule_token_advantages"]
 
 _GATES = {"none": 0, "spread": 1, "sum": 2}
 _TAUS = {"within": 0, "set": 1, "none": 2}
-_NO_KEEP = np.ones((1, 1), dtype=np.bool_)
 
 
 def rule_token_advantages(rule: CreditRule, set_rewards: np.ndarray, credits: np.ndarray, groups: Any,
@@ -80,11 +79,11 @@ def _fast(rule, R, credits, groups, ids, response_mask, mask, rows, step, empty_
     form_shapley = rule.form == "shapley"
     empty = np.zeros(n)
     if form_shapley:
-        empty = np.asarray(empty_value, dtype=np.float64)
-        empty = np.full(n, float(empty)) if empty.ndim == 0 else empty
-        if empty.shape != (n,) or not np.isfinite(empty).all():
-            return None
-    keep, has_keep = _NO_KEEP, response_mask is not None
+        try:
+            empty = _empty_values(empty_value, n)
+        except (TypeError, ValueError):
+            return None  # the composed path raises it
+    keep, has_keep = _EMPTY_KEEP, response_mask is not None
     if has_keep:
         if not isinstance(response_mask, np.ndarray) or response_mask.shape != ids.shape:
             return None

@@ -62,6 +62,7 @@ from accelerate.utils import gather_object
 from trl import GRPOTrainer
 
 import shapley_sets as ss
+from shapley_sets._api import empty_values_of
 from shapley_sets._typing import ArrayLike, Tau
 from shapley_sets.blackbox.set_function import SetFunction
 from shapley_sets.grpo import (
@@ -534,9 +535,7 @@ class ShapleyGRPOTrainer(GRPOTrainer):
                 mine = getattr(reward_fn, "last_values", None)
                 values = None if mine is None else gather_object([mine])
                 u_set = ss.value(u, x, mask=mask) if values is None else np.concatenate(values)
-                # U(∅) as ss.empty_value computes it, on the x that rule.credits has just validated
-                nobody = np.zeros(mask.shape[:-1] + (1, mask.shape[-1]), dtype=bool)
-                u_empty = np.asarray(u.coalition_values(x, nobody)[..., 0], dtype=np.float64)
+                u_empty = empty_values_of(u, x, mask)  # ss.empty_value on the x rule.credits has just validated
         w = float(self.reward_weights[self._candidate_column])
         # The set reward R is TRL's weighted sum over all reward functions; only the candidate reward is
         # credited to candidates, so credits are w·c. For the Shapley form, with φ' = wφ and
