@@ -120,6 +120,14 @@ def test_torch_in_torch_out():
         ([[(0, 2, 3)]], [[(0, 2)]], {}, ValueError, r"offsets\[0\] must be a list of \(a, b\) pairs"),
         (np.zeros((2, 3), dtype=int), [[], []], {}, ValueError, r"offsets must have shape \(N, T, 2\)"),
         ([[(0, 2)]], [[(0, 1, 2)]], {}, TypeError, r"spans\[0\] must be a sequence of \(start, end\) pairs"),
+        # pairs of other lengths that would flatten to whole pairs, a number for a pair, a number
+        # for a completion's list, a pair of pairs, a string: each named, never numpy's own error
+        ([[(0, 2)], [(0, 2)]], [[(0, 1)], [(0, 1, 2), (2,)]], {}, TypeError, r"spans\[1\] must be a sequence of \(start"),
+        ([[(0, 2)]], [[(0, 1), 5]], {}, TypeError, r"spans\[0\] must be a sequence of \(start, end\) pairs"),
+        ([[(0, 2)], [(0, 2)]], [[(0, 1)], 5], {}, TypeError, r"spans\[1\] must be a sequence of \(start, end\) pairs"),
+        ([[(0, 2)]], [[((0, 1), (1, 2))]], {}, TypeError, r"spans\[0\] must be a sequence of \(start, end\) pairs"),
+        ([[(0, 2)]], [["ab"]], {}, TypeError, r"spans\[0\] must be a sequence of \(start, end\) pairs"),
+        ([[(0, 2)]], [[(None, 1)]], {}, TypeError, r"spans\[0\] must be a sequence of \(start, end\) pairs"),
         ([[(0, 2)]], np.zeros((1, 2, 3), dtype=int), {}, ValueError, r"shape \(1, K, 2\)"),
         ([[(0, 2)]], "0,2", {}, TypeError, "spans must be a sequence"),
         ("0,2", [[(0, 2)]], {}, TypeError, "offsets must be"),

@@ -10,6 +10,7 @@ characters each *token* covers (``return_offsets_mapping=True``).
 from __future__ import annotations
 
 import itertools
+import numbers
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -136,6 +137,31 @@ def _offsets_array(offsets) -> np.ndarray:
     return off
 
 
+def _pairs_array(spans, n: int) -> np.ndarray:
+    """The (P, 2) int64 array of every completion's pairs, in order.
+
+    numpy infers the dtype (so floats are refused, not truncated) from one
+    flat list of numbers: ~3x faster than from a list of pairs, whose
+    nesting numpy must discover pair by pair."""
+    try:
+        pairs = list(itertools.chain.from_iterable(spans))
+        pairs_ok = set(map(len, pairs)) <= {2}
+    except TypeError:  # a completion or a pair that is not a sequence
+        pairs_ok = False
+    flat = np.array(list(itertools.chain.from_iterable(pairs))) if pairs_ok else None
+    if flat is None or flat.ndim != 1 or flat.dtype.kind in "OSUV":
+        i = next((i for i, row in enumerate(spans) if not _is_pair_list(row)), 0)
+        raise TypeError(f"spans[{i}] must be a sequence of (start, end) pairs of integers, got {spans[i]!r:.80}")
+    return _int_array(flat, "spans").reshape(-1, 2)
+
+
+def _is_pair_list(row) -> bool:
+    if not isinstance(row, Sequence) or isinstance(row, (str, bytes)):
+        return False
+    return all(isinstance(p, Sequence) and not isinstance(p, (str, bytes)) and len(p) == 2
+               and all(isinstance(v, (numbers.Number, np.number)) for v in p) for p in row)
+
+
 def _flat_spans(spans, n: int):
     """``starts``, ``ends`` and ``row_ptr`` (N + 1,) of the spans, validated."""
     if is_tensor(spans) or isinstance(spans, np.ndarray):
@@ -149,13 +175,8 @@ def _flat_spans(spans, n: int):
             raise TypeError(f"spans must be a sequence of N sequences of (start, end) pairs, got {type(spans).__name__}")
         if len(spans) != n:
             raise ValueError(f"spans must hold one list per completion ({n}), got {len(spans)}")
-        counts = np.fromiter((len(s) for s in spans), dtype=np.int64, count=n)
-        pairs = list(itertools.chain.from_iterable(spans))
-        flat = np.array(pairs) if pairs else np.zeros((0, 2), dtype=np.int64)
-        if flat.ndim != 2 or flat.shape[1] != 2 or flat.dtype == object:
-            i = next((i for i, s in enumerate(spans) for p in s if np.ndim(p) != 1 or len(p) != 2), 0)
-            raise TypeError(f"spans[{i}] must be a sequence of (start, end) pairs")
-        flat = _int_array(flat, "spans")
+        flat = _pairs_array(spans, n)
+        counts = np.fromiter(map(len, spans), dtype=np.int64, count=n)
         row_ptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(counts, out=row_ptr[1:])
     starts, ends = np.ascontiguousarray(flat[:, 0]), np.ascontiguousarray(flat[:, 1])
