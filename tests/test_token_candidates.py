@@ -118,6 +118,10 @@ def test_torch_in_torch_out():
         ([[(0, 2)]], [[(0, 2.5)]], {}, TypeError, "spans must hold integers"),
         ([[(0.0, 2.0)]], [[(0, 2)]], {}, TypeError, r"offsets\[0\] must hold integers"),
         ([[(0, 2, 3)]], [[(0, 2)]], {}, ValueError, r"offsets\[0\] must be a list of \(a, b\) pairs"),
+        ([[(0, 2)], [(0, 1), (2,)]], [[], []], {}, ValueError, r"offsets\[1\] must be a list of \(a, b\) pairs"),
+        ([[(0, 2)], 5], [[], []], {}, ValueError, r"offsets\[1\] must be a list of \(a, b\) pairs, got shape \(\)"),
+        ([[(0, 1), 5]], [[]], {}, ValueError, r"offsets\[0\] must be a list of \(a, b\) pairs"),
+        ([[(None, 1)]], [[]], {}, TypeError, r"offsets\[0\] must hold integers"),
         (np.zeros((2, 3), dtype=int), [[], []], {}, ValueError, r"offsets must have shape \(N, T, 2\)"),
         ([[(0, 2)]], [[(0, 1, 2)]], {}, TypeError, r"spans\[0\] must be a sequence of \(start, end\) pairs"),
         # pairs of other lengths that would flatten to whole pairs, a number for a pair, a number

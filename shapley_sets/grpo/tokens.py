@@ -123,15 +123,11 @@ def _offsets_array(offsets) -> np.ndarray:
     else:
         if not isinstance(offsets, Sequence) or isinstance(offsets, (str, bytes)):
             raise TypeError(f"offsets must be an (N, T, 2) array or nested lists, got {type(offsets).__name__}")
-        rows = [np.asarray(r) for r in offsets]
+        rows = [_offset_row(r, i) for i, r in enumerate(offsets)]
         t = max((r.shape[0] for r in rows), default=0)
         off = np.zeros((len(rows), t, 2), dtype=np.int64)
         for i, r in enumerate(rows):
-            if r.size == 0:
-                continue
-            if r.ndim != 2 or r.shape[1] != 2:
-                raise ValueError(f"offsets[{i}] must be a list of (a, b) pairs, got shape {r.shape}")
-            off[i, : r.shape[0]] = _int_array(r, f"offsets[{i}]")
+            off[i, : r.shape[0]] = r
     if off.ndim != 3 or off.shape[2] != 2:
         raise ValueError(f"offsets must have shape (N, T, 2), got {off.shape}")
     return off
@@ -160,6 +156,20 @@ def _is_pair_list(row) -> bool:
         return False
     return all(isinstance(p, Sequence) and not isinstance(p, (str, bytes)) and len(p) == 2
                and all(isinstance(v, (numbers.Number, np.number)) for v in p) for p in row)
+
+
+def _offset_row(row, i: int) -> np.ndarray:
+    """Row i of nested-list offsets as a (T_i, 2) int64 array (an empty row: (0, 2))."""
+    try:
+        arr = np.asarray(row)
+    except ValueError:  # ragged: numpy cannot make one array of it
+        arr = None
+    if arr is not None and arr.size == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    if arr is None or arr.ndim != 2 or arr.shape[1] != 2:
+        got = "a ragged row" if arr is None else f"shape {arr.shape}"
+        raise ValueError(f"offsets[{i}] must be a list of (a, b) pairs, got {got}")
+    return _int_array(arr, f"offsets[{i}]")
 
 
 def _flat_spans(spans, n: int):
