@@ -8,6 +8,8 @@ with the within-set correlation; the observed coverages of the stratified
 Shapley estimate are 0.942-0.969 at 30 evaluations, 0.944-0.962 at 100 and
 0.954-0.959 at 400)."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -245,6 +247,14 @@ def test_minimum_budgets_are_stated():
         ss.shapley_estimate(u, x, budget=10.0)
     one_pair = ss.shapley_estimate(u, x, budget=20, method="permutation", seed=0)
     assert np.all(np.isinf(one_pair.stderr))
+
+
+def test_values_beyond_float64_are_refused_naming_the_set():
+    x = np.array([[0.1, 0.2, 0.3], [1e300, 1e308, 1e308]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # refused with our message, not numpy's overflow warning
+        with pytest.raises(ValueError, match=r"non-finite coalition value for set \(1,\).*float64 range"):
+            ss.shapley_estimate(ss.Additive(), x, budget=20, seed=0)
 
 
 def test_masked_candidates_get_exactly_zero():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import set_label
 from .candidates import parse_candidates, scatter
 from .set_function import SetFunction
 
@@ -88,14 +89,17 @@ class _StructuredGame(Game):
                 if counts[s] > start:
                     block = r[start:stop]
                     members[s, : len(block)][:, self.positions[s]] = block
-            vals = np.asarray(
-                self.u.coalition_values(self.x, members.reshape(self.batch_shape + members.shape[1:])),
-                dtype=np.float64,
-            ).reshape(n_sets, stop - start)
+            with np.errstate(over="ignore", invalid="ignore"):  # found and reported just below
+                vals = np.asarray(
+                    self.u.coalition_values(self.x, members.reshape(self.batch_shape + members.shape[1:])),
+                    dtype=np.float64,
+                ).reshape(n_sets, stop - start)
             if not np.isfinite(vals).all():
+                s = int(np.flatnonzero(~np.isfinite(vals).all(axis=1))[0])
                 raise ValueError(
-                    f"{type(self.u).__name__} returned a non-finite coalition value in {what}; "
-                    "rescale x"
+                    f"{type(self.u).__name__} returned a non-finite coalition value for "
+                    f"{set_label(self.batch_shape, s)} in {what} (beyond the float64 range, about "
+                    "±1.8e308, or NaN); rescale x"
                 )
             for s in range(n_sets):
                 if counts[s] > start:
