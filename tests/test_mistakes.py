@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import shapley_sets as ss
+from shapley_sets import grpo
 from shapley_sets import _validation
 from shapley_sets.grpo import (
     candidate_advantages,
@@ -63,6 +64,35 @@ def test_completion_advantages_refuses_the_transposed_input():
 def test_a_ragged_nested_list_says_pad_and_mask(call):
     with pytest.raises(ValueError, match=r"x is ragged .* pad every set .* pass mask="):
         call([[0.1, 0.2, 0.3, 0.4], [0.5, 0.6]])
+
+
+_R = np.array([0.1, 0.5, 0.2, 0.9])
+_RAGGED = [[0.1, 0.2], [0.3], [0.4, 0.5], [0.6, 0.7]]
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: grpo.credit_advantages(_R, _RAGGED, 2), "credits"),
+    (lambda: grpo.candidate_advantages(_R, _RAGGED, 2, efficiency_rtol=None), "shapley_values"),
+    (lambda: grpo.candidate_advantages(_RAGGED, np.ones((4, 2)), 2, efficiency_rtol=None), "set_rewards"),
+    (lambda: grpo.set_advantages(_RAGGED, 2), "rewards"),
+    (lambda: grpo.grpo_passk_advantages(_RAGGED, 2), "rewards"),
+    (lambda: grpo.RECOMMENDED_RULE.from_credits(_R, _RAGGED, 2), "credits"),
+    (lambda: grpo.RECOMMENDED_RULE.credits(ss.BestOf(), _RAGGED), "x"),
+    (lambda: grpo.completion_advantages(ss.BestOf(), _RAGGED, 2), "x"),
+    (lambda: grpo.token_advantages(np.ones((2, 2)), np.ones(2), [[0, 1, -1], [1]]), "candidate_ids"),
+    (lambda: grpo.token_advantages(np.ones((2, 2)), np.ones(2), np.zeros((2, 2), int), [[1, 1], [1]]), "response_mask"),
+])
+def test_a_ragged_list_to_the_grpo_layer_names_the_argument(call, name):
+    with pytest.raises(ValueError, match=rf"^{name} is ragged \(its rows have different lengths\); pad every row"):
+        call()
+
+
+def test_a_beta_schedule_refuses_a_step_that_is_not_a_number():
+    sched = grpo.LinearSchedule(1.0, 0.0, 10)
+    with pytest.raises(TypeError, match="step must be a number"):
+        sched("3")
+    with pytest.raises(ValueError, match="step must be finite"):
+        sched(float("nan"))  # would give beta = NaN
 
 
 def test_a_ragged_table_says_what_a_table_needs():

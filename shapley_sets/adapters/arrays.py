@@ -41,12 +41,18 @@ def is_tensor(x: object) -> bool:
     return _issubclass_fast(type(x), "torch", "Tensor")  # type: ignore[arg-type]
 
 
-def to_numpy(x) -> np.ndarray:
+#: What to do with a ragged nested list given to the GRPO layer.
+_PAD_ROWS = "pad every row to one length (where a set has fewer candidates, pass mask= with True for the real ones)"
+
+
+def to_numpy(x, name: str | None = None) -> np.ndarray:
     """A numpy view or copy of ``x``; the input is never modified.
 
     Torch tensors are detached and moved to the CPU (bfloat16/float16 go
     through float32, which numpy represents exactly); anything else goes
     through ``np.asarray``, so lists and numpy arrays keep their dtype.
+    With ``name``, a ragged nested list is a ``ValueError`` naming the
+    argument, not numpy's own error.
 
     Examples:
         >>> to_numpy([1, 2]).tolist()
@@ -57,7 +63,11 @@ def to_numpy(x) -> np.ndarray:
         if t.is_floating_point() and t.element_size() < 4:
             t = t.float()
         return t.cpu().numpy()
-    return np.asarray(x)
+    if name is None or isinstance(x, np.ndarray):
+        return np.asarray(x)
+    from .._validation import as_array  # _validation imports this module
+
+    return as_array(x, name, what="its rows have different lengths", fix=_PAD_ROWS)
 
 
 def like(result: np.ndarray, *inputs):

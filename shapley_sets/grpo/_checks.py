@@ -33,7 +33,7 @@ def check_options(scale, eps, ddof, singleton) -> tuple:
 
 def rewards_1d(values, name: str) -> np.ndarray:
     """float64 (N,) rewards; NaN allowed (= missing), infinities are not."""
-    arr = as_float_array(to_numpy(values), name)
+    arr = as_float_array(to_numpy(values, name), name)
     if arr.ndim != 1:
         raise ValueError(f"{name} must have shape (N,) (one reward per response), got {arr.shape}")
     inf = np.isinf(arr)
@@ -57,7 +57,7 @@ def check_candidate_values(values, name: str, n: int, live: np.ndarray | None = 
     ``live`` (N, K) bool marks the entries that are used; NaN or inf there is
     an error naming the response and the candidate.
     """
-    arr = as_float_array(to_numpy(values), name, min_ndim=2)
+    arr = as_float_array(to_numpy(values, name), name, min_ndim=2)
     if arr.ndim != 2 or arr.shape[0] != n:
         raise ValueError(f"{name} must have shape (N, K) with N = {n} (len(set_rewards)), got {arr.shape}")
     if live is not None:

@@ -173,7 +173,7 @@ def set_advantages(
 
 
 def _empty_values(empty_value, n: int) -> np.ndarray:
-    arr = as_float_array(to_numpy(empty_value), "empty_value", min_ndim=0)
+    arr = as_float_array(to_numpy(empty_value, "empty_value"), "empty_value", min_ndim=0)
     if arr.ndim == 0:
         arr = np.full(n, float(arr))
     if arr.shape != (n,):
@@ -283,7 +283,7 @@ def candidate_advantages(
     R = rewards_1d(set_rewards, "set_rewards")
     n = R.shape[0]
     phi = check_candidate_values(shapley_values, "shapley_values", n)
-    present = prepare_mask(None if mask is None else to_numpy(mask), phi.shape)
+    present = prepare_mask(None if mask is None else to_numpy(mask, "mask"), phi.shape)
     empty = _empty_values(empty_value, n)
     g = resolve_groups(groups, n)
     out, _ = _candidate_advantages(R, phi, present, empty, g, beta, tau, scale, eps, ddof, singleton,
@@ -405,7 +405,7 @@ def completion_advantages(
     credit = check_credit(credit)
     check_utility(utility, "utility")
     core_ndim = int(getattr(utility, "core_ndim", 1))
-    arr = as_float_array(to_numpy(x), "x")
+    arr = as_float_array(to_numpy(x, "x"), "x")
     if arr.ndim != core_ndim:
         want = {1: "shape (N,)", 2: "shape (N, M)"}.get(core_ndim, f"{core_ndim} axes")
         raise ValueError(
@@ -515,18 +515,18 @@ def token_advantages(
         ...
         ValueError: candidate_ids name candidate 1 at response 0, token 4, which candidate_mask marks absent
     """
-    cand = as_float_array(to_numpy(candidate_adv), "candidate_adv", min_ndim=2)
+    cand = as_float_array(to_numpy(candidate_adv, "candidate_adv"), "candidate_adv", min_ndim=2)
     if cand.ndim != 2:
         raise ValueError(f"candidate_adv must have shape (N, K), got {cand.shape}")
     n, k = cand.shape
-    sa = as_float_array(to_numpy(set_adv), "set_adv")
+    sa = as_float_array(to_numpy(set_adv, "set_adv"), "set_adv")
     if sa.shape != (n,):
         raise ValueError(f"set_adv must have shape ({n},) to match candidate_adv {cand.shape}, got {sa.shape}")
     _check_finite_rows(cand, "candidate_adv")
     _check_finite_rows(sa, "set_adv")
     present = None
     if candidate_mask is not None:
-        present = prepare_mask(to_numpy(candidate_mask), (n, k), name="candidate_mask")
+        present = prepare_mask(to_numpy(candidate_mask, "candidate_mask"), (n, k), name="candidate_mask")
     target = first_tensor(candidate_adv, set_adv, candidate_ids, response_mask)
     if target is not None and target.device.type != "cpu":
         # The answer goes to an accelerator: expand there, without taking the
@@ -534,10 +534,10 @@ def token_advantages(
         out = _token_advantages_on_device(target.device, cand, sa, candidate_ids, response_mask, present)
         if out is not None:
             return out
-    ids = to_numpy(candidate_ids)
+    ids = to_numpy(candidate_ids, "candidate_ids")
     if ids.dtype.kind not in "iu":
         raise TypeError(f"candidate_ids must be an integer array, got dtype {ids.dtype}")
-    m = None if response_mask is None else to_numpy(response_mask)
+    m = None if response_mask is None else to_numpy(response_mask, "response_mask")
     _check_token_shapes(n, ids.shape, None if m is None else m.shape)
     if ids.dtype == np.uint64 and ids.size and int(ids.max()) > np.iinfo(np.int64).max:
         # beyond int64: it would wrap in the cast below

@@ -110,10 +110,10 @@ def credit_advantages(
     check_choice(gate, "gate", GATES)
     R = rewards_1d(set_rewards, "set_rewards")
     n = R.shape[0]
-    shape = as_float_array(to_numpy(credits), "credits", min_ndim=2).shape
+    shape = as_float_array(to_numpy(credits, "credits"), "credits", min_ndim=2).shape
     if len(shape) != 2 or shape[0] != n:
         raise ValueError(f"credits must have shape (N, K) with N = {n} (len(set_rewards)), got {shape}")
-    present = prepare_mask(None if mask is None else to_numpy(mask), shape)
+    present = prepare_mask(None if mask is None else to_numpy(mask, "mask"), shape)
     live = present & ~np.isnan(R)[:, None]
     c = np.where(live, check_candidate_values(credits, "credits", n, live), 0.0)
     g = resolve_groups(groups, n)

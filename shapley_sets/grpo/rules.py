@@ -11,6 +11,7 @@ otherwise.
 
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import dataclass
 from typing import Any, Callable, Union
@@ -53,6 +54,10 @@ class LinearSchedule:
             raise ValueError(f"steps must be an int >= 1, got {self.steps!r}")
 
     def __call__(self, step: float) -> float:
+        if isinstance(step, bool) or not isinstance(step, numbers.Real):
+            raise TypeError(f"step must be a number (the training step), got {type(step).__name__}")
+        if not math.isfinite(step):
+            raise ValueError(f"step must be finite (the training step), got {step}")
         frac = min(max(float(step), 0.0) / self.steps, 1.0)
         return float(self.start + (self.end - self.start) * frac)
 
@@ -154,7 +159,7 @@ class CreditRule:
     def credits(self, utility: UtilityLike | SetFunction, x: ArrayIn, *, mask: ArrayIn | None = None) -> np.ndarray:
         """The (N, K) credits this rule gives the candidates of ``x`` (numpy):
         ``ss.semivalue(utility, x, credit, mask=mask)``."""
-        return semivalue(utility, to_numpy(x), self.credit, mask=None if mask is None else to_numpy(mask))
+        return semivalue(utility, to_numpy(x, "x"), self.credit, mask=None if mask is None else to_numpy(mask, "mask"))
 
     def from_credits(self, set_rewards: ArrayIn, credits: ArrayIn, groups: GroupsLike, *,
                      mask: ArrayIn | None = None, step: int = 0, empty_value: float | ArrayIn = 0.0,
@@ -188,8 +193,8 @@ class CreditRule:
         Returns:
             (N, K) float64 numpy array, or a float32 tensor on ``x``'s device.
         """
-        x_np = to_numpy(x)
-        m = None if mask is None else to_numpy(mask)
+        x_np = to_numpy(x, "x")
+        m = None if mask is None else to_numpy(mask, "mask")
         rewards = value(utility, x_np, mask=m)
         credits = self.credits(utility, x_np, mask=m)
         empty = value(utility, x_np, mask=np.zeros(x_np.shape[:1] + x_np.shape[-1:], dtype=bool))

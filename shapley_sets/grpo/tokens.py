@@ -73,7 +73,7 @@ def token_candidates(offsets: Any, spans: Any, *, response_mask: Any = None) -> 
     starts, ends, row_ptr = _flat_spans(spans, n)
     keep, has_keep = _NO_KEEP, False
     if response_mask is not None:
-        m = to_numpy(response_mask)
+        m = to_numpy(response_mask, "response_mask")
         if m.shape != (n, t):
             raise ValueError(f"response_mask must have the shape of offsets' tokens {(n, t)}, got {m.shape}")
         if m.dtype.kind not in "biuf":
@@ -109,7 +109,7 @@ def token_candidates(offsets: Any, spans: Any, *, response_mask: Any = None) -> 
 
 
 def _int_array(values, name: str) -> np.ndarray:
-    arr = to_numpy(values)
+    arr = to_numpy(values, name)
     if arr.size and arr.dtype.kind not in "iu":
         raise TypeError(f"{name} must hold integers (character positions), got dtype {arr.dtype}")
     if arr.dtype == np.uint64 and arr.size and int(arr.max()) > np.iinfo(np.int64).max:
