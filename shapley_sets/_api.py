@@ -260,7 +260,7 @@ def value(u: UtilityLike | SetFunction, x: ArrayLike, *, mask: ArrayLike | None 
     return _finite_answer(_whole_set_value, u, arr, present, "the values")
 
 
-def empty_value(u: UtilityLike, x: ArrayLike, *, mask: ArrayLike | None = None) -> FloatArray:
+def empty_value(u: UtilityLike | SetFunction, x: ArrayLike, *, mask: ArrayLike | None = None) -> FloatArray:
     """U(∅), the worth of each set's empty coalition, shape ``(...)``.
 
     Efficiency reads ``shapley(u, x).sum(-1) == value(u, x) - empty_value(u, x)``:
@@ -269,7 +269,9 @@ def empty_value(u: UtilityLike, x: ArrayLike, *, mask: ArrayLike | None = None) 
     ``U(∅) = b``, ``ExpectedBest`` the weighted sum of its types' floors.
 
     Args:
-        u: a set utility.
+        u: a set utility, or a :class:`~shapley_sets.SetFunction` (its
+            ``empty_value`` where given, else one call ``fn([])`` that every
+            set shares).
         x: the utility's input, candidates on the last axis; it is validated
             as in :func:`shapley`, and U(∅) may depend on it.
         mask: optional bool array broadcastable to ``(..., K)``, checked as
@@ -293,6 +295,8 @@ def empty_value(u: UtilityLike, x: ArrayLike, *, mask: ArrayLike | None = None) 
         >>> (ss.shapley(u, x).sum(-1) + ss.empty_value(u, x) - ss.value(u, x)).round(12).tolist()
         [0.0, 0.0]
     """
+    if isinstance(u, SetFunction):
+        return _black_box().empty_set_values(u, x, mask)
     arr, present = _prepare(u, x, mask)
     return empty_values_of(u, arr, present)
 

@@ -63,6 +63,28 @@ def test_judge_errors():
         ss.grpo.judge_credit(ss.SetFunction(len), [["a"]], rule="max")
 
 
+@pytest.mark.parametrize("members, error, message", [
+    ([[0, 5]], ValueError, r"members\[0\] holds index 5, outside 0..2"),
+    ([[0, 1], [-1]], ValueError, r"members\[1\] holds index -1, outside"),  # not Python's last completion
+    ([[0, 0]], ValueError, r"members\[0\] holds completion 0 twice"),
+    ([[0, 1], [1, 2]], ValueError, r"members\[1\] holds completion 1 and in members\[0\]"),
+    ([[0.0, 1.0]], TypeError, r"members\[0\] must be a flat list of integer indices"),  # not truncated
+    ([[True, False]], TypeError, r"members\[0\] must be a flat list of integer indices"),  # a mask is not indices
+    ([[0, [1]]], ValueError, r"members\[0\] is ragged"),
+    ("01", TypeError, "members must be a sequence of index lists"),
+])
+def test_completion_rewards_checks_members(members, error, message):
+    u = ss.SetFunction(lambda c: float(len(c)), empty_value=0.0)
+    with pytest.raises(error, match=message):
+        ss.grpo.completion_rewards(u, ["a", "b", "c"], members)
+
+
+def test_concat_credits_takes_judge_credits_only():
+    part = ss.grpo.judge_credit(ss.SetFunction(lambda c: float(len(c)), empty_value=0.0), [["x"]])
+    with pytest.raises(TypeError, match=r"parts\[1\] has type dict"):
+        ss.grpo.concat_credits([part, {"credit": [1.0]}])
+
+
 def test_docs_example_prints_what_the_page_says(capsys):
     import re
     from pathlib import Path

@@ -230,6 +230,23 @@ def test_wrong_outputs():
         ss.shapley(ss.SetFunction(lambda c: "0.5"), [["a"]])
     with pytest.raises(TypeError, match="sequence of numbers"):
         ss.shapley(ss.SetFunction(lambda cs: 1.0, batched=True), [["a"]])
+    # a mapping has a length, but iterating it gives its keys, not its values
+    with pytest.raises(TypeError, match="sequence of numbers, one per coalition, got dict"):
+        ss.shapley(ss.SetFunction(lambda cs: {i: 1.0 for i in range(len(cs))}, batched=True), [["a"]])
+    with pytest.raises(TypeError, match="sequence of numbers, one per coalition, got set"):
+        ss.shapley(ss.SetFunction(lambda cs: set(range(len(cs))), batched=True), [["a"]])
+
+
+@pytest.mark.parametrize("given", [None, 0.25])
+def test_empty_value_of_a_set_function(given):
+    seen = []
+    u = ss.SetFunction(lambda c: seen.append(list(c)) or len(c) + 0.5, empty_value=given)
+    x = [["a", "b"], ["c"], []]
+    u0 = ss.empty_value(u, x)
+    expected = 0.5 if given is None else given
+    np.testing.assert_array_equal(u0, [expected] * 3)
+    assert seen == ([] if given is not None else [[]])  # one call fn([]) shared by every set
+    np.testing.assert_allclose(ss.shapley(u, x).sum(-1) + ss.empty_value(u, x), ss.value(u, x), rtol=1e-12)
 
 
 def test_errors_raised_by_fn_keep_their_type_and_name_the_coalition():

@@ -292,6 +292,7 @@ def test_regex_matches_findall():
         (["a"], {"style": "regex"}, ValueError, "needs a pattern"),
         (["a"], {"style": "regex", "pattern": re.compile(b"a")}, TypeError, "pattern must be a str"),
         (["a"], {"pattern": "a"}, ValueError, "pattern applies to style='regex' only"),
+        (["a"], {"style": "regex", "pattern": "(a"}, ValueError, r"pattern '\(a' is not a valid regular expression"),
     ],
 )
 def test_candidate_spans_errors(texts, kwargs, error, message):

@@ -4,6 +4,7 @@ on threads or as coroutines, always with the outputs checked."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Set as AbstractSet
 from typing import Callable, Sequence
 
 import numpy as np
@@ -31,6 +32,9 @@ def _as_value(result, describe: Callable[[int], str], c: int) -> float:
 
 def _batch_values(result, chunk: Sequence[int], describe) -> np.ndarray:
     try:
+        # a mapping or a set has a length but no order: its keys would be read as the values
+        if isinstance(result, (str, bytes, Mapping, AbstractSet)):
+            raise TypeError
         length = len(result)
     except TypeError:
         raise TypeError(

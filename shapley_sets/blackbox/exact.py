@@ -92,6 +92,17 @@ def whole_set_values(u: SetFunction, x, mask) -> np.ndarray:
     return np.array([v[0] for v in values], dtype=np.float64).reshape(batch.batch_shape)
 
 
+def empty_set_values(u: SetFunction, x, mask) -> np.ndarray:
+    """U(∅) of each set: ``u.empty_value`` where given (no call), else one
+    evaluation of ``fn([])``, which every set shares."""
+    batch = parse_candidates(x, mask)
+    if u.empty_value is not None:
+        return np.full(batch.batch_shape, float(u.empty_value))
+    requests = [np.zeros((1, int(n)), dtype=bool) for n in batch.sizes]
+    values = u._evaluate(batch, requests, what="ss.empty_value")
+    return np.array([v[0] for v in values], dtype=np.float64).reshape(batch.batch_shape)
+
+
 def count_calls(u: SetFunction, x, mask, weights) -> int:
     """Evaluations the exact ``weights`` (or ``"value"``) on ``x`` would make."""
     batch = parse_candidates(x, mask)

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import as_array
 from ..blackbox.estimate import shapley_estimate
 from ..blackbox.set_function import SetFunction
 from ._groups import resolve_groups
@@ -244,7 +245,7 @@ def completion_rewards(u: SetFunction, completions: Sequence, members: Sequence,
         >>> ss.grpo.completion_rewards(u, ["a", "a", "b"], [[0, 1, 2]], credit="loo")[0].tolist()
         [0.0, 0.0, 1.0]
     """
-    members = [np.asarray(idx, dtype=np.intp).reshape(-1) for idx in members]
+    members = _member_indices(members, len(completions))
     judged = judge_credit(u, [[completions[i] for i in idx] for idx in members], rule=credit,
                           budget=budget, seed=seed)
     r = np.full(len(completions), np.nan)
@@ -252,6 +253,33 @@ def completion_rewards(u: SetFunction, completions: Sequence, members: Sequence,
         c = judged.credit[s, : len(idx)]
         r[idx] = len(idx) * c + judged.empty_values[s] if judged.rule == "shapley" else c
     return r, judged
+
+
+def _member_indices(members, n: int) -> list[np.ndarray]:
+    """``members`` as int arrays, checked: indices of the n completions, each
+    in one set at most (a completion is one set's candidate)."""
+    if isinstance(members, (str, bytes)) or not isinstance(members, Sequence):
+        raise TypeError(f"members must be a sequence of index lists, one per set, got {type(members).__name__}")
+    owner = np.full(n, -1, dtype=np.intp)
+    out = []
+    for s, idx in enumerate(members):
+        arr = as_array(idx, f"members[{s}]", what="it is not a flat list", fix="give one flat list of indices per set")
+        if arr.ndim > 1 or (arr.size and arr.dtype.kind not in "iu"):
+            raise TypeError(f"members[{s}] must be a flat list of integer indices into completions, "
+                            f"got {arr.dtype} of shape {arr.shape}")
+        arr = arr.astype(np.intp).reshape(-1)
+        outside = (arr < 0) | (arr >= n)
+        if outside.any():
+            raise ValueError(f"members[{s}] holds index {int(arr[outside][0])}, outside 0..{n - 1} "
+                             f"(there are {n} completions)")
+        for i in arr.tolist():
+            if owner[i] >= 0:
+                where = "twice" if owner[i] == s else f"and in members[{int(owner[i])}]"
+                raise ValueError(f"members[{s}] holds completion {i} {where}; a completion is one set's "
+                                 "candidate once")
+            owner[i] = s
+        out.append(arr)
+    return out
 
 
 def concat_credits(parts: Sequence[JudgeCredit]) -> JudgeCredit:
@@ -269,6 +297,9 @@ def concat_credits(parts: Sequence[JudgeCredit]) -> JudgeCredit:
     parts = list(parts)
     if not parts:
         raise ValueError("concat_credits needs at least one JudgeCredit")
+    wrong = next((i for i, p in enumerate(parts) if not isinstance(p, JudgeCredit)), None)
+    if wrong is not None:
+        raise TypeError(f"concat_credits takes JudgeCredit objects; parts[{wrong}] has type {type(parts[wrong]).__name__}")
     rules = {str(p.rule) for p in parts}
     if len(rules) != 1:
         raise ValueError(f"concat_credits needs credits of one rule, got {sorted(rules)}")

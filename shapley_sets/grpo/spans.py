@@ -101,7 +101,10 @@ def candidate_spans(
         if pattern is None:
             raise ValueError("style='regex' needs a pattern")
         if isinstance(pattern, str):
-            pattern = re.compile(pattern)
+            try:
+                pattern = re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {pattern!r} is not a valid regular expression: {exc}") from None
         elif not isinstance(pattern, re.Pattern) or not isinstance(pattern.pattern, str):
             raise TypeError(f"pattern must be a str or a compiled str pattern, got {type(pattern).__name__}")
     out = []
