@@ -94,6 +94,12 @@ def test_naive_any_success_expected_best_pairwise_additive():
     )
     np.testing.assert_allclose(naive.expected_best(x, weights, floors), expected, atol=1e-12)
 
+    p3 = rng.random((3, k))
+    expected = brute_force(
+        lambda s: sum(w * (1.0 - np.prod([1.0 - p3[u, j] for j in s])) for u, w in enumerate(weights)), k
+    )
+    np.testing.assert_allclose(naive.expected_any_success(p3, weights), expected, atol=1e-12)
+
     q = rng.normal(size=k)
     d = rng.random((k, k))
     d = d + d.T
@@ -144,6 +150,7 @@ def test_every_registered_engine_with_a_workload_is_benchmarked():
     assert set(names) | set(missing) == registered
     assert "BestOf" in names
     assert set(names) <= set(WORKLOADS)
+    assert missing == []  # every built-in utility has a row in `bench`
 
 
 @pytest.mark.parametrize("name", sorted(WORKLOADS))

@@ -168,6 +168,15 @@ def test_bad_arguments_are_reported(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
+def test_an_out_path_that_cannot_be_written_is_refused_before_training(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert main(["demo", "--out", str(blocker / "sub")]) == 2
+    captured = capsys.readouterr()
+    assert "--out" in captured.err and "cannot be created" in captured.err
+    assert captured.out == ""  # no table: nothing was trained
+
+
 @pytest.mark.parametrize("argv", [["--beta", "-1"], ["--beta", "x"], ["--task", "chess"]])
 def test_bad_options_rejected_by_the_parser(argv, capsys):
     with pytest.raises(SystemExit):

@@ -27,6 +27,8 @@ def test_bad_options_are_reported(capsys):
     assert "--steps must be at least 1" in capsys.readouterr().err
     assert main(["demo-lm", "--layout", "B", "--eval-samples", "4"]) == 2
     assert "--eval-samples must be at least --group-size" in capsys.readouterr().err
+    assert main(["demo-lm", "--out", "/proc/no-such-dir/out"]) == 2
+    assert "--out '/proc/no-such-dir/out' cannot be created" in capsys.readouterr().err
 
 
 def test_the_command_line_parser_imports_no_trainer():

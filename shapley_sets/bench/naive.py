@@ -155,6 +155,19 @@ def any_success(p: np.ndarray) -> np.ndarray:
     return p * integral
 
 
+def expected_any_success(p: np.ndarray, weights) -> np.ndarray:
+    """Shapley values of ``Σ_u π_u (1 − Π_S (1 − p_uj))`` for ``(..., M, K)``
+    probabilities: the π-weighted sum of the user types' :func:`any_success`.
+
+    Examples:
+        >>> from shapley_sets.bench import naive
+        >>> p = np.array([[0.9, 0.0, 0.5], [0.0, 0.9, 0.5]])
+        >>> naive.expected_any_success(p, [0.5, 0.5]).round(4).tolist()
+        [0.3375, 0.3375, 0.275]
+    """
+    return np.einsum("...mk,m->...k", any_success(p), np.asarray(weights, dtype=np.float64))
+
+
 def expected_best(x: np.ndarray, weights, floors) -> np.ndarray:
     """Shapley values of ``Σ_u π_u max(b_u, max_S x_u)`` for ``(..., M, K)``
     scores: the π-weighted sum of the user types' airport games.

@@ -22,7 +22,7 @@ from . import naive
 
 __all__ = ["Case", "Workload", "WORKLOADS", "EXPECTED_BEST_TYPES", "workload_for", "benchmarked"]
 
-#: User types of the ExpectedBest workload (its x is ``(n, M, K)``).
+#: User types of the ExpectedBest and ExpectedAnySuccess workloads (their x is ``(n, M, K)``).
 EXPECTED_BEST_TYPES = 8
 
 
@@ -111,6 +111,13 @@ def _expected_best(rng, n, k):
     return Case(u, x, lambda: naive.expected_best(x, weights, floors))
 
 
+def _expected_any_success(rng, n, k):
+    m = EXPECTED_BEST_TYPES
+    weights = rng.dirichlet(np.ones(m))
+    p = rng.random((n, m, k))
+    return Case(ss.ExpectedAnySuccess(weights), p, lambda: naive.expected_any_success(p, weights))
+
+
 _LAMBDA = 0.1
 
 
@@ -139,6 +146,13 @@ WORKLOADS: dict[str, Workload] = {
             _expected_best,
             f"ExpectedBest(M={EXPECTED_BEST_TYPES})",
             target_vs_grpo=8.0,
+            cells=lambda k: EXPECTED_BEST_TYPES * k,
+        ),
+        Workload(
+            "ExpectedAnySuccess",
+            _expected_any_success,
+            f"ExpectedAnySuccess(M={EXPECTED_BEST_TYPES})",
+            target_vs_naive=None,
             cells=lambda k: EXPECTED_BEST_TYPES * k,
         ),
         Workload(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -88,6 +89,20 @@ def _check(args) -> str | None:
         return f"--group-size must be at least 2 (GRPO compares sets within a group), got {args.group_size}"
     if not (math.isfinite(args.lr) and args.lr > 0):
         return f"--lr must be a positive number, got {args.lr}"
+    return prepare_out(args.out)
+
+
+def prepare_out(out: Path | None) -> str | None:
+    """Create the ``--out`` folder before any training, so that a path that
+    cannot be written is said at once, not after the run (its results lost)."""
+    if out is None:
+        return None
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"--out {str(out)!r} cannot be created: {exc.strerror or exc}"
+    if not os.access(out, os.W_OK | os.X_OK):
+        return f"--out {str(out)!r} is not writable"
     return None
 
 

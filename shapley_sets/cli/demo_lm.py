@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .demo import TARGETS, _count_final_ge_grpo, _draw_curves, _Progress, _table
+from .demo import TARGETS, _count_final_ge_grpo, _draw_curves, _Progress, _table, prepare_out
 
 STEPS = 150
 EXTRA_MESSAGE = (
@@ -80,7 +80,7 @@ def _check(args) -> str | None:
         return f"--hidden must be a multiple of 4 (the model has 4 attention heads), got {args.hidden}"
     if args.layout == "B" and args.eval_samples < args.group_size:
         return "--eval-samples must be at least --group-size with --layout B (groups of G completions)"
-    return None
+    return prepare_out(args.out)
 
 
 def _missing_extra() -> str | None:
