@@ -219,6 +219,43 @@ def test_rm_scores_from_records_rejects_records_that_do_not_fit(record):
         sv.rm_scores_from_records(torch.zeros(3, 4), [4, 2, 4], [good, record, None])
 
 
+@pytest.mark.parametrize("record, why", [
+    ('{"phi": [1.0], "ends": [0]', "is not valid JSON"),
+    ('{"phi": [1.0]}', 'an object with lists "phi" and "ends"'),
+    ("[1, 2]", 'an object with lists "phi" and "ends"'),
+    (5, 'an object with lists "phi" and "ends"'),
+    ('{"phi": ["a"], "ends": [0]}', '"phi" must hold numbers'),
+    ('{"phi": [1.0], "ends": [0.5]}', r'"ends" must hold token positions \(ints\)'),  # not truncated to 0
+    ('{"phi": 1.0, "ends": [0]}', '"phi" and "ends" must be lists'),
+    ('{"phi": [1.0], "ends": [0], "reward": "high"}', '"reward" must be a number'),
+])
+def test_rm_scores_from_records_names_a_malformed_record(record, why):
+    good = '{"phi": [0.5, 0.5], "ends": [0, 1]}'
+    with pytest.raises(ValueError, match=rf"response 1: candidate record .* {why}"):
+        sv.rm_scores_from_records(torch.zeros(3, 4), [4, 2, 4], [good, record, None])
+
+
+def test_rm_scores_from_records_checks_counts_and_lengths():
+    good = '{"phi": [0.5, 0.5], "ends": [0, 1]}'
+    with pytest.raises(ValueError, match="rm_scores has 3 rows, got 2 records and 3 lengths"):
+        sv.rm_scores_from_records(torch.zeros(3, 4), [4, 2, 4], [good, None])
+    with pytest.raises(ValueError, match=r"response 2 has length 9, outside 0..4"):
+        sv.rm_scores_from_records(torch.zeros(3, 4), [4, 2, 9], [good, None, None])
+    with pytest.raises(ValueError, match="response 0 has length 5, more than width=3"):
+        sv.completion_rm_scores([5, 2], [0.5, 0.1], width=3)
+
+
+def test_encode_and_decode_refuse_what_they_cannot_read():
+    with pytest.raises(ValueError, match="response_mask must be boolean or hold only 0 and 1 .* at response 0, token 1"):
+        sv.encode_token_rewards([[1.0]], [[0, 0]], [[1, 0.5]])
+    with pytest.raises(ValueError, match="shapley_values is ragged"):
+        sv.encode_token_rewards([[1.0, 2.0], [1.0]], [[0, 1], [0, -1]])
+    with pytest.raises(ValueError, match="token_level_rewards is ragged"):
+        sv.decode_token_rewards([[1.0, 2.0], [1.0]])
+    with pytest.raises(ValueError, match=r"token_level_rewards must be finite; found nan at response 0, token 1"):
+        sv.decode_token_rewards(torch.tensor([[0.0, float("nan")]]))
+
+
 @pytest.mark.skipif(importlib.util.find_spec("transfer_queue") is None,
                     reason="verl's V1 trainer needs transfer_queue (pip install 'shapley-sets[verl]')")
 def test_trainer_modes_in_verls_v1_registry():

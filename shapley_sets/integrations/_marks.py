@@ -20,6 +20,7 @@ from shapley_sets._jit import njit
 from shapley_sets.engines._kernels import run_rows_in_tasks
 from shapley_sets._validation import as_bool_mask
 from shapley_sets.adapters.arrays import to_numpy
+from shapley_sets.grpo.advantages import _token_position
 
 __all__ = ["Marks", "read_marks", "expand_marks"]
 
@@ -258,12 +259,7 @@ class Marks(NamedTuple):
     nonfinite: int
 
 
-def _token_position(bad: np.ndarray) -> str:
-    i, j = np.argwhere(bad)[0]
-    return f"response {int(i)}, token {int(j)}"
-
-
-def _token_mask(m: np.ndarray) -> np.ndarray:
+def token_mask(m: np.ndarray) -> np.ndarray:
     return as_bool_mask(m, "response_mask", locate=_token_position, meaning="a response token")
 
 
@@ -274,14 +270,14 @@ def read_marks(token_level_rewards, response_mask=None) -> Marks:
     count of marks in a row (at least 1). The mask must be boolean or hold
     only 0 and 1 (the kernel checks it in the same pass).
     """
-    r = to_numpy(token_level_rewards)
+    r = to_numpy(token_level_rewards, "token_level_rewards")
     if r.ndim != 2:
         raise ValueError(f"token_level_rewards must have shape (N, T), got {r.shape}")
     bits = np.ascontiguousarray(r, dtype=np.float32).view(np.int32)
     valid, use_valid = _ALL_VALID, False
     m = None
     if response_mask is not None:
-        m = to_numpy(response_mask)
+        m = to_numpy(response_mask, "response_mask")
         if m.shape != r.shape:
             raise ValueError(f"response_mask must have shape {r.shape}, got {m.shape}")
         if m.dtype.kind not in "biuf":
@@ -290,7 +286,7 @@ def read_marks(token_level_rewards, response_mask=None) -> Marks:
         # bool, integer or float32; other floats are checked and compared once.
         m = np.ascontiguousarray(m)
         if m.dtype.kind == "f" and (m.dtype != np.float32 or m.shape[1] >= _FLOAT_COUNT_MAX):
-            m = _token_mask(m)
+            m = token_mask(m)
         valid, use_valid = m, True
     n = bits.shape[0]
     counts = np.zeros(n, dtype=np.int64)
@@ -303,7 +299,7 @@ def read_marks(token_level_rewards, response_mask=None) -> Marks:
     most, any_bad = _most(counts, bad)
     if any_bad:
         assert m is not None  # bad entries are found only in a mask
-        _token_mask(m)  # raises, naming the entry
+        token_mask(m)  # raises, naming the entry
     if most > _FIRST_WIDTH:
         phi = np.zeros((n, most))
         ends = np.zeros((n, most), dtype=np.int64)

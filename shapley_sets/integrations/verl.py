@@ -113,7 +113,7 @@ from shapley_sets.grpo._checks import check_options
 from shapley_sets.grpo._groups import resolve_groups
 from shapley_sets.grpo.advantages import _shapley_form
 
-from ._marks import expand_marks, mark_ids, read_marks
+from ._marks import expand_marks, mark_ids, read_marks, token_mask
 from ._parsing import check_parser, parse_spans, token_ids_of_spans
 from .verl_judge import JUDGE_KEYS, judged_credit
 
@@ -253,14 +253,15 @@ def encode_token_rewards(
 
     Raises:
         ValueError: shapes, ids out of range, a candidate split into
-            several spans or out of order, non-finite φ.
+            several spans or out of order, non-finite φ, a mask value
+            other than 0/1 or a ragged nested list.
 
     Examples:
         >>> encode_token_rewards([[1.0, 2.0]], [[-1, 0, 0, 1]])
         tensor([[0., 0., 1., 2.]])
     """
-    phi = np.asarray(to_numpy(shapley_values), dtype=np.float64)
-    ids = np.asarray(to_numpy(candidate_ids))
+    phi = np.asarray(to_numpy(shapley_values, "shapley_values"), dtype=np.float64)
+    ids = np.asarray(to_numpy(candidate_ids, "candidate_ids"))
     if ids.ndim != 2 or ids.dtype.kind not in "iu":
         raise ValueError(f"candidate_ids must be an (N, T) integer array, got {ids.dtype} {ids.shape}")
     n, t = ids.shape
@@ -268,10 +269,10 @@ def encode_token_rewards(
         raise ValueError(f"shapley_values must have shape ({n}, K), got {phi.shape}")
     k = phi.shape[1]
     if response_mask is not None:
-        m = np.asarray(to_numpy(response_mask))
+        m = np.asarray(to_numpy(response_mask, "response_mask"))
         if m.shape != ids.shape:
             raise ValueError(f"response_mask must have shape {ids.shape}, got {m.shape}")
-        ids = np.where(m != 0, ids, -1)
+        ids = np.where(token_mask(m), ids, -1)
     bad = (ids < -1) | (ids >= k)
     if bad.any():
         i, j = np.argwhere(bad)[0]
@@ -320,8 +321,21 @@ def decode_token_rewards(
         >>> phi, present, ids
         (array([[0.5, 0. ]]), array([[ True,  True]]), array([[ 0,  0,  1, -1]]))
     """
-    marks = read_marks(token_level_rewards, response_mask)
+    marks = _finite_marks(token_level_rewards, response_mask)
     return marks.phi, marks.present, mark_ids(marks)
+
+
+def _finite_marks(token_level_rewards, response_mask):
+    """:func:`read_marks`, refusing a mark that is not finite (NaN would read
+    as a missing set reward, advantage 0, silently)."""
+    marks = read_marks(token_level_rewards, response_mask)
+    if marks.nonfinite >= 0:
+        i, c = divmod(marks.nonfinite, marks.phi.shape[1])
+        raise ValueError(
+            f"token_level_rewards must be finite; found {marks.phi[i, c]} at response {i}, token "
+            f"{int(marks.ends[i, c])} (candidate {c})"
+        )
+    return marks
 
 
 def shapley_grpo_advantage(
@@ -381,14 +395,8 @@ def shapley_grpo_advantage(
     empty = check_real("algorithm.shapley.empty_value", opts["empty_value"])
     step = _step(opts, "shapley_grpo")  # one step of a beta schedule per call, in either form
     beta = rule.beta_at(step)
-    marks = read_marks(token_level_rewards, response_mask)
+    marks = _finite_marks(token_level_rewards, response_mask)
     phi, present = marks.phi, marks.present
-    if marks.nonfinite >= 0:  # NaN would read as a missing set reward: advantage 0, silently
-        i, c = divmod(marks.nonfinite, phi.shape[1])
-        raise ValueError(
-            f"token_level_rewards must be finite; found {phi[i, c]} at response {i}, token "
-            f"{int(marks.ends[i, c])} (candidate {c})"
-        )
     if rule.form == "marginal":
         # The marginal encoding: the candidates' credits, then one mark holding R − Σc on the last
         # token, so the row sums to the set reward R and the last mark is no candidate.
@@ -540,6 +548,9 @@ def completion_rm_scores(lengths: Any, rewards: ArrayIn, width: int | None = Non
         raise ValueError(f"response {i}: length {int(lengths[i])} and reward {float(r[i])} cannot be written "
                          "(an empty response or a reward that is not finite)")
     t = int(lengths.max(initial=0)) if width is None else int(width)
+    if lengths.size and int(lengths.max()) > t:
+        i = int(np.argmax(lengths))
+        raise ValueError(f"response {i} has length {int(lengths[i])}, more than width={t} tokens")
     out = torch.zeros(lengths.size, t, dtype=torch.float32)
     # + 0.0 turns a -0.0 reward into +0.0: the row then sums to exactly what it holds.
     out[torch.arange(lengths.size), torch.from_numpy(lengths - 1)] = torch.from_numpy(r.astype(np.float32)) + 0.0
@@ -783,27 +794,22 @@ def rm_scores_from_records(rm_scores: torch.Tensor, lengths: Any, records: Seque
         tensor([[0.5000, 0.0000, -0.0000, 0.4000]])
     """
     out = rm_scores.detach().to(torch.float32).clone()
-    lengths = np.asarray(to_numpy(lengths), dtype=np.int64).reshape(-1)
-    # The JSON strings are replaced by the dicts they hold, whose values are Any.
-    parsed: list[Any] = list(records)
-    strings = [i for i, rec in enumerate(parsed) if isinstance(rec, str)]
-    if strings:  # one parse of all of them: json.loads per record costs more than the parsing
-        for i, rec in zip(strings, json.loads("[" + ",".join([parsed[i] for i in strings]) + "]")):
-            parsed[i] = rec
-    rows = [i for i, rec in enumerate(parsed) if rec is not None]
+    n, t = out.shape
+    lengths = np.asarray(to_numpy(lengths, "lengths"), dtype=np.int64).reshape(-1)
+    records = list(records)
+    if len(records) != n or lengths.shape != (n,):
+        raise ValueError(f"one record and one length per response: rm_scores has {n} rows, "
+                         f"got {len(records)} records and {lengths.size} lengths")
+    if n and (int(lengths.max()) > t or int(lengths.min()) < 0):
+        i = int(np.flatnonzero((lengths > t) | (lengths < 0))[0])
+        raise ValueError(f"response {i} has length {int(lengths[i])}, outside 0..{t} (rm_scores' width)")
+    try:
+        rows, flat_phi, flat_end, k_phi, k = _flat_records(records, lengths)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        _explain_bad_record(records)  # names the record
+        raise
     if not rows:
         return out
-    for i in rows:
-        rec = parsed[i]
-        if isinstance(rec, Mapping) and "reward" in rec:  # the marginal encoding's last mark: R − Σc
-            rest = float(rec["reward"]) - float(np.sum(rec["phi"], dtype=np.float64))
-            parsed[i] = {"phi": [*rec["phi"], rest], "ends": [*rec["ends"], int(lengths[i]) - 1]}
-    phis = [parsed[i]["phi"] for i in rows]
-    ends = [parsed[i]["ends"] for i in rows]
-    k_phi = np.fromiter(map(len, phis), dtype=np.int64, count=len(rows))
-    k = np.fromiter(map(len, ends), dtype=np.int64, count=len(rows))
-    flat_phi = np.fromiter(itertools.chain.from_iterable(phis), dtype=np.float64, count=int(k_phi.sum()))
-    flat_end = np.fromiter(itertools.chain.from_iterable(ends), dtype=np.int64, count=int(k.sum()))
     row_of = np.repeat(np.asarray(rows, dtype=np.int64), k)
     # Checked all at once: equal counts, each row's ends increasing within its response, finite values.
     bad_rows = np.flatnonzero(k_phi != k)
@@ -826,6 +832,59 @@ def rm_scores_from_records(rm_scores: torch.Tensor, lengths: Any, records: Seque
     out[rows] = 0.0
     out[torch.from_numpy(row_of), torch.from_numpy(flat_end)] = v.to(out.device)
     return out
+
+
+def _flat_records(records: list, lengths: np.ndarray):
+    """The rows with a record, their values and ends flattened, and the
+    counts of each (unchecked: see :func:`rm_scores_from_records`)."""
+    # The JSON strings are replaced by the dicts they hold, whose values are Any.
+    parsed: list[Any] = list(records)
+    strings = [i for i, rec in enumerate(parsed) if isinstance(rec, str)]
+    if strings:  # one parse of all of them: json.loads per record costs more than the parsing
+        for i, rec in zip(strings, json.loads("[" + ",".join([parsed[i] for i in strings]) + "]")):
+            parsed[i] = rec
+    rows = [i for i, rec in enumerate(parsed) if rec is not None]
+    for i in rows:
+        rec = parsed[i]
+        if isinstance(rec, Mapping) and "reward" in rec:  # the marginal encoding's last mark: R − Σc
+            rest = float(rec["reward"]) - float(np.sum(rec["phi"], dtype=np.float64))
+            parsed[i] = {"phi": [*rec["phi"], rest], "ends": [*rec["ends"], int(lengths[i]) - 1]}
+    phis = [parsed[i]["phi"] for i in rows]
+    ends = [parsed[i]["ends"] for i in rows]
+    k_phi = np.fromiter(map(len, phis), dtype=np.int64, count=len(rows))
+    k = np.fromiter(map(len, ends), dtype=np.int64, count=len(rows))
+    flat_phi = np.fromiter(itertools.chain.from_iterable(phis), dtype=np.float64, count=int(k_phi.sum()))
+    # numpy infers the dtype here, so a fractional position is refused rather than truncated
+    flat_end = np.array(list(itertools.chain.from_iterable(ends)), dtype=None if k.sum() else np.int64)
+    if flat_end.ndim != 1 or flat_end.dtype.kind not in "iu":
+        raise TypeError("ends must hold ints")
+    return rows, flat_phi, flat_end.astype(np.int64, copy=False), k_phi, k
+
+
+def _explain_bad_record(records: list) -> None:
+    """Raise a ValueError naming the first record that is not of the form
+    ``{"phi": [numbers], "ends": [ints], "reward"?: number}`` (JSON or dict)."""
+    for i, rec in enumerate(records):
+        if rec is None:
+            continue
+        if isinstance(rec, str):
+            try:
+                rec = json.loads(rec)
+            except ValueError as exc:
+                raise ValueError(f"response {i}: candidate record {rec!r:.80} is not valid JSON ({exc})") from None
+        why = None
+        if not isinstance(rec, Mapping) or "phi" not in rec or "ends" not in rec:
+            why = 'it must be an object with lists "phi" and "ends"'
+        elif not all(isinstance(rec[key], (list, tuple)) for key in ("phi", "ends")):
+            why = '"phi" and "ends" must be lists'
+        elif not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in rec["phi"]):
+            why = '"phi" must hold numbers'
+        elif not all(isinstance(v, int) and not isinstance(v, bool) for v in rec["ends"]):
+            why = '"ends" must hold token positions (ints)'
+        elif "reward" in rec and (isinstance(rec["reward"], bool) or not isinstance(rec["reward"], (int, float))):
+            why = '"reward" must be a number'
+        if why is not None:
+            raise ValueError(f"response {i}: candidate record {records[i]!r:.80} is malformed: {why}")
 
 
 def _make_reward_manager():
