@@ -188,6 +188,11 @@ def test_configuration_errors(tmp_path):
         _train(tmp_path, reward_mean, layout="grpo", rule="loo")
     with pytest.raises(ValueError, match="beta must be a finite number >= 0"):
         _train(tmp_path, reward_mean, layout="grpo", beta=-1.0)
+    with pytest.raises(TypeError, match=r"pass ss.BestOf\(\), not ss.BestOf \(the class\)"):
+        _train(tmp_path, reward_mean, layout="completions", utility=ss.BestOf)
+    # found before TRL loads the model: none is given here
+    with pytest.raises(ValueError, match="exactly one CandidateReward among reward_funcs, found 0"):
+        ShapleyGRPOTrainer(model=None, reward_funcs=[reward_mean], layout="candidates")
 
 
 def _tokens_as_candidates_two_types(prompt, completion, completion_ids, **row):
@@ -269,6 +274,17 @@ def test_candidates_layout_with_a_parser_matches_hand_built_ids(tmp_path):
 def test_candidate_reward_configuration_errors():
     with pytest.raises(ValueError, match="exactly one of candidate_fn"):
         CandidateReward(ss.BestOf())
+    # refused when the reward is made, not at the first training step
+    with pytest.raises(TypeError, match=r"pass ss.BestOf\(\), not ss.BestOf \(the class\)"):
+        CandidateReward(ss.BestOf, _tokens_as_candidates)
+    with pytest.raises(TypeError, match="utility must be a set utility .* got str"):
+        CandidateReward("best_of", _tokens_as_candidates)
+    with pytest.raises(TypeError, match="candidate_fn must be callable, got int"):
+        CandidateReward(ss.BestOf(), 5)
+    with pytest.raises(TypeError, match="name must be a non-empty string"):
+        CandidateReward(ss.BestOf(), _tokens_as_candidates, name=None)
+    with pytest.raises(ValueError, match="budget must be a positive integer"):
+        CandidateReward(ss.SetFunction(len), parser="lines", budget=0)
     with pytest.raises(ValueError, match="needs score_fn"):
         CandidateReward(ss.BestOf(), parser="numbered")
     with pytest.raises(ValueError, match="style must be one of"):

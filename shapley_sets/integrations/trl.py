@@ -64,6 +64,8 @@ from trl import GRPOTrainer
 import shapley_sets as ss
 from shapley_sets._api import empty_values_of
 from shapley_sets._typing import ArrayLike, Tau
+from shapley_sets._validation import check_utility
+from shapley_sets.blackbox.estimate import _check_budget as check_budget
 from shapley_sets.blackbox.set_function import SetFunction
 from shapley_sets.grpo import (
     PRESETS,
@@ -189,6 +191,14 @@ class CandidateReward:
         if (candidate_fn is None) == (parser is None):
             raise ValueError("CandidateReward takes exactly one of candidate_fn (hand-built ids) and parser")
         judged = isinstance(utility, SetFunction)
+        if not judged:
+            check_utility(utility, "utility")  # at once, not at the first training step
+        if candidate_fn is not None and not callable(candidate_fn):
+            raise TypeError(f"candidate_fn must be callable, got {type(candidate_fn).__name__}")
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"name must be a non-empty string (TRL logs the reward under it), got {name!r}")
+        if budget is not None:
+            check_budget(budget)
         if parser is not None and not judged and not callable(score_fn):
             raise ValueError("CandidateReward(parser=...) needs score_fn(prompt, completion, candidates, **row)")
         if score_fn is not None and not callable(score_fn):
@@ -324,6 +334,17 @@ def _pad(rows, utility):
     return x, mask
 
 
+def _check_one_candidate_reward(reward_funcs: Any) -> list[int]:
+    """Where the one CandidateReward of layout='candidates' is among ``reward_funcs``."""
+    funcs = reward_funcs if isinstance(reward_funcs, (list, tuple)) else [reward_funcs]
+    found = [i for i, f in enumerate(funcs) if isinstance(f, CandidateReward)]
+    if len(found) != 1:
+        raise ValueError(
+            f"layout='candidates' needs exactly one CandidateReward among reward_funcs, found {len(found)}"
+        )
+    return found
+
+
 class ShapleyGRPOTrainer(GRPOTrainer):
     """``trl.GRPOTrainer`` whose advantages come from Shapley values of set members.
 
@@ -390,6 +411,10 @@ class ShapleyGRPOTrainer(GRPOTrainer):
             raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
         if layout == "completions" and utility is None:
             raise ValueError("layout='completions' needs a set utility, e.g. utility=ss.BestOf()")
+        if utility is not None and not isinstance(utility, SetFunction):
+            check_utility(utility, "utility")
+        if layout == "candidates":
+            _check_one_candidate_reward(kwargs.get("reward_funcs", args[1] if len(args) > 1 else None))
         if (judge_budget is not None or judge_seed is not None) and not (
                 layout == "completions" and isinstance(utility, SetFunction)):
             raise ValueError(
@@ -414,12 +439,7 @@ class ShapleyGRPOTrainer(GRPOTrainer):
         self.shapley_utility = utility
         self._candidate_column = None
         if layout == "candidates":
-            found = [i for i, f in enumerate(self.reward_funcs) if isinstance(f, CandidateReward)]
-            if len(found) != 1:
-                raise ValueError(
-                    "layout='candidates' needs exactly one CandidateReward among reward_funcs, "
-                    f"found {len(found)}"
-                )
+            found = _check_one_candidate_reward(self.reward_funcs)
             self._candidate_column = found[0]
             reward = cast(CandidateReward, self.reward_funcs[found[0]])  # found by isinstance above
             if reward.parser is not None and reward.tokenizer is None:
