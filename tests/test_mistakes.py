@@ -264,6 +264,16 @@ def test_linear_combination_refuses_what_is_not_a_utility():
         ss.LinearCombination.of(("2", ss.BestOf()))
 
 
+def test_a_utility_times_an_array_is_refused_not_broadcast():
+    # numpy would otherwise make an object array of utilities, one per entry
+    for product in (lambda: ss.BestOf() * np.array([1.0, 2.0]), lambda: np.array([1.0, 2.0]) * ss.BestOf()):
+        with pytest.raises(TypeError, match=r"scaled by one real number, got an array of shape \(2,\)"):
+            product()
+    with pytest.raises(TypeError):
+        ss.BestOf() + np.zeros(3)
+    np.testing.assert_allclose(ss.shapley(np.float64(2.0) * ss.BestOf(), [0.2, 0.4]), [0.2, 0.6])
+
+
 def test_candidate_advantages_option_types():
     args = ([1.0], [[0.5, 0.5]], 1)
     with pytest.raises(TypeError, match="efficiency_rtol must be a real number, got str '1e-4'"):

@@ -115,6 +115,10 @@ class Utility:
         return None
 
     # -- composition -------------------------------------------------------
+    #: numpy defers to these operators: ``u * np.array([1, 2])`` is then a
+    #: TypeError, not an object array of utilities scaled one entry each.
+    __array_ufunc__ = None
+
     def __add__(self, other: Utility) -> "LinearCombination":
         if not isinstance(other, Utility):
             return NotImplemented
@@ -126,6 +130,8 @@ class Utility:
         return LinearCombination.of((1.0, self), (-1.0, other))
 
     def __mul__(self, coef: float) -> "LinearCombination":
+        if isinstance(coef, np.ndarray):
+            raise TypeError(f"a utility can only be scaled by one real number, got an array of shape {coef.shape}")
         if isinstance(coef, bool) or not isinstance(coef, numbers.Real):
             return NotImplemented
         coef = float(coef)
