@@ -15,6 +15,7 @@ shares of intervals that fall below and above the exact value, and the
 skewness of its estimates (candidates in decreasing order of score):
 
     PYTHONPATH=$PWD python benchmarks/estimator_coverage.py --budgets 60 --weights banzhaf --by-candidate best-of
+    PYTHONPATH=$PWD python benchmarks/estimator_coverage.py --method permutation --budgets 60,100 --by-candidate best-of
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import shapley_sets as ss
 from shapley_sets.bench.estimation import calibration_games, interval_coverage, repeated
 
 
-def by_candidate(game: str, budgets: tuple, weights, trials: int, seed: int) -> None:
+def by_candidate(game: str, budgets: tuple, weights, trials: int, seed: int, method: str) -> None:
     from scipy import stats
 
     u, x = calibration_games()[game]
@@ -35,7 +36,8 @@ def by_candidate(game: str, budgets: tuple, weights, trials: int, seed: int) -> 
     # by decreasing score where a candidate has one score (best-of, top-3, any-success)
     order = np.argsort(-x, kind="stable") if x.ndim == 1 and np.ptp(x) > 0 else np.arange(x.shape[-1])
     for budget in budgets:
-        est = ss.shapley_estimate(*repeated(u, x, trials), budget=budget, seed=seed, weights=weights)
+        est = ss.shapley_estimate(*repeated(u, x, trials), budget=budget, seed=seed, weights=weights,
+                                  method=method)
         low, high = est.interval(0.95)
         rows = {
             "coverage": ((low <= exact) & (exact <= high)).mean(0),
@@ -63,7 +65,7 @@ def main(argv=None) -> int:
         weights = ("beta", a, b)
     budgets = tuple(int(v) for v in args.budgets.split(","))
     if args.by_candidate:
-        by_candidate(args.by_candidate, budgets, weights, args.trials, args.seed)
+        by_candidate(args.by_candidate, budgets, weights, args.trials, args.seed, args.method)
         return 0
     rows = interval_coverage(budgets, weights, args.trials, args.seed, method=args.method)
     for r in rows:
