@@ -401,9 +401,7 @@ def test_large_k(k, budget):
     assert np.mean(np.abs(est.values - exact) <= 3 * est.stderr) >= 0.9
 
 
-def test_the_coverage_benchmark_splits_each_candidates_intervals(capsys):
-    # benchmarks/estimator_coverage.py --by-candidate: per candidate, the intervals
-    # that hold the exact value, lie below it and lie above it are every trial
+def _coverage_benchmark():
     import importlib.util
     from pathlib import Path
 
@@ -411,6 +409,22 @@ def test_the_coverage_benchmark_splits_each_candidates_intervals(capsys):
     spec = importlib.util.spec_from_file_location("_estimator_coverage", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def test_the_coverage_benchmark_takes_the_method_and_k(capsys):
+    module = _coverage_benchmark()
+    assert module.main(["--method", "permutation", "--k", "5", "--budgets", "18,26", "--trials", "20"]) == 0
+    lines = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("budget")]
+    assert [line[1] for line in lines] == ["18"] * len(GAMES) + ["26"] * len(GAMES)
+    # K = 5 with 2 and 3 pairs: some intervals miss, none is infinite
+    assert all(0.0 < float(line[line.index("coverage") + 1]) < 1.0 for line in lines)
+
+
+def test_the_coverage_benchmark_splits_each_candidates_intervals(capsys):
+    # benchmarks/estimator_coverage.py --by-candidate: per candidate, the intervals
+    # that hold the exact value, lie below it and lie above it are every trial
+    module = _coverage_benchmark()
     argv = ["--budgets", "60,100", "--weights", "banzhaf", "--trials", "40", "--by-candidate", "best-of"]
     assert module.main(argv) == 0
     lines = capsys.readouterr().out.splitlines()
