@@ -170,7 +170,10 @@ def shapley_estimate(
     evaluations (leaving each draw out of its own fit) removes most of the
     variance. The estimate is unbiased, and for the Shapley value it is
     efficient: the values add up to U(N) − U(∅) exactly. ``"permutation"``
-    (Shapley only) samples random orders, each with its reverse.
+    (Shapley only) samples random orders, each with its reverse; each
+    candidate's spread over the pairs is moderated towards the set's mean
+    spread (an empirical-Bayes variance), so its intervals hold their level
+    over a set's candidates rather than for each one.
 
     Args:
         u: any utility: a :class:`SetFunction` (``x`` a batch of sets of

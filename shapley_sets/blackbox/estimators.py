@@ -44,7 +44,9 @@ so the estimate is efficient (Σ φ̂_i = U(N) − U(∅)) with no adjustment.
 
 Permutation ("permutation", Shapley only): marginal contributions along
 random orders, each order paired with its reverse (antithetic); the standard
-error is the spread over pairs.
+error is the spread over pairs, each candidate's moderated towards the set's
+mean (an empirical-Bayes variance, see ``_moderated_variance``): with a few
+pairs a candidate's credits are often all equal, and its own spread 0.
 """
 
 from __future__ import annotations
@@ -504,7 +506,58 @@ def permutation_plan(n: int, budget: int, empty_free: bool, rng: np.random.Gener
         marginal = np.take_along_axis(chain, rank + 1, axis=1) - np.take_along_axis(chain, rank, axis=1)
         per_pair = marginal.reshape(pairs, 2, n).mean(axis=1)
         phi = per_pair.mean(axis=0)
-        se = per_pair.std(axis=0, ddof=1) / math.sqrt(pairs) if pairs > 1 else np.full(n, np.inf)
-        return phi, se, np.full(n, float(pairs - 1) if pairs > 1 else np.inf)
+        se, dof = _pair_stderr(per_pair)
+        return phi, se, dof
 
     return _Plan(rows, finish)
+
+
+
+
+def _pair_stderr(per_pair: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Standard errors and degrees of freedom of the mean over pairs.
+
+    ``per_pair`` (pairs, n): each antithetic pair's credit of every candidate.
+    With a few pairs a candidate's credits are often all equal (a weak
+    candidate of a best-of set gains only when it comes first or last), so its
+    own spread is 0 while its value is not known; the candidates' variances
+    are therefore moderated towards their mean (``_moderated_variance``).
+    One pair has no spread: infinite standard errors.
+    """
+    pairs, n = per_pair.shape
+    if pairs < 2:
+        return np.full(n, np.inf), np.full(n, np.inf)
+    s2, dof = _moderated_variance(per_pair.var(axis=0, ddof=1), float(pairs - 1))
+    return np.sqrt(s2 / pairs), np.full(n, dof)
+
+
+def _moderated_variance(s2: np.ndarray, d: float) -> tuple[np.ndarray, float]:
+    """Sample variances ``s2`` of n candidates, each on ``d`` degrees of
+    freedom, moderated towards their mean: ``Z s²_k + (1 − Z) s̄²``, and the
+    degrees of freedom of the result.
+
+    An empirical-Bayes variance, as limma's moderated t: the candidates' true
+    variances σ²_k are taken as draws from one prior, and each is estimated
+    by the best linear predictor from its own s²_k (Bühlmann's credibility),
+    the prior's moments estimated from the n candidates on the natural scale
+    (limma's log scale breaks on exact zeros): s̄² for the prior mean, and Z
+    as the share of the spread of the s² across the candidates that is not
+    sampling noise, ``1 − E[Var(s² | σ²)] / Var(s²)``, with the noise
+    ``2σ⁴ / d`` of normal data, whose mean is ``2 E[s⁴] / (d + 2)``; Z = 0
+    (the pooled variance for all) when the spread is no more than noise.
+    Under limma's conjugate prior (a scaled inverse χ² worth d0 degrees of
+    freedom) this is each σ²_k's posterior mean, Z = d / (d + d0 − 2); the
+    degrees of freedom d / Z = d + d0 − 2, two fewer than limma's, and at most
+    the n·d of the pooled variance. (Limma's own variance and d + d0 from the
+    same moments covered less: the credits are far from normal, and their
+    sample variances noisier than normal theory says.) Constant credits for
+    every candidate (an additive game) keep every variance 0.
+    """
+    n = len(s2)
+    if n < 2:
+        return s2, d
+    spread = s2.var(ddof=1)
+    noise = 2.0 / (d + 2.0) * float(np.mean(s2**2))
+    own = 1.0 - noise / spread if spread > noise else 0.0
+    dof = min(d / own, n * d) if own > 0 else n * d
+    return own * s2 + (1.0 - own) * s2.mean(), dof
