@@ -93,6 +93,7 @@ def _calls() -> list[Callable[[], object]]:
     # Group statistics (their kernel serves every GRPO advantage).
     calls.append(lambda: ss.grpo.candidate_advantages([1.0, 0.5], [[0.5, 0.5], [0.5, 0.0]], 2))
     calls.append(lambda: ss.grpo.set_advantages([1.0, 0.5], 2))
+    calls.append(lambda: ss.grpo.credit_advantages([1.0, 0.5], [[0.5, 0.5], [0.5, 0.0]], 2, gate="spread"))
     # scale="batch" takes the numpy path, whose group statistics call their kernel directly.
     calls.append(lambda: ss.grpo.candidate_advantages([1.0, 0.5], [[0.5, 0.5], [0.5, 0.0]], 2, scale="batch"))
     # The trainers' one-kernel path of a rule's candidate, set and token advantages.

@@ -21,13 +21,12 @@ import numpy as np
 
 from .._validation import as_bool_mask
 from ._groups import resolve_groups
-from ._kernels import FUSED_OK, rule_token_advantages_kernel
+from ._kernels import FUSED_OK, GATE_CODES, rule_token_advantages_kernel
 from .advantages import _EMPTY_KEEP, _empty_values, set_advantages, token_advantages
 from .rules import CreditRule
 
 __all__ = ["rule_token_advantages"]
 
-_GATES = {"none": 0, "spread": 1, "sum": 2}
 _TAUS = {"within": 0, "set": 1, "none": 2}
 
 
@@ -95,7 +94,7 @@ def _fast(rule, R, credits, groups, ids, response_mask, mask, rows, step, empty_
     tokens = np.empty(ids.shape)
     code = rule_token_advantages_kernel(
         np.ascontiguousarray(R), np.ascontiguousarray(credits), np.ascontiguousarray(mask), g.index, g.n_groups,
-        form_shapley, _GATES[rule.gate], _TAUS[rule.tau], beta, scale == "group", eps, ddof,
+        form_shapley, GATE_CODES[rule.gate], _TAUS[rule.tau], beta, scale == "group", eps, ddof,
         singleton == "reward", np.ascontiguousarray(empty), start, np.ascontiguousarray(ids), keep, has_keep,
         cand, sa, tokens,
     )

@@ -17,7 +17,7 @@ import numpy as np
 from ..adapters.arrays import is_tensor, to_numpy
 from ._kernels import group_moments
 
-__all__ = ["Groups", "resolve_groups", "group_stats", "zscore_in_groups", "SCALES", "SINGLETONS"]
+__all__ = ["Groups", "resolve_groups", "group_stats", "SCALES", "SINGLETONS"]
 
 SCALES = ("group", "batch", "none")
 SINGLETONS = ("reward", "zero")
@@ -128,17 +128,3 @@ def group_stats(values: np.ndarray, valid: np.ndarray, groups: Groups, ddof: int
                   np.ascontiguousarray(groups.index, dtype=np.intp), ddof, count, mean, std)
     return count, mean, std
 
-
-def zscore_in_groups(values: np.ndarray, live: np.ndarray, groups: Groups, eps: float, ddof: int) -> np.ndarray:
-    """``(v - mean) / (std + eps)`` over the live (N, K) entries of each group.
-
-    A group with at most ``ddof`` live entries has no std; its entries equal
-    their mean, so they get 0. Entries that are not live get 0.
-    """
-    k = values.shape[1]
-    flat = Groups(np.repeat(groups.index, k), groups.n_groups)
-    _, mean, std = group_stats(values.ravel(), live.ravel(), flat, ddof)
-    std = np.where(np.isnan(std), 1.0, std)
-    mean = np.where(np.isnan(mean), 0.0, mean)
-    out = (values - mean[groups.index][:, None]) / (std[groups.index][:, None] + eps)
-    return np.where(live, out, 0.0)

@@ -176,6 +176,50 @@ def shapley_form_rows(r, phi, present, empty, index, n_groups, beta, tau, by_std
 FUSED_OK, FUSED_NOT_FINITE, FUSED_BAD_ID = 0, 1, 2
 
 
+#: Codes of the marginal rule's gates in :func:`marginal_form_rows`.
+GATE_CODES = {"none": 0, "spread": 1, "sum": 2}
+
+
+@njit(cache=True)
+def marginal_form_rows(r, c, valid, live, index, n_groups, gate, beta, eps, ddof, set_adv, cand):
+    """The marginal rule's candidate advantages ``cand`` (N, K):
+    ``set_adv[i] + beta * w * (c - mean c) / (std c + eps)`` for live
+    entries, 0 elsewhere, the credits' mean and std over the live entries of
+    each group, ``w`` the gate (0 none: 1; 1 spread: σ_R/(σ_R + σ_c), 0
+    where both are 0; 2 sum: (σ_c + eps)/(σ_R + σ_c + eps), 0 where σ_R is;
+    1 where a group has too few sets for σ_R). ``valid`` (N, 1): the rows
+    whose set reward ``r`` is not missing.
+
+    The group statistics are :func:`group_moments`'; a group with too few
+    live credits for a std has its credits equal to their mean, so they get
+    term 0.
+    """
+    n, k = c.shape
+    count, mean_r, std_r = np.zeros(n_groups), np.empty(n_groups), np.empty(n_groups)
+    group_moments(r.reshape(n, 1), valid, index, ddof, count, mean_r, std_r)
+    count, mean_c, std_c = np.zeros(n_groups), np.empty(n_groups), np.empty(n_groups)
+    group_moments(c, live, index, ddof, count, mean_c, std_c)
+    for i in range(n):
+        q = index[i]
+        w = 1.0
+        if gate != 0 and not np.isnan(std_r[q]):
+            s_r, s_c = std_r[q], 0.0 if np.isnan(std_c[q]) else std_c[q]
+            if gate == 1:
+                w = s_r / (s_r + s_c) if s_r + s_c > 0 else 0.0
+            else:
+                w = (s_c + eps) / (s_r + s_c + eps) if s_r > 0 else 0.0
+        m = 0.0 if np.isnan(mean_c[q]) else mean_c[q]
+        s = 1.0 if np.isnan(std_c[q]) else std_c[q]
+        for j in range(k):
+            if live[i, j]:
+                term = (c[i, j] - m) / (s + eps)
+                if gate != 0:
+                    term *= w
+                cand[i, j] = set_adv[i] + beta * term
+            else:
+                cand[i, j] = 0.0
+
+
 @njit(cache=True)
 def rule_token_advantages_kernel(R, credits, present, index, n_groups, shapley_form, gate, tau, beta, by_std,
                                  eps, ddof, reward_singleton, empty, first_row, ids, keep, has_keep,
@@ -208,29 +252,7 @@ def rule_token_advantages_kernel(R, credits, present, index, n_groups, shapley_f
                                    reward_singleton, cand, set_adv, sigma)
     else:
         beyond = set_advantage_rows(R, index, n_groups, by_std, eps, ddof, reward_singleton, set_adv, sigma)
-        count, mean_r, std_r = np.zeros(n_groups), np.empty(n_groups), np.empty(n_groups)
-        group_moments(R.reshape(n, 1), valid, index, ddof, count, mean_r, std_r)
-        count, mean_c, std_c = np.zeros(n_groups), np.empty(n_groups), np.empty(n_groups)
-        group_moments(c, live, index, ddof, count, mean_c, std_c)
-        for i in range(n):
-            q = index[i]
-            w = 1.0
-            if gate != 0 and not np.isnan(std_r[q]):
-                s_r, s_c = std_r[q], 0.0 if np.isnan(std_c[q]) else std_c[q]
-                if gate == 1:
-                    w = s_r / (s_r + s_c) if s_r + s_c > 0 else 0.0
-                else:
-                    w = (s_c + eps) / (s_r + s_c + eps) if s_r > 0 else 0.0
-            m = 0.0 if np.isnan(mean_c[q]) else mean_c[q]
-            s = 1.0 if np.isnan(std_c[q]) else std_c[q]
-            for j in range(k):
-                if live[i, j]:
-                    term = (c[i, j] - m) / (s + eps)
-                    if gate != 0:
-                        term *= w
-                    cand[i, j] = set_adv[i] + beta * term
-                else:
-                    cand[i, j] = 0.0
+        marginal_form_rows(R, c, valid, live, index, n_groups, gate, beta, eps, ddof, set_adv, cand)
     if beyond >= 0:
         return FUSED_NOT_FINITE
     for i in range(n):

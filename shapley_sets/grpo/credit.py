@@ -20,9 +20,11 @@ import numpy as np
 
 from .._typing import ArrayIn, ArrayOut, GroupsLike, Scale, Singleton
 from .._validation import as_float_array, prepare_mask
+from ..engines._kernels import kernel_input
 from ..adapters.arrays import like, to_numpy
 from ._checks import check_beta, check_candidate_values, check_choice, check_options, rewards_1d
-from ._groups import Groups, group_stats, resolve_groups, zscore_in_groups
+from ._groups import resolve_groups
+from ._kernels import GATE_CODES, marginal_form_rows
 from .advantages import _set_advantages
 
 __all__ = ["credit_advantages", "GATES"]
@@ -118,27 +120,9 @@ def credit_advantages(
     c = np.where(live, check_candidate_values(credits, "credits", n, live), 0.0)
     g = resolve_groups(groups, n)
     a_set, _ = _set_advantages(R, g, scale, eps, ddof, singleton)
-    term = zscore_in_groups(c, live, g, eps, ddof)
-    if gate != "none":
-        term *= _gate(gate, R, c, live, g, eps, ddof)[g.index][:, None]
-    out = a_set[:, None] + beta * term
-    out[~live] = 0.0
+    out = np.empty(shape)
+    marginal_form_rows(kernel_input(R), kernel_input(c), kernel_input(~np.isnan(R)[:, None]), kernel_input(live),
+                       kernel_input(np.asarray(g.index, dtype=np.intp)), g.n_groups, GATE_CODES[gate], beta,
+                       eps, ddof, kernel_input(a_set), out)
     return like(out, set_rewards, credits, mask)
 
-
-def _gate(gate, R, c, live, g, eps, ddof) -> np.ndarray:
-    """Per group ``w``: ``σ_R / (σ_R + σ_c)`` ("spread", 0 where both stds are 0) or
-    ``(σ_c + eps) / (σ_R + σ_c + eps)`` ("sum", 0 where ``σ_R = 0``); 1 where ``σ_R`` is undefined."""
-    rows = ~np.isnan(R)
-    _, _, s_r = group_stats(np.where(rows, R, 0.0), rows, g, ddof)
-    flat = Groups(np.repeat(g.index, c.shape[1]), g.n_groups)
-    _, _, s_c = group_stats(c.ravel(), live.ravel(), flat, ddof)
-    s_c = np.where(np.isnan(s_c), 0.0, s_c)  # too few candidates: their z-scores are 0 anyway
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if gate == "spread":
-            total = s_r + s_c
-            w = np.where(total > 0, s_r / np.where(total > 0, total, 1.0), 0.0)
-        else:
-            # times the z-score's 1/(σ_c + eps): the term is (c − c̄)/(σ_R + σ_c + eps)
-            w = np.where(s_r > 0, (s_c + eps) / (s_r + s_c + eps), 0.0)
-    return np.where(np.isnan(s_r), 1.0, w)
