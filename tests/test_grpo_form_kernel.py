@@ -1,5 +1,6 @@
-"""The one-kernel set and candidate advantages (scale "group" and "none")
-against numpy's elementwise expression of the same formulas, bit for bit."""
+"""The one-kernel set and candidate advantages (scale "group" and "none"; the
+marginal rule at every scale) against numpy's elementwise expression of the
+same formulas, bit for bit."""
 
 import numpy as np
 import pytest
@@ -48,6 +49,32 @@ def numpy_candidate_advantages(R, phi, labels, present, beta, tau, empty, scale,
     return out, a_set
 
 
+def numpy_credit_advantages(R, c, labels, present, beta, gate, scale, eps, ddof, singleton):
+    a_set, _, g = numpy_set_advantages(R, labels, scale, eps, ddof, singleton)
+    live = present & ~np.isnan(R)[:, None]
+    c = np.where(live, c, 0.0)
+    k = c.shape[1]
+    flat = type(g)(np.repeat(g.index, k), g.n_groups)
+    _, mean_c, std_c = group_stats(c.ravel(), live.ravel(), flat, ddof)
+    z = (c - np.where(np.isnan(mean_c), 0.0, mean_c)[g.index][:, None]) / (
+        np.where(np.isnan(std_c), 1.0, std_c)[g.index][:, None] + eps)
+    term = np.where(live, z, 0.0)
+    if gate != "none":
+        rows = ~np.isnan(R)
+        _, _, s_r = group_stats(np.where(rows, R, 0.0), rows, g, ddof)
+        s_c = np.where(np.isnan(std_c), 0.0, std_c)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if gate == "spread":
+                total = s_r + s_c
+                w = np.where(total > 0, s_r / np.where(total > 0, total, 1.0), 0.0)
+            else:
+                w = np.where(s_r > 0, (s_c + eps) / (s_r + s_c + eps), 0.0)
+        term *= np.where(np.isnan(s_r), 1.0, w)[g.index][:, None]
+    out = a_set[:, None] + beta * term
+    out[~live] = 0.0
+    return out
+
+
 @pytest.mark.parametrize("seed", range(12))
 @pytest.mark.parametrize("scale", ["group", "none"])
 @pytest.mark.parametrize("singleton", ["reward", "zero"])
@@ -70,6 +97,12 @@ def test_the_kernels_equal_the_numpy_expression(seed, scale, singleton):
                                                  singleton)
             got = ss.grpo.candidate_advantages(R, phi, labels, mask=present, beta=0.7, tau=tau, empty_value=empty,
                                                scale=scale, ddof=ddof, singleton=singleton, efficiency_rtol=None)
+            np.testing.assert_array_equal(got, want)
+        for gate in ("none", "spread", "sum"):
+            credit = np.round(phi, 1) if seed % 3 == 0 else phi  # ties: groups of equal credits
+            want = numpy_credit_advantages(R, credit, labels, present, 0.7, gate, scale, 1e-6, ddof, singleton)
+            got = ss.grpo.credit_advantages(R, credit, labels, mask=present, beta=0.7, gate=gate, scale=scale,
+                                            ddof=ddof, singleton=singleton)
             np.testing.assert_array_equal(got, want)
 
 
