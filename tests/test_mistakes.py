@@ -284,6 +284,24 @@ def test_candidate_advantages_option_types():
         candidate_advantages([1.0, 1.0], [[0.5, 0.5]] * 2, 1, empty_value=[0.0, np.nan])
 
 
+def test_check_axioms_takes_one_axiom_by_name():
+    from shapley_sets.testing import check_axioms
+
+    report = check_axioms(ss.banzhaf, ss.BestOf(), [[0.3, 0.9, 0.5]], axioms="symmetry")  # not its letters
+    assert report.checked == ("symmetry",) and report.ok
+    assert not check_axioms(ss.banzhaf, ss.BestOf(), [[0.3, 0.9, 0.5]], axioms="efficiency").ok
+
+
+def test_coalition_codes_refuse_what_int64_codes_cannot_hold():
+    from shapley_sets.testing import coalition_codes
+
+    assert coalition_codes(np.eye(62, dtype=bool)[-1:]).tolist() == [1 << 61]
+    with pytest.raises(ValueError, match="K <= 62"):
+        coalition_codes(np.ones((1, 70), dtype=bool))  # the codes overflowed to 0
+    with pytest.raises(TypeError, match="members must be a boolean array"):
+        coalition_codes(np.array([[0.5, 1.0]]))
+
+
 def test_check_axioms_refuses_a_non_callable_attribution():
     from shapley_sets.testing import check_axioms
 

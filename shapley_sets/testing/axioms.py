@@ -155,6 +155,9 @@ def check_axioms(
     rtol = check_nonnegative_real("rtol", rtol)
     atol = check_nonnegative_real("atol", atol)
     seed = check_int("seed", seed, minimum=0)
+    if isinstance(axioms, str):  # one axiom by name, not its letters
+        axioms = (axioms,)
+    axioms = tuple(axioms)
     unknown = set(axioms) - set(AXIOMS)
     if unknown:
         raise ValueError(f"axioms must be among {AXIOMS}, got {sorted(unknown)}")

@@ -20,8 +20,12 @@ def coalition_codes(members: np.ndarray) -> np.ndarray:
         >>> coalition_codes([[True, False, True], [False, True, False]]).tolist()
         [5, 2]
     """
-    members = np.asarray(members, dtype=bool)
-    k = members.shape[-1]
+    members = np.asarray(members)
+    if members.dtype != np.bool_:
+        raise TypeError(f"members must be a boolean array (True = in the coalition), got dtype {members.dtype}")
+    k = members.shape[-1] if members.ndim else 0
+    if k > 62:  # the codes are int64
+        raise ValueError(f"coalition codes need K <= 62 candidates (int64 bits), got K = {k}")
     return (members.astype(np.int64) << np.arange(k, dtype=np.int64)).sum(axis=-1)
 
 
