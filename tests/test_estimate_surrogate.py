@@ -91,3 +91,18 @@ def test_95_percent_intervals_cover_on_unanimity_games(trials, g, weights):
     low, high = est.interval(0.95)
     cover = np.mean((low <= exact) & (exact <= high))
     assert 0.93 <= cover <= 0.97, cover
+
+
+def test_compare_estimators_seed_offset_draws_the_games_and_seeds_of_those_seeds():
+    # development runs use other seeds than the comparison's 0..4: seed s
+    # draws the game from default_rng(1000 + s) and seeds every method with s
+    from shapley_sets.bench.estimation import compare_estimators, make_game
+
+    rows = compare_estimators(ks=(6,), multiples=(10,), seeds=2, families=("unanimity",), seed_offset=7)
+    want = []
+    for seed in (7, 8):
+        u, x, exact = make_game("unanimity", 6, np.random.default_rng(1000 + seed))
+        want.append(float(np.abs(ss.shapley_estimate(u, x, budget=60, seed=seed).values - exact).mean()))
+    assert rows[0]["seed_mae"]["stratified"] == want
+    assert compare_estimators(ks=(6,), multiples=(10,), seeds=1, families=("unanimity",))[0][
+        "seed_mae"]["stratified"] != want[:1]
