@@ -56,6 +56,11 @@ def test_slopes_join_the_pairs_once_the_evaluations_reach_twice_the_coefficients
     assert not _layout(p, 10, 129, False).pairs
     assert _layout(p, 10, 130, False).pairs and not _layout(p, 10, 239, False).slopes
     assert _layout(p, 10, 240, False).slopes
+    # and only up to 24 candidates (the cost of the fit grows as the square of the coefficients)
+    assert _layout(np.full(24, 1 / 24).tobytes(), 24, 1248, False).slopes
+    assert not _layout(np.full(24, 1 / 24).tobytes(), 24, 1247, False).slopes
+    wide = _layout(np.full(25, 1 / 25).tobytes(), 25, 20000, False)
+    assert wide.pairs and not wide.slopes
 
 
 GAMES = [Unanimity(np.random.default_rng(50), 10), Unanimity(np.random.default_rng(52), 12)]

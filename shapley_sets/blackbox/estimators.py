@@ -215,6 +215,10 @@ class _Layout:
 _MEMBERS_MAX_K = 64
 # Pair coefficients only up to this many candidates (K(K-1)/2 of them).
 _PAIRS_MAX_K = 32
+# Size slopes only up to this many candidates: they double the coefficients
+# P, and the fit and its leave-one-out updates cost O(budget · P²) per set;
+# at K = 24 P is about that of the pairs at K = 32.
+_SLOPES_MAX_K = 24
 
 
 def _is_symmetric(p: np.ndarray) -> bool:
@@ -245,7 +249,7 @@ def _layout(p_bytes: bytes, n: int, budget: int, empty_free: bool) -> _Layout:
     n_rows = budget - _base_cost(empty_free)
     members = n <= _MEMBERS_MAX_K
     pairs = members and n <= _PAIRS_MAX_K and _use_pairs(n, n_rows, len(strata))
-    slopes = pairs and _use_slopes(n, n_rows, len(strata))
+    slopes = pairs and n <= _SLOPES_MAX_K and _use_slopes(n, n_rows, len(strata))
     symmetric = _is_symmetric(p) and not pairs
     groups = _groups(strata, n, symmetric)
     gw = np.array([sum(w[s] for s in g) for g in groups])
