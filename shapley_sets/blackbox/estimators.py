@@ -27,9 +27,10 @@ interaction's antisymmetric part is additive, which the surrogate fits.
 A ridge regression of U on per-stratum intercepts and the candidates'
 memberships (plus one term per pair of candidates once the evaluations reach
 twice those coefficients, and a slope in the coalition's size for each
-membership and pair coefficient once they reach twice those again; fitted on
-all evaluated coalitions) serves as a control variate: the surrogate's
-stratum terms are exact, and only its residual is sampled. The slopes are
+membership and pair coefficient once they reach twice those again, up to 24
+candidates; fitted on all evaluated coalitions) serves as a control variate:
+the surrogate's stratum terms are exact, and only its residual is sampled.
+The slopes are
 there because a higher-order interaction, seen within one size, looks like
 its pairs times a factor that grows with the size (a unanimity game on
 {a, b, c}, among coalitions of size s holding a and b, holds c with
