@@ -8,7 +8,10 @@ scikit-learn and matplotlib, so it lives in its own environment:
     .venv-shapiq/bin/pip install shapiq
     PYTHONPATH=$PWD .venv-shapiq/bin/python benchmarks/estimators_vs_shapiq.py
 
-Options: ``--ks 10,16``, ``--seeds 3``, ``--json out.json``.
+Options: ``--ks 10,16``, ``--seeds 3``, ``--json out.json``, ``--families
+unanimity``, ``--seed-offset 20`` (seeds 20, 21, ... instead of 0, 1, ...:
+the comparison's figures use offset 0; estimator changes are developed on
+other seeds).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import importlib.metadata
 import json
 
 import shapley_sets as ss
-from shapley_sets.bench.estimation import compare_estimators
+from shapley_sets.bench.estimation import FAMILIES, compare_estimators
 
 
 def main(argv=None) -> int:
@@ -26,8 +29,11 @@ def main(argv=None) -> int:
     parser.add_argument("--ks", default="10,16,20")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--json", default=None)
+    parser.add_argument("--families", default=",".join(FAMILIES))
+    parser.add_argument("--seed-offset", type=int, default=0)
     args = parser.parse_args(argv)
-    rows = compare_estimators(ks=tuple(int(v) for v in args.ks.split(",")), seeds=args.seeds)
+    rows = compare_estimators(ks=tuple(int(v) for v in args.ks.split(",")), seeds=args.seeds,
+                              families=tuple(args.families.split(",")), seed_offset=args.seed_offset)
     for r in rows:
         theirs = "shapiq not installed" if r["ratio"] is None else (
             f"shapiq {r['shapiq_best']:20s} {r['shapiq_mae']:.3e}  ours/shapiq {r['ratio']:.3f}"
@@ -41,6 +47,7 @@ def main(argv=None) -> int:
             version = None
         with open(args.json, "w") as fh:
             json.dump({"shapiq": version, "shapley_sets": ss.__version__, "seeds": args.seeds,
+                       "seed_offset": args.seed_offset,
                        "rows": rows}, fh, indent=1)
     return 0
 

@@ -6,7 +6,7 @@ are chosen so that the asserted bounds hold with margin for the seeds used
 (400 trials of 10 candidates: the coverage's standard error is about 0.005
 with the within-set correlation; the observed coverages of the stratified
 Shapley estimate are 0.942-0.969 at 30 evaluations, 0.944-0.962 at 100 and
-0.954-0.959 at 400; of the permutation estimate 0.938-0.969 at 60, 0.931-0.956
+0.952-0.957 at 400; of the permutation estimate 0.938-0.969 at 60, 0.931-0.956
 at 100, 0.945-0.957 at 200 and 0.950-0.955 at 362)."""
 
 import warnings

@@ -26,9 +26,16 @@ complement (it has no semivalue) adds no variance, and a pairwise
 interaction's antisymmetric part is additive, which the surrogate fits.
 A ridge regression of U on per-stratum intercepts and the candidates'
 memberships (plus one term per pair of candidates once the evaluations reach
-twice those coefficients; an additive surrogate, fitted on all evaluated
-coalitions) serves as a control variate: the surrogate's stratum terms are
-exact, and only its residual is sampled. Each unit's residuals (a draw, or a
+twice those coefficients, and a slope in the coalition's size for each
+membership and pair coefficient once they reach twice those again, up to 24
+candidates; fitted on all evaluated coalitions) serves as a control variate:
+the surrogate's stratum terms are exact, and only its residual is sampled.
+The slopes are
+there because a higher-order interaction, seen within one size, looks like
+its pairs times a factor that grows with the size (a unanimity game on
+{a, b, c}, among coalitions of size s holding a and b, holds c with
+probability (s − 2)/(n − 2)); one coefficient per pair for all sizes fits
+the small and the large coalitions badly. Each unit's residuals (a draw, or a
 draw and its complement) use the fit *without that unit* (exact rank-1 or
 rank-2 downdates), so the estimate is exactly unbiased. The standard error
 is the spread of the units' terms within each group of sizes, as for
@@ -202,6 +209,7 @@ class _Layout:
     col: dict  # stratum size -> intercept column
     members: bool  # membership coefficients in the surrogate
     pairs: bool  # pair coefficients too
+    slopes: bool  # and each member and pair coefficient's change with the size
     terms: dict  # stratum size -> its exact surrogate term (a linear map of θ)
 
 
@@ -210,6 +218,10 @@ class _Layout:
 _MEMBERS_MAX_K = 64
 # Pair coefficients only up to this many candidates (K(K-1)/2 of them).
 _PAIRS_MAX_K = 32
+# Size slopes only up to this many candidates: they double the coefficients
+# P, and the fit and its leave-one-out updates cost O(budget · P²) per set;
+# at K = 24 P is about that of the pairs at K = 32.
+_SLOPES_MAX_K = 24
 
 
 def _is_symmetric(p: np.ndarray) -> bool:
@@ -240,6 +252,7 @@ def _layout(p_bytes: bytes, n: int, budget: int, empty_free: bool) -> _Layout:
     n_rows = budget - _base_cost(empty_free)
     members = n <= _MEMBERS_MAX_K
     pairs = members and n <= _PAIRS_MAX_K and _use_pairs(n, n_rows, len(strata))
+    slopes = pairs and n <= _SLOPES_MAX_K and _use_slopes(n, n_rows, len(strata))
     symmetric = _is_symmetric(p) and not pairs
     groups = _groups(strata, n, symmetric)
     gw = np.array([sum(w[s] for s in g) for g in groups])
@@ -271,16 +284,16 @@ def _layout(p_bytes: bytes, n: int, budget: int, empty_free: bool) -> _Layout:
     # are used depends on n and the budget only, never on the values.
     col = {s: j for j, s in enumerate(exact_strata + tuple(s for s, _ in sampled))}
     n_int = len(col)
-    design = _design(fixed[2:], col, n_int, members, pairs)
+    design = _design(fixed[2:], col, n_int, members, pairs, slopes)
     gram = design.T @ design
     gram[np.diag_indices(n_int)] += 1e-9
     n_par = design.shape[1]
     gram[np.arange(n_int, n_par), np.arange(n_int, n_par)] += _RIDGE
-    terms = {s: _Term.of(p, n, s, col[s]) for s, _ in sampled}
+    terms = {s: _Term.of(p, n, s, col[s], slopes) for s, _ in sampled}
     for arr in (fixed, design, gram):
         arr.flags.writeable = False
     return _Layout(exact_strata, tuple(drawn), tuple(sampled), fixed, design, gram, col, members,
-                   pairs, terms)
+                   pairs, slopes, terms)
 
 
 def stratified_plan(p: np.ndarray, n: int, budget: int, empty_free: bool,
@@ -314,13 +327,14 @@ def _stratified_finish(p, n, layout: _Layout, rows, v):
     if not layout.sampled:
         return phi, np.sqrt(var), np.full(n, np.inf)
     n_int = len(layout.col)
-    drawn = _design(rows[start:], layout.col, n_int, layout.members, layout.pairs)
+    drawn = _design(rows[start:], layout.col, n_int, layout.members, layout.pairs, layout.slopes)
     design = np.concatenate([layout.fixed_design, drawn])
     fit_v = v[2:]
     inv = np.linalg.inv(layout.fixed_gram + drawn.T @ drawn)
     theta = inv @ (design.T @ fit_v)
     resid = fit_v - design @ theta
-    apply = functools.partial(_Term.apply, n=n, n_int=n_int, members=layout.members, pairs=layout.pairs)
+    apply = functools.partial(_Term.apply, n=n, n_int=n_int, members=layout.members, pairs=layout.pairs,
+                              slopes=layout.slopes)
     first = start - 2  # the draws start here among the fitted rows
     d = np.empty((len(rows) - start, n))  # each draw's d_i
     at = 0
@@ -420,7 +434,23 @@ def _use_pairs(n: int, n_rows: int, n_int: int) -> bool:
     return n >= 3 and n_rows >= _PAIRS_AT * (n_int + n + n * (n - 1) // 2)
 
 
-def _design(rows: np.ndarray, col: dict, n_int: int, members: bool, pairs: bool) -> np.ndarray:
+def _use_slopes(n: int, n_rows: int, n_int: int) -> bool:
+    # The same rule as for the pairs: evaluations at least _PAIRS_AT times the
+    # coefficients, which the slopes double (all but the intercepts).
+    return n_rows >= _PAIRS_AT * (n_int + 2 * (n + n * (n - 1) // 2))
+
+
+def _size_slope(size, n: int):
+    """The slope features' factor, ``(2s − n)/n`` in (−1, 1), like a membership:
+    the same ridge then holds a slope about as much as its coefficient."""
+    return (2.0 * size - n) / n
+
+
+def _design(rows: np.ndarray, col: dict, n_int: int, members: bool, pairs: bool,
+            slopes: bool = False) -> np.ndarray:
+    """The surrogate's features of each row: a one-hot intercept of its size,
+    its memberships, its pairs and, with ``slopes``, memberships and pairs
+    again, times ``_size_slope`` of the row's size."""
     n = rows.shape[1]
     size = rows.sum(axis=1)
     lookup = np.zeros(n + 1, dtype=np.int64)
@@ -432,6 +462,8 @@ def _design(rows: np.ndarray, col: dict, n_int: int, members: bool, pairs: bool)
     if pairs:
         a, b = _pairs(n)
         parts.append((rows[:, a] & rows[:, b]).astype(np.float64))
+    if slopes:
+        parts += [part * _size_slope(size, n)[:, None] for part in parts[1:]]
     return np.concatenate(parts, axis=1)
 
 
@@ -443,7 +475,9 @@ class _Term:
     intercept: ``p(s−1) − p(s)``; membership of j: ``p(s−1)`` for j = i,
     ``(p(s−1)(s−1) − p(s)s)/(n−1)`` otherwise; a pair: ``p(s−1)(s−1)/(n−1)``
     when it holds i, ``(p(s−1)(s−1)(s−2) − p(s)s(s−1))/((n−1)(n−2))``
-    otherwise.
+    otherwise. A slope feature is a membership or a pair times ``slope``,
+    the constant ``_size_slope(s, n)`` on the stratum: its term is theirs
+    times ``slope``.
     """
 
     column: int
@@ -452,24 +486,38 @@ class _Term:
     other: float
     pair_with: float
     pair_without: float
+    slope: float = 0.0
 
     @staticmethod
-    def of(p: np.ndarray, n: int, s: int, column: int) -> "_Term":
+    def of(p: np.ndarray, n: int, s: int, column: int, slopes: bool = False) -> "_Term":
         other = (p[s - 1] * (s - 1) - p[s] * s) / (n - 1)
         with_i = p[s - 1] * (s - 1) / (n - 1)
         without_i = ((p[s - 1] * (s - 1) * (s - 2) - p[s] * s * (s - 1)) / ((n - 1) * (n - 2))
                      if n > 2 else 0.0)
         return _Term(column, float(p[s - 1] - p[s]), float(p[s - 1]), float(other), float(with_i),
-                     float(without_i))
+                     float(without_i), float(_size_slope(s, n)) if slopes else 0.0)
 
-    def apply(self, thetas: np.ndarray, *, n: int, n_int: int, members: bool, pairs: bool) -> np.ndarray:
+    def apply(self, thetas: np.ndarray, *, n: int, n_int: int, members: bool, pairs: bool,
+              slopes: bool = False) -> np.ndarray:
         """``G θ`` for each row θ of ``thetas`` (m, P): (m, n)."""
         out = np.repeat(self.intercept * thetas[:, self.column : self.column + 1], n, axis=1)
+        shared = thetas[:, n_int:]
+        if slopes:
+            half = shared.shape[1] // 2
+            out += self._shared(shared[:, :half], n, members, pairs)
+            out += self.slope * self._shared(shared[:, half:], n, members, pairs)
+        else:
+            out += self._shared(shared, n, members, pairs)
+        return out
+
+    def _shared(self, coef: np.ndarray, n: int, members: bool, pairs: bool) -> np.ndarray:
+        """The members' and pairs' part of ``G θ`` (coefficients ``coef``, (m, q))."""
+        out = np.zeros((len(coef), n))
         if members:
-            beta = thetas[:, n_int : n_int + n]
+            beta = coef[:, :n]
             out += (self.own - self.other) * beta + self.other * beta.sum(axis=1, keepdims=True)
         if pairs:
-            gamma = thetas[:, n_int + n :]
+            gamma = coef[:, n:]
             held = gamma @ _incidence(n)  # Σ of the pairs that hold i
             out += (self.pair_with - self.pair_without) * held
             out += self.pair_without * gamma.sum(axis=1, keepdims=True)

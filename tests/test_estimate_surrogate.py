@@ -1,0 +1,113 @@
+"""The stratified estimator's surrogate: its exact stratum terms (with the
+size slopes), when the slopes are used, and the estimate's bias and interval
+coverage on sums of unanimity games of order 1-4, where the slopes matter
+(a third-order term restricted to coalitions of size s looks like its pairs
+times about (s − 2)/(n − 2))."""
+
+import numpy as np
+import pytest
+
+import shapley_sets as ss
+from shapley_sets.bench.estimation import Unanimity
+from shapley_sets.blackbox.estimators import _design, _enumerate, _layout, _Term
+from shapley_sets.engines.weights import as_weighting
+
+WEIGHTS = ["shapley", "banzhaf", ("beta", 2, 3)]
+
+
+def _p(weights, n):
+    return np.asarray(as_weighting(weights).size_weights(n), dtype=np.float64)
+
+
+@pytest.mark.parametrize("weights", WEIGHTS)
+@pytest.mark.parametrize("slopes", [False, True])
+def test_stratum_terms_are_the_exact_mean_over_the_stratum(weights, slopes):
+    # brute force over every coalition A of size s: E[f(A)·θ d_i(A)]
+    n = 7
+    p = _p(weights, n)
+    rng = np.random.default_rng(3)
+    for s in range(1, n):
+        rows = _enumerate(n, s)
+        features = _design(rows, {s: 0}, 1, True, True, slopes)
+        theta = rng.normal(size=(2, features.shape[1]))
+        d = np.where(rows, p[s - 1] * n / s, -p[s] * n / (n - s))
+        want = np.einsum("ap,mp,ai->mi", features, theta, d) / len(rows)
+        got = _Term.of(p, n, s, 0, slopes).apply(theta, n=n, n_int=1, members=True, pairs=True,
+                                                   slopes=slopes)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
+
+
+def test_slope_features_are_the_members_and_pairs_times_the_size_factor():
+    n = 6
+    rows = np.random.default_rng(0).random((20, n)) < 0.5
+    rows[:, 0] = True  # no empty row: every size 1..6 has an intercept column
+    col = {s: s - 1 for s in range(1, n + 1)}
+    plain = _design(rows, col, n, True, True)
+    both = _design(rows, col, n, True, True, True)
+    factor = (2.0 * rows.sum(1) - n) / n
+    np.testing.assert_array_equal(both[:, : plain.shape[1]], plain)
+    np.testing.assert_allclose(both[:, plain.shape[1]:], plain[:, n:] * factor[:, None], rtol=0, atol=0)
+
+
+def test_slopes_join_the_pairs_once_the_evaluations_reach_twice_the_coefficients():
+    # K = 10: 9 intercepts, 10 memberships, 45 pairs and their 55 slopes;
+    # evaluations beyond U(N) and U(∅): pairs from 2·64 = 128, slopes from 2·119 = 238
+    p = np.full(10, 0.1).tobytes()
+    assert not _layout(p, 10, 129, False).pairs
+    assert _layout(p, 10, 130, False).pairs and not _layout(p, 10, 239, False).slopes
+    assert _layout(p, 10, 240, False).slopes
+    # and only up to 24 candidates (the cost of the fit grows as the square of the coefficients)
+    assert _layout(np.full(24, 1 / 24).tobytes(), 24, 1248, False).slopes
+    assert not _layout(np.full(24, 1 / 24).tobytes(), 24, 1247, False).slopes
+    wide = _layout(np.full(25, 1 / 25).tobytes(), 25, 20000, False)
+    assert wide.pairs and not wide.slopes
+
+
+GAMES = [Unanimity(np.random.default_rng(50), 10), Unanimity(np.random.default_rng(52), 12)]
+# (game, weights); the budget is 50·K, where the surrogate has slopes (600 at
+# K = 12 reaches 2·(11 + 156) = 334)
+CASES = [(0, "shapley"), (0, "banzhaf"), (0, ("beta", 2, 3)), (1, "shapley")]
+TRIALS = 400
+
+
+@pytest.fixture(scope="module")
+def trials():
+    out = {}
+    for g, weights in CASES:
+        k = GAMES[g].sets.shape[1]
+        assert _layout(_p(weights, k).tobytes(), k, 50 * k, False).slopes
+        est = ss.shapley_estimate(GAMES[g], np.zeros((TRIALS, k)), budget=50 * k, seed=2024, weights=weights)
+        out[g, str(weights)] = ss.semivalue(GAMES[g], np.zeros(k), weights), est
+    return out
+
+
+@pytest.mark.parametrize("g, weights", CASES)
+def test_unbiased_on_unanimity_games(trials, g, weights):
+    exact, est = trials[g, str(weights)]
+    mean = est.values.mean(axis=0)
+    spread = est.values.std(axis=0, ddof=1) / np.sqrt(TRIALS)
+    # 4.5 standard errors of the mean over 10-12 candidates: no false alarm
+    assert np.all(np.abs(mean - exact) <= 4.5 * spread + 1e-12), (mean - exact) / spread
+
+
+@pytest.mark.parametrize("g, weights", CASES)
+def test_95_percent_intervals_cover_on_unanimity_games(trials, g, weights):
+    exact, est = trials[g, str(weights)]
+    low, high = est.interval(0.95)
+    cover = np.mean((low <= exact) & (exact <= high))
+    assert 0.93 <= cover <= 0.97, cover
+
+
+def test_compare_estimators_seed_offset_draws_the_games_and_seeds_of_those_seeds():
+    # development runs use other seeds than the comparison's 0..4: seed s
+    # draws the game from default_rng(1000 + s) and seeds every method with s
+    from shapley_sets.bench.estimation import compare_estimators, make_game
+
+    rows = compare_estimators(ks=(6,), multiples=(10,), seeds=2, families=("unanimity",), seed_offset=7)
+    want = []
+    for seed in (7, 8):
+        u, x, exact = make_game("unanimity", 6, np.random.default_rng(1000 + seed))
+        want.append(float(np.abs(ss.shapley_estimate(u, x, budget=60, seed=seed).values - exact).mean()))
+    assert rows[0]["seed_mae"]["stratified"] == want
+    assert compare_estimators(ks=(6,), multiples=(10,), seeds=1, families=("unanimity",))[0][
+        "seed_mae"]["stratified"] != want[:1]
