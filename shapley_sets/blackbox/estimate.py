@@ -166,9 +166,10 @@ def shapley_estimate(
     Otherwise, with the default ``method="stratified"``: U of the whole and
     the empty set, every coalition of the sizes the budget covers, and random
     coalitions of the other sizes; each evaluated coalition serves every
-    candidate, in it and out of it; an additive surrogate fitted to the
-    evaluations (leaving each draw out of its own fit) removes most of the
-    variance. The estimate is unbiased, and for the Shapley value it is
+    candidate, in it and out of it; a surrogate fitted to the evaluations
+    (the candidates' memberships, then their pairs and slopes in the
+    coalition's size as the budget allows; each draw left out of its own
+    fit) removes most of the variance. The estimate is unbiased, and for the Shapley value it is
     efficient: the values add up to U(N) − U(∅) exactly. ``"permutation"``
     (Shapley only) samples random orders, each with its reverse; each
     candidate's spread over the pairs is moderated towards the set's mean
