@@ -238,9 +238,17 @@ def test_a_result_larger_than_memory_is_refused_before_allocating():
 def test_memory_check_skips_when_the_size_is_unknown(monkeypatch):
     monkeypatch.setattr(_validation, "_memory_bytes", lambda: None)
     _validation.check_result_size((10**9, 10**9))
-    monkeypatch.setattr(_validation, "_memory_bytes", lambda: 100)
-    with pytest.raises(ValueError, match=r"shape \(4, 4\) needs"):
-        _validation.check_result_size((4, 4))
+    monkeypatch.setattr(_validation, "_memory_bytes", lambda: 1 << 27)
+    with pytest.raises(ValueError, match=r"shape \(33554432,\) needs 0.25 GiB, more than this machine's 0.125 GiB"):
+        _validation.check_result_size((1 << 25,))
+
+
+def test_a_small_result_needs_no_look_at_the_memory(monkeypatch):
+    def unexpected():
+        raise AssertionError("a small result looked up the machine's memory")
+
+    monkeypatch.setattr(_validation, "_memory_bytes", unexpected)
+    _validation.check_result_size((4096, 16))
 
 
 # -- further mistakes, one public function at a time ------------------------------
