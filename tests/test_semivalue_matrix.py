@@ -71,6 +71,29 @@ def test_semivalue_matches_reference(engine, kind):
     check()
 
 
+#: Beta laws at the edges: U-shaped (both < 1, each end outweighing the middle
+#: by ~1/α), J-shaped, far apart, near a point mass, and the float64 extremes.
+EXTREME_BETAS = [(1e-300, 1e-300), (1e-100, 1e-100), (1e-9, 1e-9), (1e-9, 1.0), (1.0, 1e-9), (0.05, 0.02),
+                 (1e-8, 1e8), (1e8, 1e-8), (1e4, 1.0), (1.0, 1e5), (0.5, 1e4), (1e300, 1e300), (1e300, 1.0)]
+
+
+@pytest.mark.parametrize("engine", ENGINES, ids=IDS)
+def test_beta_semivalues_at_extreme_parameters_match_the_reference(engine):
+    # The engines' own routes to Beta weights (step-share products, mode walks
+    # of the beta-binomial, Gauss-Jacobi rules) against the reference engine's
+    # log-gamma size weights.
+    @settings(max_examples=40, deadline=None)
+    @given(utility_cases(engine.utility_type, max_k=7), st.sampled_from(EXTREME_BETAS))
+    def check(case, shape):
+        u, x, mask = case
+        weights = ("beta", *shape)
+        fast = ss.semivalue(u, x, weights, mask=mask)
+        ref = reference_semivalue(u, x, weights, mask)
+        assert_close_to_reference(u, x, mask, fast=fast, ref=ref, empty_scale=True)
+
+    check()
+
+
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("engine", ENGINES, ids=IDS)
 def test_semivalue_axioms(engine, kind):

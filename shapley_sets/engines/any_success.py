@@ -80,6 +80,8 @@ def gauss_jacobi_01(n: int, alpha: float, beta: float) -> tuple[np.ndarray, np.n
     """Gauss-Jacobi nodes and weights on [0, 1] for the Beta(α, β) density,
     ``n`` nodes, weights summing to 1 (read-only): exact for polynomials of
     degree up to 2n - 1 integrated against t^(α-1) (1-t)^(β-1) / B(α, β).
+    Where the law is a point mass within float64 (α/β beyond ~1e300), one
+    node at its mean.
 
     Examples:
         >>> from shapley_sets.engines.any_success import gauss_jacobi_01
@@ -93,15 +95,56 @@ def gauss_jacobi_01(n: int, alpha: float, beta: float) -> tuple[np.ndarray, np.n
     cached = _RULES.get(key)
     if cached is not None:
         return cached
-    # scipy's weight is (1 - x)^a (1 + x)^b on [-1, 1]; t = (1 + x) / 2 makes
-    # it t^b (1 - t)^a: b = α - 1, a = β - 1.
-    x, w = special.roots_jacobi(n, beta - 1.0, alpha - 1.0)
-    t = 0.5 * (x + 1.0)
+    # Golub-Welsch for the Beta probability law itself: the nodes are the
+    # eigenvalues of the Jacobi matrix of its orthonormal polynomials, the
+    # weights the Christoffel numbers 1 / Σ_m p_m(t)², from the same
+    # three-term recurrence. No Gamma function enters (scipy's roots_jacobi
+    # normalises by 2^(a+b+1) B(a+1, b+1), which is NaN beyond a ratio of
+    # about 10⁴ between α and β, and it refuses α or β below 1.1e-16).
+    from scipy.linalg import eigvalsh_tridiagonal  # only Beta weightings need it; not at import
+
+    diagonal, off = _beta_recurrence(n, float(alpha), float(beta))
+    t = eigvalsh_tridiagonal(diagonal, off) if n > 1 else diagonal.copy()
+    p_before, p = np.zeros(n), np.ones(n)
+    total = np.ones(n)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for m in range(n - 1):
+            p_next = ((t - diagonal[m]) * p - (off[m - 1] * p_before if m else 0.0)) / off[m]
+            p_before, p = p, p_next
+            total += p * p
+    w = np.where(np.isfinite(total), 1.0 / total, 0.0)  # a node far in a tail carries no weight
+    if not w.sum() > 0:
+        # The recurrence broke down (an off-diagonal that underflowed to 0):
+        # the law is a point mass at its mean to within float64.
+        t, w = diagonal[:1].copy(), np.ones(1)
     w = w / w.sum()
     t.flags.writeable = False
     w.flags.writeable = False
     _RULES.put(key, (t, w))
     return t, w
+
+
+def _beta_recurrence(n: int, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
+    """Diagonal (n,) and off-diagonal (n - 1,) of the Jacobi matrix of the
+    Beta(a, b) law on [0, 1]: the Jacobi polynomials' recurrence on [-1, 1]
+    (weight (1 - x)^(b-1) (1 + x)^(a-1)) mapped by t = (1 + x) / 2, written
+    in a and b themselves, so that a - 1 never rounds away a small a, and
+    with the first terms' removable 0/0 taken out."""
+    s = a + b
+    m = np.arange(n, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # as products of ratios of like size: no overflow for a, b up to 1e308
+        x_diag = ((a - b) / (2.0 * m + s - 2.0)) * ((s - 2.0) / (2.0 * m + s))
+    x_diag[0] = (a - b) / s
+    if n > 1:
+        x_diag[1] = ((a - b) / s) * (s - 2.0) / (s + 2.0)
+    k = np.arange(1, n, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        squared = (4.0 * k * ((k - 1.0 + a) / (2.0 * k - 2.0 + s)) * ((k - 1.0 + b) / (2.0 * k - 2.0 + s))
+                   * ((k - 2.0 + s) / (2.0 * k - 1.0 + s)) / (2.0 * k - 3.0 + s))
+    if n > 1:
+        squared[0] = 4.0 * (a / s) * (b / s) / (s + 1.0)
+    return 0.5 * (1.0 + x_diag), 0.5 * np.sqrt(squared)
 
 
 def _rule(count: int, weighting) -> tuple[np.ndarray, np.ndarray]:

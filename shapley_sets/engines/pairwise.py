@@ -45,7 +45,9 @@ def pairwise_semivalue(u: Pairwise, x: np.ndarray, mask: np.ndarray, weighting) 
     else:
         penalty = np.matmul(d, present[..., None])[..., 0]
         penalty = np.broadcast_to(penalty, mask.shape)
-    return np.where(mask, x - (_partner_chance(weighting, mask) * u.lam) * penalty, 0.0)
+    # λ times the penalty first: ρ·λ alone underflows where λ is subnormal (ρ = 1/2
+    # makes both orders the same, bit for bit, in the normal range)
+    return np.where(mask, x - _partner_chance(weighting, mask) * (u.lam * penalty), 0.0)
 
 
 def pairwise_shapley(u: Pairwise, x: np.ndarray, mask: np.ndarray) -> np.ndarray:

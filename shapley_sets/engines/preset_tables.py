@@ -125,8 +125,13 @@ def _discounted(k, d, weighting):
 def _mixed_discounts(d, alpha, beta, binomial_half, top):
     """``top[j] = E[d[a]]`` (0-based d: d[a] is d_{a+1}), a ~ Binomial(j − 1,
     1/2) or BetaBinomial(j − 1, α, β), for j = 1..K: each pmf walked out from
-    its mode by its ratio recurrence and normalised (no factorials)."""
+    its mode by its ratio recurrence and normalised (no factorials).
+
+    With α < 1 and β < 1 the beta-binomial is U-shaped: the "mode" found is
+    its least term, and each end may outweigh it by any factor (about 1/α),
+    so neither walk may stop early on the total the other has gathered."""
     k = d.shape[0]
+    can_stop = binomial_half or not (alpha < 1.0 and beta < 1.0)
     for j in range(1, k + 1):
         n = j - 1
         if binomial_half:
@@ -143,7 +148,7 @@ def _mixed_discounts(d, alpha, beta, binomial_half, top):
                 p *= (n - a) / (a + 1.0)
             else:
                 p *= ((n - a) * (a + alpha)) / ((a + 1.0) * (n - a - 1.0 + beta))
-            if p < _TAIL * total:
+            if can_stop and p < _TAIL * total:
                 break
             total += p
             acc += p * d[a + 1]
@@ -153,7 +158,7 @@ def _mixed_discounts(d, alpha, beta, binomial_half, top):
                 p *= a / (n - a + 1.0)
             else:
                 p *= (a * (n - a + beta)) / ((n - a + 1.0) * (a - 1.0 + alpha))
-            if p < _TAIL * total:
+            if can_stop and p < _TAIL * total:
                 break
             total += p
             acc += p * d[a - 1]

@@ -392,7 +392,9 @@ def _beta_binomial_cdf(top: int, n: np.ndarray, weighting) -> np.ndarray:
     for a in range(min(top, int(n.max()))):
         pmf *= np.maximum(n - a, 0.0) * (a + alpha) / ((a + 1.0) * np.maximum(n - a - 1.0 + beta, beta))
         total += pmf
-    return np.minimum(total, 1.0)
+    # n <= top is certain; the sum would say 0 where pmf(0; n) underflows (t near 1:
+    # α/β beyond ~1e150), and there only that lower tail is that small
+    return np.where(n <= top, 1.0, np.minimum(total, 1.0))
 
 
 def _present_sizes(mask2d) -> list[int]:

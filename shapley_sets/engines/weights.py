@@ -343,8 +343,11 @@ def _absent_chance(w: Weighting, n: int) -> np.ndarray:
         c[1] = 1.0
     elif w.kind == "beta":
         # E[(1-t)^(j-1)] = B(α, β + j − 1) / B(α, β) = Π_{i<j−1} (β + i) / (α + β + i):
-        # a running product of ratios, accurate to a few ulps per factor.
-        ratios = (w.beta + j[:-1] - 1) / (w.alpha + w.beta + j[:-1] - 1)
+        # a running product of ratios, accurate to a few ulps per factor. The
+        # integer i = j − 1 is added last: (β + j) − 1 would lose the digits of a
+        # small β (relative error 1e-7 at β = 1e-9).
+        i = (j[:-1] - 1).astype(np.float64)
+        ratios = (i + w.beta) / (i + (w.alpha + w.beta))
         c[1] = 1.0
         c[2:] = np.cumprod(ratios)
     else:
