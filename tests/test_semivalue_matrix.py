@@ -94,6 +94,25 @@ def test_beta_semivalues_at_extreme_parameters_match_the_reference(engine):
     check()
 
 
+@pytest.mark.parametrize("engine", ENGINES, ids=IDS)
+def test_an_array_of_size_weights_serves_full_sets_of_its_k(engine):
+    # An array p_K (not a callable) fits one set size: every engine must read
+    # it for the sets' K only (Pairwise once asked it for every size below K).
+    @settings(max_examples=25, deadline=None)
+    @given(utility_cases(engine.utility_type, max_k=7), st.integers(0, 2**31 - 1))
+    def check(case, seed):
+        u, x, _ = case
+        k = x.shape[-1]
+        if k == 0:
+            return
+        weights = RandomSizeWeights(seed)(k)
+        fast = ss.semivalue(u, x, weights)
+        ref = reference_semivalue(u, x, weights, None)
+        assert_close_to_reference(u, x, None, fast=fast, ref=ref, empty_scale=True)
+
+    check()
+
+
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("engine", ENGINES, ids=IDS)
 def test_semivalue_axioms(engine, kind):

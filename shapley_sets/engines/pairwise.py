@@ -26,8 +26,10 @@ def _partner_chance(weighting, mask: np.ndarray):
     if weighting.probabilistic:
         return weighting.inclusion(2)
     counts = np.count_nonzero(mask, axis=-1)
-    table = np.array([weighting.inclusion(c) if c > 1 else 0.0
-                      for c in range(mask.shape[-1] + 1)])
+    table = np.zeros(mask.shape[-1] + 1)
+    for c in np.unique(counts):  # only the sizes that occur: array weights serve one K
+        if c > 1:
+            table[c] = weighting.inclusion(int(c))
     return table[counts][..., None]
 
 
