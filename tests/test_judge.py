@@ -79,6 +79,13 @@ def test_completion_rewards_checks_members(members, error, message):
         ss.grpo.completion_rewards(u, ["a", "b", "c"], members)
 
 
+def test_completion_rewards_takes_members_as_an_array_of_rows():
+    u = ss.SetFunction(lambda c: float(len(set(c))), empty_value=0.0)
+    listed, _ = ss.grpo.completion_rewards(u, ["a", "a", "b", "c"], [[0, 1], [2, 3]])
+    rows, _ = ss.grpo.completion_rewards(u, ["a", "a", "b", "c"], np.array([[0, 1], [2, 3]]))
+    np.testing.assert_array_equal(rows, listed)
+
+
 def test_concat_credits_takes_judge_credits_only():
     part = ss.grpo.judge_credit(ss.SetFunction(lambda c: float(len(c)), empty_value=0.0), [["x"]])
     with pytest.raises(TypeError, match=r"parts\[1\] has type dict"):

@@ -258,6 +258,8 @@ def completion_rewards(u: SetFunction, completions: Sequence, members: Sequence,
 def _member_indices(members, n: int) -> list[np.ndarray]:
     """``members`` as int arrays, checked: indices of the n completions, each
     in one set at most (a completion is one set's candidate)."""
+    if isinstance(members, np.ndarray) and members.ndim == 2:  # one row of indices per set
+        members = list(members)
     if isinstance(members, (str, bytes)) or not isinstance(members, Sequence):
         raise TypeError(f"members must be a sequence of index lists, one per set, got {type(members).__name__}")
     owner = np.full(n, -1, dtype=np.intp)

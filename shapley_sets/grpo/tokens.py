@@ -133,7 +133,7 @@ def _offsets_array(offsets) -> np.ndarray:
     return off
 
 
-def _pairs_array(spans, n: int) -> np.ndarray:
+def _pairs_array(spans) -> np.ndarray:
     """The (P, 2) int64 array of every completion's pairs, in order.
 
     numpy infers the dtype (so floats are refused, not truncated) from one
@@ -185,7 +185,7 @@ def _flat_spans(spans, n: int):
             raise TypeError(f"spans must be a sequence of N sequences of (start, end) pairs, got {type(spans).__name__}")
         if len(spans) != n:
             raise ValueError(f"spans must hold one list per completion ({n}), got {len(spans)}")
-        flat = _pairs_array(spans, n)
+        flat = _pairs_array(spans)
         counts = np.fromiter(map(len, spans), dtype=np.int64, count=n)
         row_ptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(counts, out=row_ptr[1:])
