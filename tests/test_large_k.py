@@ -122,3 +122,21 @@ def test_byte_cache_evicts_the_least_recent_by_bytes():
     assert cache.get("huge") is None and cache.nbytes <= 100 * 8
     cache.clear()
     assert len(cache) == 0 and cache.nbytes == 0
+
+
+@pytest.mark.parametrize("alpha, beta", [(2.0, 3.0), (0.3, 7.0), (0.5, 0.5), (1e-9, 1e-9), (1e4, 1.0)])
+def test_any_success_beta_semivalues_at_k_1025_against_exact_moments(alpha, beta):
+    # Equal acceptance chances p: each value is p · E[(1 − t p)^(K−1)], a sum
+    # over the Beta law's moments E[t^m] = Π_{i<m} (α + i)/(α + β + i), summed
+    # at 60 digits (the alternating sum cancels far below float64).
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 60
+    k, p = 1025, 0.003
+    got = ss.semivalue(ss.AnySuccess(), np.full(k, p), ("beta", alpha, beta))
+    a, b, q = mpmath.mpf(alpha), mpmath.mpf(beta), mpmath.mpf(p)
+    moment, total = mpmath.mpf(1), mpmath.mpf(0)
+    for m in range(k):
+        total += mpmath.binomial(k - 1, m) * (-q) ** m * moment
+        moment *= (a + m) / (a + b + m)
+    exact = float(q * total)
+    np.testing.assert_allclose(got, exact, rtol=1e-12)

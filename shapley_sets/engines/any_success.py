@@ -96,22 +96,22 @@ def gauss_jacobi_01(n: int, alpha: float, beta: float) -> tuple[np.ndarray, np.n
     if cached is not None:
         return cached
     # Golub-Welsch for the Beta probability law itself: the nodes are the
-    # eigenvalues of the Jacobi matrix of its orthonormal polynomials, the
-    # weights the Christoffel numbers 1 / Σ_m p_m(t)², from the same
-    # three-term recurrence. No Gamma function enters (scipy's roots_jacobi
-    # normalises by 2^(a+b+1) B(a+1, b+1), which is NaN beyond a ratio of
-    # about 10⁴ between α and β, and it refuses α or β below 1.1e-16).
+    # eigenvalues of the Jacobi matrix of its orthonormal polynomials,
+    # polished by two Newton steps on p_n, and the weights the Christoffel
+    # numbers 1 / Σ_{m<n} p_m(t)², all from the same three-term recurrence.
+    # No Gamma function enters (scipy's roots_jacobi normalises by
+    # 2^(a+b+1) B(a+1, b+1), which is NaN beyond a ratio of about 10⁴
+    # between α and β, and it refuses α or β below 1.1e-16).
     from scipy.linalg import eigvalsh_tridiagonal  # only Beta weightings need it; not at import
 
-    diagonal, off = _beta_recurrence(n, float(alpha), float(beta))
-    t = eigvalsh_tridiagonal(diagonal, off) if n > 1 else diagonal.copy()
-    p_before, p = np.zeros(n), np.ones(n)
-    total = np.ones(n)
-    with np.errstate(over="ignore", invalid="ignore"):
-        for m in range(n - 1):
-            p_next = ((t - diagonal[m]) * p - (off[m - 1] * p_before if m else 0.0)) / off[m]
-            p_before, p = p, p_next
-            total += p * p
+    diagonal, off = _beta_recurrence(n + 1, float(alpha), float(beta))  # one more term: p_n
+    t = eigvalsh_tridiagonal(diagonal[:n], off[:n - 1]) if n > 1 else diagonal[:1].copy()
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for _ in range(2):
+            p_n, dp_n, _ = _orthonormal_at(t, diagonal, off, n)
+            step = p_n / dp_n
+            t = np.where(np.isfinite(step), t - step, t)
+        total = _orthonormal_at(t, diagonal, off, n)[2]
     w = np.where(np.isfinite(total), 1.0 / total, 0.0)  # a node far in a tail carries no weight
     if not w.sum() > 0:
         # The recurrence broke down (an off-diagonal that underflowed to 0):
@@ -122,6 +122,22 @@ def gauss_jacobi_01(n: int, alpha: float, beta: float) -> tuple[np.ndarray, np.n
     w.flags.writeable = False
     _RULES.put(key, (t, w))
     return t, w
+
+
+def _orthonormal_at(t: np.ndarray, diagonal: np.ndarray, off: np.ndarray, n: int):
+    """``p_n(t)``, ``p_n'(t)`` and ``Σ_{m<n} p_m(t)²`` of the orthonormal
+    polynomials of the recurrence (``diagonal``, ``off``: at least n terms)."""
+    p_before, p = np.zeros_like(t), np.ones_like(t)
+    dp_before, dp = np.zeros_like(t), np.zeros_like(t)
+    total = np.ones_like(t)
+    for m in range(n):
+        back = off[m - 1] if m else 0.0
+        p_next = ((t - diagonal[m]) * p - back * p_before) / off[m]
+        dp_next = (p + (t - diagonal[m]) * dp - back * dp_before) / off[m]
+        p_before, p, dp_before, dp = p, p_next, dp, dp_next
+        if m < n - 1:
+            total += p * p
+    return p, dp, total
 
 
 def _beta_recurrence(n: int, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
