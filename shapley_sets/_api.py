@@ -70,8 +70,9 @@ def _finite_answer(compute: Callable[..., np.ndarray], u: Any, arr: np.ndarray, 
         return out
     if not np.isinf(out).any():
         raise ValueError(
-            f"{what} of {type(u).__name__} came out NaN: its coalition_values returned "
-            "NaN for a coalition of these inputs"
+            f"{what} of {type(u).__name__} came out NaN for these inputs: its coalition_values "
+            "returned NaN for a coalition, or the engine failed on them (a bug worth reporting, "
+            "with the inputs)"
         )
     raise ValueError(
         f"{what} of {type(u).__name__} are beyond the float64 range (about ±1.8e308) "

@@ -329,7 +329,7 @@ def test_a_nan_value_is_not_called_an_overflow():
         def coalition_values(self, x, members):
             return np.full(np.shape(members)[:-1], np.nan)
 
-    with pytest.raises(ValueError, match="values of Broken came out NaN: its coalition_values returned NaN"):
+    with pytest.raises(ValueError, match="values of Broken came out NaN for these inputs: its coalition_values returned NaN"):
         ss.value(Broken(), [1.0, 2.0])
     with pytest.raises(ValueError, match=r"coalition values of Broken must be finite; found nan"):
         ss.shapley(Broken(), [1.0, 2.0])
