@@ -560,8 +560,6 @@ def permutation_plan(n: int, budget: int, empty_free: bool, rng: np.random.Gener
     return _Plan(rows, finish)
 
 
-
-
 def _pair_stderr(per_pair: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Standard errors and degrees of freedom of the mean over pairs.
 

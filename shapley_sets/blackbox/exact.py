@@ -84,12 +84,17 @@ def exact_values(u: SetFunction, x, mask, weighting: Weighting, what: str) -> np
     return batch.scatter(phi)
 
 
+def _one_coalition_each(u: SetFunction, batch, whole: bool, what: str) -> np.ndarray:
+    """U of one coalition of each set, its whole set or (``whole`` False) ∅."""
+    make = np.ones if whole else np.zeros
+    requests = [make((1, int(n)), dtype=bool) for n in batch.sizes]
+    values = u._evaluate(batch, requests, what=what)
+    return np.array([v[0] for v in values], dtype=np.float64).reshape(batch.batch_shape)
+
+
 def whole_set_values(u: SetFunction, x, mask) -> np.ndarray:
     """U of each whole set (its present candidates): one evaluation per set."""
-    batch = parse_candidates(x, mask)
-    requests = [np.ones((1, int(n)), dtype=bool) for n in batch.sizes]
-    values = u._evaluate(batch, requests, what="ss.value")
-    return np.array([v[0] for v in values], dtype=np.float64).reshape(batch.batch_shape)
+    return _one_coalition_each(u, parse_candidates(x, mask), True, "ss.value")
 
 
 def empty_set_values(u: SetFunction, x, mask) -> np.ndarray:
@@ -98,9 +103,7 @@ def empty_set_values(u: SetFunction, x, mask) -> np.ndarray:
     batch = parse_candidates(x, mask)
     if u.empty_value is not None:
         return np.full(batch.batch_shape, float(u.empty_value))
-    requests = [np.zeros((1, int(n)), dtype=bool) for n in batch.sizes]
-    values = u._evaluate(batch, requests, what="ss.empty_value")
-    return np.array([v[0] for v in values], dtype=np.float64).reshape(batch.batch_shape)
+    return _one_coalition_each(u, batch, False, "ss.empty_value")
 
 
 def count_calls(u: SetFunction, x, mask, weights) -> int:
