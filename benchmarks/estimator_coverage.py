@@ -27,6 +27,7 @@ import numpy as np
 
 import shapley_sets as ss
 from shapley_sets.bench.estimation import calibration_games, interval_coverage, repeated
+from shapley_sets.blackbox.estimate import METHODS
 
 
 def by_candidate(game: str, budgets: tuple, weights, trials: int, seed: int, method: str, k: int) -> None:
@@ -58,7 +59,7 @@ def main(argv=None) -> int:
     parser.add_argument("--trials", type=int, default=400)
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--by-candidate", metavar="GAME", choices=tuple(calibration_games()))
-    parser.add_argument("--method", default="stratified", choices=("stratified", "permutation"))
+    parser.add_argument("--method", default=METHODS[0], choices=METHODS)
     parser.add_argument("--k", type=int, default=10)
     args = parser.parse_args(argv)
     weights = args.weights
