@@ -295,6 +295,9 @@ def empty_value(u: UtilityLike | SetFunction, x: ArrayLike, *, mask: ArrayLike |
         [0.5, 0.5]
         >>> (ss.shapley(u, x).sum(-1) + ss.empty_value(u, x) - ss.value(u, x)).round(12).tolist()
         [0.0, 0.0]
+        >>> judge = ss.SetFunction(lambda ideas: 0.1 + len(set(ideas)))   # U(∅) = fn([]) = 0.1
+        >>> ss.empty_value(judge, [["a", "b"], ["c"]]).tolist()
+        [0.1, 0.1]
     """
     if isinstance(u, SetFunction):
         return _black_box().empty_set_values(u, x, mask)
