@@ -97,6 +97,18 @@ def test_ragged_rows_response_mask_and_input_untouched():
     assert np.array_equal(off, before)
 
 
+def test_span_lists_take_python_and_numpy_integers_and_refuse_what_does_not_fit():
+    off = np.array([[[0, 2], [2, 4], [4, 6]]])
+    want = [[0, 0, 1]]
+    for spans in ([[(0, 4), (4, 6)]], [[[0, 4], [4, 6]]], [[(np.int64(0), np.int32(4)), (np.uint8(4), 6)]]):
+        assert token_candidates(off, spans).tolist() == want
+    for bad in ([[(0, 4), (4, 6.0)]], [[(0, 4), (np.float64(4), 6)]]):
+        with pytest.raises(TypeError, match="spans must hold integers"):
+            token_candidates(off, bad)
+    with pytest.raises(TypeError, match=r"spans\[0\] must be a sequence of \(start, end\) pairs"):
+        token_candidates(off, [[(0, 2**70)]])
+
+
 def test_torch_in_torch_out():
     torch = pytest.importorskip("torch")
     off = torch.tensor([[[0, 2], [2, 4], [0, 0]]])
