@@ -319,6 +319,21 @@ def test_check_axioms_refuses_a_non_callable_attribution():
         check_axioms(ss.shapley, ss.BestOf, [1.0, 2.0])
 
 
+def test_check_axioms_calls_an_attribution_without_a_mask_keyword_without_one():
+    from shapley_sets.testing import check_axioms
+
+    def plain(u, x):  # a user's own function, written without mask=
+        return ss.shapley(u, x)
+
+    assert check_axioms(plain, ss.BestOf(), [[0.3, 0.9, 0.5]]).ok
+    assert check_axioms(plain, ss.BestOf(), [[0.3, 0.9, 0.5]], mask=[[True, True, True]]).ok
+    with pytest.raises(TypeError, match="attribution plain takes no mask= keyword, but mask marks absent"):
+        check_axioms(plain, ss.BestOf(), [[0.3, 0.9, 0.5]], mask=[[True, False, True]])
+    # **kwargs and a keyword-only mask are passed it
+    assert check_axioms(lambda u, x, **kw: ss.shapley(u, x, **kw), ss.BestOf(), [[0.3, 0.9, 0.5]],
+                        mask=[[True, False, True]]).ok
+
+
 def test_warmup_option_type():
     with pytest.raises(TypeError, match="include_optional must be True or False"):
         ss.warmup(include_optional="yes")

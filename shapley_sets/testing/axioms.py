@@ -9,6 +9,7 @@ axiom, the set and the candidates, so that it can run inside hypothesis tests
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -109,7 +110,9 @@ def check_axioms(
     Args:
         attribution: any function ``attribution(u, x, mask=mask) -> phi`` with
             ``phi.shape == x.shape[:-core_ndim] + (K,)``, e.g. ``ss.shapley``
-            or ``ss.reference_shapley`` or your own.
+            or ``ss.reference_shapley`` or your own; one without a ``mask``
+            keyword is called as ``attribution(u, x)``, which needs every
+            candidate present.
         u: the utility (its ``coalition_values`` defines the game).
         x, mask: its input, as for :func:`shapley_sets.shapley`; K ≤ 12.
         other: a second utility with the same kind of input, for additivity
@@ -127,7 +130,9 @@ def check_axioms(
 
     Raises:
         TypeError: ``rtol``/``atol`` not real numbers, ``seed`` not an int;
-            ``u`` or ``x`` as for :func:`shapley_sets.shapley`.
+            ``u`` or ``x`` as for :func:`shapley_sets.shapley`; a ``mask``
+            with absent candidates for an attribution without a ``mask``
+            keyword.
         ValueError: negative or non-finite ``rtol``/``atol``, a negative
             ``seed``, an unknown axiom, or K > 12.
 
@@ -172,6 +177,7 @@ def check_axioms(
     scale = np.where(scale > 0, scale, 1.0)
     tol = atol + rtol * scale
 
+    attribution = _with_mask_keyword(attribution, mask is not None and not full_mask.all())
     phi = np.asarray(attribution(u, x, mask=mask), dtype=np.float64)
     expected_shape = batch + (k,)
     if phi.shape != expected_shape:
@@ -225,6 +231,25 @@ def check_axioms(
         actual = np.asarray(attribution(combined, x, mask=mask), dtype=np.float64).reshape(n, k)
         _compare(fail, "additivity", batch, expected, actual, tol * (1 + coef))
     return report
+
+
+def _with_mask_keyword(attribution, absent: bool):
+    """``attribution``, or a wrapper dropping ``mask=`` where it takes no such
+    keyword (then only while every candidate is present: the masks it is
+    called with are None or all True)."""
+    try:
+        params = inspect.signature(attribution).parameters.values()
+    except (TypeError, ValueError):  # no signature to read (some builtins): the documented one
+        return attribution
+    if any(p.kind is p.VAR_KEYWORD or (p.name == "mask" and p.kind is not p.POSITIONAL_ONLY) for p in params):
+        return attribution
+    name = getattr(attribution, "__name__", type(attribution).__name__)
+    if absent:
+        raise TypeError(
+            f"attribution {name} takes no mask= keyword, but mask marks absent candidates; give it a "
+            "mask=None keyword (absent candidates take no part and get 0)"
+        )
+    return lambda u, x, mask=None: attribution(u, x)
 
 
 def _compare(fail, axiom, batch, want, got, tol):
