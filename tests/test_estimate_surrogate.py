@@ -9,7 +9,7 @@ import pytest
 
 import shapley_sets as ss
 from shapley_sets.bench.estimation import Unanimity
-from shapley_sets.blackbox.estimators import _design, _enumerate, _layout, _Term
+from shapley_sets.blackbox.estimators import _design, _enumerate, _InterceptFit, _layout, _Term
 from shapley_sets.engines.weights import as_weighting
 
 WEIGHTS = ["shapley", "banzhaf", ("beta", 2, 3)]
@@ -111,3 +111,39 @@ def test_compare_estimators_seed_offset_draws_the_games_and_seeds_of_those_seeds
     assert rows[0]["seed_mae"]["stratified"] == want
     assert compare_estimators(ks=(6,), multiples=(10,), seeds=1, families=("unanimity",))[0][
         "seed_mae"]["stratified"] != want[:1]
+
+
+def test_the_intercepts_only_fit_is_the_dense_fit_of_one_hot_features():
+    # Above _MEMBERS_MAX_K candidates the surrogate is one intercept per
+    # stratum, fitted by stratum; the dense ridge algebra on the same one-hot
+    # features must give the same fit, leverages and leave-one-unit-out θ.
+    rng = np.random.default_rng(5)
+    n, strata = 90, [1, 3, 45, 87, 89]
+    rows = np.concatenate([_enumerate(n, 1)[:7]] + [
+        np.argsort(rng.random((6, n)), axis=1) < s for s in strata[1:]])
+    col = {s: j for j, s in enumerate(strata)}
+    v = rng.normal(size=len(rows))
+    fast = _InterceptFit(rows, col, v)
+    x = _design(rows, col, len(col), members=False, pairs=False)
+    gram = x.T @ x + 1e-9 * np.eye(len(col))
+    inv = np.linalg.inv(gram)
+    theta = inv @ (x.T @ v)
+    np.testing.assert_allclose(fast.theta, theta, rtol=1e-12)
+    np.testing.assert_allclose(fast.resid, v - x @ theta, rtol=1e-12, atol=1e-12)
+    idx = np.array([[0, 8], [9, 10], [20, 30], [29, 2]])  # pairs of rows, in one stratum or two
+    x_u = x[idx]
+    np.testing.assert_allclose(fast.leverage(idx), np.einsum("ucp,udp->ucd", x_u @ inv, x_u), rtol=1e-12)
+    r = rng.normal(size=idx.shape)
+    np.testing.assert_allclose(fast.without(idx, r), theta[None] - np.einsum("ucp,uc->up", x_u @ inv, r),
+                               rtol=1e-12, atol=1e-15)
+
+
+def test_the_stratified_estimate_at_k_2000():
+    # Once an OverflowError (C(2000, 1000) as a float) and then O(budget · K²)
+    # dense algebra; now the strata's own fit: efficient, finite errors.
+    x = np.random.default_rng(0).random((1, 2000))
+    est = ss.shapley_estimate(ss.BestOf(), x, budget=8010, seed=0)
+    exact = ss.shapley(ss.BestOf(), x)
+    assert int(est.calls[0]) <= 8010 and np.isfinite(est.stderr).all()
+    np.testing.assert_allclose(est.values.sum(), exact.sum(), rtol=1e-9)
+    assert np.mean(np.abs(est.values - exact) <= 3 * est.stderr) >= 0.9

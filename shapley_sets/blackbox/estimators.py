@@ -107,6 +107,15 @@ def permutation_min_budget(n: int, empty_free: bool) -> int:
     return _base_cost(empty_free) + 2 * (n - 1)
 
 
+def _coalition_count(n: int, s: int) -> float:
+    """C(n, s) as a float, or inf where it exceeds 2^53 (any budget is far
+    smaller, so such a stratum is never enumerated; at n in the thousands
+    the middle counts overflow a float)."""
+    if math.lgamma(n + 1) - math.lgamma(s + 1) - math.lgamma(n - s + 1) > 36.7:  # ln 2^53 ≈ 36.74
+        return math.inf
+    return float(math.comb(n, s))
+
+
 def _waterfill(total: float, w: np.ndarray, lo: np.ndarray) -> np.ndarray:
     """``m ∝ w`` with ``m >= lo`` and ``Σ m = total`` (total >= Σ lo)."""
     m = np.zeros(len(w))
@@ -204,8 +213,8 @@ class _Layout:
     groups: tuple  # (size, units, paired) of the drawn groups, in row order
     sampled: tuple  # (size, rows) of the sampled strata, in row order
     fixed_rows: np.ndarray  # U(N), U(∅), then the enumerated strata
-    fixed_design: np.ndarray  # the surrogate's features of the enumerated rows
-    fixed_gram: np.ndarray  # their Gram matrix, ridge included
+    fixed_design: np.ndarray | None  # the surrogate's features of the enumerated rows (None: intercepts only)
+    fixed_gram: np.ndarray | None  # their Gram matrix, ridge included
     col: dict  # stratum size -> intercept column
     members: bool  # membership coefficients in the surrogate
     pairs: bool  # pair coefficients too
@@ -256,7 +265,7 @@ def _layout(p_bytes: bytes, n: int, budget: int, empty_free: bool) -> _Layout:
     symmetric = _is_symmetric(p) and not pairs
     groups = _groups(strata, n, symmetric)
     gw = np.array([sum(w[s] for s in g) for g in groups])
-    sizes = np.array([sum(math.comb(n, s) for s in g) for g in groups], dtype=float)
+    sizes = np.array([sum(_coalition_count(n, s) for s in g) for g in groups])
     lo = np.array([_MIN_DRAWS * len(g) for g in groups], dtype=float)
     paired = [len(g) == 2 or (symmetric and 2 * g[0] == n) for g in groups]
 
@@ -284,14 +293,16 @@ def _layout(p_bytes: bytes, n: int, budget: int, empty_free: bool) -> _Layout:
     # are used depends on n and the budget only, never on the values.
     col = {s: j for j, s in enumerate(exact_strata + tuple(s for s, _ in sampled))}
     n_int = len(col)
-    design = _design(fixed[2:], col, n_int, members, pairs, slopes)
-    gram = design.T @ design
-    gram[np.diag_indices(n_int)] += 1e-9
-    n_par = design.shape[1]
-    gram[np.arange(n_int, n_par), np.arange(n_int, n_par)] += _RIDGE
     terms = {s: _Term.of(p, n, s, col[s], slopes) for s, _ in sampled}
-    for arr in (fixed, design, gram):
-        arr.flags.writeable = False
+    fixed.flags.writeable = False
+    design = gram = None  # intercepts only: the fit is by stratum (_InterceptFit), no P x P algebra
+    if members:
+        design = _design(fixed[2:], col, n_int, members, pairs, slopes)
+        gram = design.T @ design
+        gram[np.diag_indices(n_int)] += 1e-9
+        n_par = design.shape[1]
+        gram[np.arange(n_int, n_par), np.arange(n_int, n_par)] += _RIDGE
+        design.flags.writeable = gram.flags.writeable = False
     return _Layout(exact_strata, tuple(drawn), tuple(sampled), fixed, design, gram, col, members,
                    pairs, slopes, terms)
 
@@ -327,20 +338,13 @@ def _stratified_finish(p, n, layout: _Layout, rows, v):
     if not layout.sampled:
         return phi, np.sqrt(var), np.full(n, np.inf)
     n_int = len(layout.col)
-    drawn = _design(rows[start:], layout.col, n_int, layout.members, layout.pairs, layout.slopes)
-    design = np.concatenate([layout.fixed_design, drawn])
     fit_v = v[2:]
-    inv = np.linalg.inv(layout.fixed_gram + drawn.T @ drawn)
-    theta = inv @ (design.T @ fit_v)
-    resid = fit_v - design @ theta
+    fit = _InterceptFit(rows[2:], layout.col, fit_v) if layout.fixed_gram is None else \
+        _DenseFit(rows[start:], layout, fit_v)
+    theta, resid = fit.theta, fit.resid
     apply = functools.partial(_Term.apply, n=n, n_int=n_int, members=layout.members, pairs=layout.pairs,
                               slopes=layout.slopes)
     first = start - 2  # the draws start here among the fitted rows
-    d = np.empty((len(rows) - start, n))  # each draw's d_i
-    at = 0
-    for s, m in layout.sampled:
-        d[at : at + m] = np.where(rows[start + at : start + at + m], p[s - 1] * n / s, -p[s] * n / (n - s))
-        at += m
     at, parts = 0, []
     for s, units, pair in layout.groups:
         # A unit is one draw, or a draw and its complement. Its residuals use
@@ -348,15 +352,13 @@ def _stratified_finish(p, n, layout: _Layout, rows, v):
         # independent of it and the estimate is unbiased.
         width = 2 if pair else 1
         idx = at + np.arange(units)[:, None] + units * np.arange(width)[None, :]  # (units, width)
-        x_u = design[first + idx]  # (units, width, P)
-        hx = x_u @ inv
-        lev = np.einsum("ucp,udp->ucd", hx, x_u)
+        lev = fit.leverage(first + idx)  # (units, width, width)
         e = resid[first + idx]
         if width == 1:
             r = e / (1.0 - lev[:, :, 0])
         else:
             r = np.linalg.solve(np.eye(2)[None] - lev, e[:, :, None])[:, :, 0]
-        loo_theta = theta[None, :] - np.einsum("ucp,uc->up", hx, r)
+        loo_theta = fit.without(first + idx, r)
         # z_u, the unit's term: its rows' terms, each weighted by the unit's
         # share of its stratum (1 for a draw or a pair across two sizes, 1/2
         # for a pair within the middle size).
@@ -365,7 +367,9 @@ def _stratified_finish(p, n, layout: _Layout, rows, v):
         share = 1.0 if cross else 1.0 / width
         z = np.zeros((units, n))
         for c, size in enumerate(sizes):
-            z += share * (apply(layout.terms[size], loo_theta) + r[:, c, None] * d[idx[:, c]])
+            # d_i of the rows: a group's at a time, not all draws' at once (budget x K numbers)
+            d = np.where(rows[start + idx[:, c]], p[size - 1] * n / size, -p[size] * n / (n - size))
+            z += share * (apply(layout.terms[size], loo_theta) + r[:, c, None] * d)
         phi = phi + z.mean(axis=0)
         inside = rows[start + idx[:, 0]]
         part = _membership_averaged_variance(p, n, s, sizes, share, z, r, inside) / units
@@ -378,6 +382,57 @@ def _stratified_finish(p, n, layout: _Layout, rows, v):
     den = sum((part / safe) ** 2 / (m - 1) for part, m in parts)
     dof = np.where((var > 0) & (den > 0), 1.0 / np.where(den > 0, den, 1.0), np.inf)
     return phi, np.sqrt(var), dof
+
+
+class _DenseFit:
+    """The ridge fit of the surrogate on every fitted row (the enumerated
+    strata, then the draws) and its leave-one-unit-out updates."""
+
+    def __init__(self, drawn_rows: np.ndarray, layout: _Layout, fit_v: np.ndarray):
+        assert layout.fixed_design is not None and layout.fixed_gram is not None
+        drawn = _design(drawn_rows, layout.col, len(layout.col), layout.members, layout.pairs, layout.slopes)
+        self.design = np.concatenate([layout.fixed_design, drawn])
+        self.inv = np.linalg.inv(layout.fixed_gram + drawn.T @ drawn)
+        self.theta = self.inv @ (self.design.T @ fit_v)
+        self.resid = fit_v - self.design @ self.theta
+
+    def leverage(self, idx: np.ndarray) -> np.ndarray:
+        """``x_c · inv · x_d`` of each unit's rows ``idx`` (units, width)."""
+        x_u = self.design[idx]  # (units, width, P)
+        return np.einsum("ucp,udp->ucd", x_u @ self.inv, x_u)
+
+    def without(self, idx: np.ndarray, r: np.ndarray) -> np.ndarray:
+        """θ refitted without each unit, from its rows' deleted residuals ``r``."""
+        return self.theta[None, :] - np.einsum("ucp,uc->up", self.design[idx] @ self.inv, r)
+
+
+class _InterceptFit:
+    """:class:`_DenseFit` when the surrogate is one intercept per stratum:
+    each row's features are one indicator, the Gram matrix is diagonal (the
+    rows per stratum) and θ the strata's means. O(rows + P) where the dense
+    algebra costs O(rows · P²): at K in the thousands P is in the thousands."""
+
+    def __init__(self, fit_rows: np.ndarray, col: dict, fit_v: np.ndarray):
+        n = fit_rows.shape[1]
+        lookup = np.zeros(n + 1, dtype=np.int64)
+        lookup[list(col)] = list(col.values())
+        self.column = lookup[fit_rows.sum(axis=1)]  # each row's intercept
+        counts = np.bincount(self.column, minlength=len(col)) + 1e-9  # the Gram diagonal, ridge included
+        self.inv_diag = 1.0 / counts
+        self.theta = np.bincount(self.column, weights=fit_v, minlength=len(col)) * self.inv_diag
+        self.resid = fit_v - self.theta[self.column]
+
+    def leverage(self, idx: np.ndarray) -> np.ndarray:
+        c = self.column[idx]  # (units, width)
+        return np.where(c[:, :, None] == c[:, None, :], self.inv_diag[c][:, :, None], 0.0)
+
+    def without(self, idx: np.ndarray, r: np.ndarray) -> np.ndarray:
+        c = self.column[idx]
+        out = np.repeat(self.theta[None, :], len(idx), axis=0)
+        units = np.arange(len(idx))
+        for w in range(c.shape[1]):  # a unit's rows may share a column: one subtraction per row
+            out[units, c[:, w]] -= self.inv_diag[c[:, w]] * r[:, w]
+        return out
 
 
 def _membership_averaged_variance(p, n, s, sizes, share, z, r, inside) -> np.ndarray:
