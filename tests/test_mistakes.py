@@ -348,3 +348,13 @@ def test_a_nan_value_is_not_called_an_overflow():
         ss.value(Broken(), [1.0, 2.0])
     with pytest.raises(ValueError, match=r"coalition values of Broken must be finite; found nan"):
         ss.shapley(Broken(), [1.0, 2.0])
+
+
+def test_shapley_estimate_names_a_bad_seed_and_a_bad_level():
+    x = [[0.3, 0.9, 0.5, 0.1]]
+    for seed, error in (("a", TypeError), (1.5, TypeError), (True, TypeError), (-1, ValueError)):
+        with pytest.raises(error, match="seed must be None, an int >= 0"):
+            ss.shapley_estimate(ss.BestOf(), x, budget=10, seed=seed)
+    est = ss.shapley_estimate(ss.BestOf(), x, budget=10, seed=[1, 2])
+    with pytest.raises(TypeError, match="level must be a real number"):
+        est.interval("0.95")

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .._scalars import check_real
 from .._validation import set_label
 from ..engines.reference import MAX_REFERENCE_K, exact_semivalue_table, exact_shapley_table
 from ..engines.weights import Weighting, as_weighting
@@ -82,6 +83,7 @@ class Estimate:
             >>> [a.round(4).tolist() for a in est.interval()]  # 2^3 = 8 coalitions: exact
             [[2.6667, 0.6667, 1.6667], [2.6667, 0.6667, 1.6667]]
         """
+        level = check_real("level", level)
         if not 0.0 < level < 1.0:
             raise ValueError(f"level must lie strictly between 0 and 1, got {level}")
         from scipy import stats  # scipy.stats costs ~0.7 s to import: only when used
@@ -89,6 +91,22 @@ class Estimate:
         t = stats.t.ppf(0.5 + level / 2.0, np.maximum(self.dof, 1.0))
         half = np.where(self.stderr > 0, t * self.stderr, 0.0)
         return self.values - half, self.values + half
+
+
+def _seeded_streams(seed, n: int) -> list:
+    """``n`` independent generators from ``seed``, or an error naming it
+    (numpy's own speaks of "entropy")."""
+    message = (f"seed must be None, an int >= 0 (or a sequence of them), a SeedSequence or a "
+               f"Generator; got {seed!r:.60}")
+    if isinstance(seed, bool):
+        raise TypeError(message)
+    try:
+        rng = np.random.default_rng(seed)
+    except TypeError:
+        raise TypeError(message) from None
+    except ValueError:
+        raise ValueError(message) from None
+    return rng.spawn(n)
 
 
 def _check_budget(budget) -> int:
@@ -196,8 +214,8 @@ def shapley_estimate(
         candidates), ``calls`` (per set) and ``total_calls``.
 
     Raises:
-        TypeError: a wrong type of ``budget``, ``method`` or input.
-        ValueError: ``budget`` below what the method needs for some set
+        TypeError: a wrong type of ``budget``, ``method``, ``seed`` or input.
+        ValueError: a negative ``seed``; ``budget`` below what the method needs for some set
             (naming the set and the minimum), ``"permutation"`` with a weighting
             other than Shapley, an unknown method, or the errors of the
             utility's input and of a :class:`SetFunction`'s ``fn``.
@@ -225,7 +243,7 @@ def shapley_estimate(
             f"for {weighting.name}"
         )
     game = make_game(u, x, mask)
-    streams = np.random.default_rng(seed).spawn(len(game.sizes))
+    streams = _seeded_streams(seed, len(game.sizes))
     plans = []
     for s, n in enumerate(game.sizes):
         where = set_label(game.batch_shape, s)
