@@ -161,6 +161,7 @@ def test_large_catalog_uses_greedy_and_says_so(capsys):
         (["--steps", "0"], "--steps"),
         (["--task", "ideas", "--user-types", "2"], "--user-types"),
         (["--catalog", "1"], "--catalog"),
+        (["--seed", "-1"], "--seed must be at least 0"),
     ],
 )
 def test_bad_arguments_are_reported(argv, message, capsys):

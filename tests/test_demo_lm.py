@@ -25,6 +25,8 @@ def test_missing_extra_is_named(monkeypatch, capsys):
 def test_bad_options_are_reported(capsys):
     assert main(["demo-lm", "--steps", "0"]) == 2
     assert "--steps must be at least 1" in capsys.readouterr().err
+    assert main(["demo-lm", "--seed", "-1"]) == 2
+    assert "--seed must be at least 0" in capsys.readouterr().err
     assert main(["demo-lm", "--layout", "B", "--eval-samples", "4"]) == 2
     assert "--eval-samples must be at least --group-size" in capsys.readouterr().err
     assert main(["demo-lm", "--out", "/proc/no-such-dir/out"]) == 2

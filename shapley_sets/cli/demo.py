@@ -85,6 +85,8 @@ def _check(args) -> str | None:
         return f"--set-size ({args.set_size}) must not exceed --catalog ({args.catalog})"
     if args.task in ("ideas", "all") and args.user_types is not None and args.user_types < 3:
         return f"--user-types must be at least 3 for the ideas task (topics), got {args.user_types}"
+    if args.seed < 0:
+        return f"--seed must be at least 0, got {args.seed}"
     if args.group_size < 2:
         return f"--group-size must be at least 2 (GRPO compares sets within a group), got {args.group_size}"
     if not (math.isfinite(args.lr) and args.lr > 0):

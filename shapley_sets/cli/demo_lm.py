@@ -70,6 +70,8 @@ def _check(args) -> str | None:
                  "hidden", "layers", "torch_threads"):
         if getattr(args, flag) < 1:
             return f"--{flag.replace('_', '-')} must be at least 1, got {getattr(args, flag)}"
+    if args.seed < 0:
+        return f"--seed must be at least 0, got {args.seed}"
     if args.warmup_steps < 0:
         return f"--warmup-steps must be at least 0, got {args.warmup_steps}"
     if args.group_size < 2:
