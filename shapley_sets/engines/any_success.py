@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 from numba import prange
-from scipy import special
 
 from .._cache import ByteCache
 from .._jit import njit
@@ -59,6 +58,8 @@ def gauss_legendre_01(n: int) -> tuple[np.ndarray, np.ndarray]:
     cached = _RULES.get(key)
     if cached is not None:
         return cached
+    from scipy import special  # ~0.2 s to import: only when a rule is built, not at import
+
     x, _ = special.roots_legendre(n)
     for _ in range(2):
         p, dp = _legendre_and_derivative(n, x)

@@ -19,7 +19,6 @@ import functools
 
 import numpy as np
 from numba import prange
-from scipy import special
 
 from .._cache import ByteCache, also_clear
 from .._jit import njit
@@ -368,6 +367,8 @@ def _top_m_tables(k: int, m: int, weighting=SHAPLEY) -> tuple[np.ndarray, np.nda
         others[0] = 0
         if weighting.kind == "banzhaf":
             # bdtr is NaN where n < m - 1 (the cdf is 1 there)
+            from scipy import special  # ~0.2 s to import: only here, not at import
+
             share_of = np.where(others < m, 1.0, special.bdtr(m - 1, np.maximum(others, m), 0.5))
         elif weighting.kind == "loo":
             share_of = (others < m).astype(np.float64)
