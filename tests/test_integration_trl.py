@@ -1,6 +1,7 @@
 """shapley_sets.integrations.trl: real TRL GRPOTrainer steps on a tiny local model (CPU, offline)."""
 
 import os
+import warnings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("WANDB_DISABLED", "true")
@@ -18,6 +19,10 @@ from shapley_sets.integrations.trl import CandidateReward, ShapleyGRPOTrainer  #
 from tokenizers import Tokenizer, models, pre_tokenizers  # noqa: E402
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast  # noqa: E402
 from trl import GRPOConfig  # noqa: E402
+
+# These tests call rewards directly, where a CandidateReward says once that it is outside the trainer.
+pytestmark = pytest.mark.filterwarnings("ignore:CandidateReward .* is called outside ShapleyGRPOTrainer")
+
 
 WORDS = ["<pad>", "<eos>", "<unk>", "user", ":"] + [f"w{i}" for i in range(59)]
 G = 4
@@ -223,6 +228,21 @@ def test_candidates_layout_takes_a_utility_of_several_scores_per_candidate(tmp_p
     rmask = np.arange(ids.shape[1])[None, :] < np.array([len(t) for _, t in records])[:, None]
     expected = ss.grpo.token_advantages(cand, sa, ids, rmask)
     np.testing.assert_allclose(trainer.last_advantages.numpy(), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_candidate_reward_warns_once_outside_the_shapley_trainer(tmp_path):
+    # TRL's own GRPOTrainer would take only its set rewards: plain GRPO, said once
+    reward = CandidateReward(ss.BestOf(), _tokens_as_candidates)
+    with pytest.warns(UserWarning, match="called outside ShapleyGRPOTrainer"):
+        assert reward(prompts=["p"], completions=["a b"], completion_ids=[[3, 7]]) == [0.5]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reward(prompts=["p"], completions=["a b"], completion_ids=[[3, 7]])
+    claimed = CandidateReward(ss.BestOf(), _tokens_as_candidates)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        _train(tmp_path, [claimed], layout="grpo")  # the trainer reads it: an explicit choice, no warning
+    assert claimed.trainer_layout == "grpo"
 
 
 def test_candidate_reward_names_the_completion_with_scores_of_the_wrong_shape():

@@ -53,6 +53,7 @@ This module imports ``trl`` and ``torch``; ``import shapley_sets`` and
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
@@ -120,7 +121,9 @@ class CandidateReward:
     ``row`` holds the completion's dataset columns. K_i may vary, may be 0.
     As a reward function it returns the set reward U(scores) of each
     completion; :class:`ShapleyGRPOTrainer` (layout ``"candidates"``) reads
-    the candidates it stored.
+    the candidates it stored. Called by anything but a
+    :class:`ShapleyGRPOTrainer` (TRL's own ``GRPOTrainer``, say), only those
+    set rewards reach the advantages: plain GRPO. It then warns, once.
 
     **A judge as the utility**: with ``utility`` a
     :class:`shapley_sets.SetFunction`, the candidates are objects the judge
@@ -219,6 +222,9 @@ class CandidateReward:
         self.tokenizer = tokenizer
         self.__name__ = name
         self.last: list[tuple[Any, np.ndarray]] | None = None
+        #: Set by the ShapleyGRPOTrainer that reads this reward's candidates.
+        self.trainer_layout: str | None = None
+        self._warned_outside = False
         #: The set values U(S) of the last call's completions (the rewards returned), for the trainer.
         self.last_values: np.ndarray | None = None
         #: The last call's candidates as one padded batch ``(x, mask)``, for the trainer.
@@ -251,6 +257,16 @@ class CandidateReward:
 
     def __call__(self, prompts: Sequence[Any], completions: Sequence[Any],
                  completion_ids: Sequence[Sequence[int]], **kwargs: Any) -> list[float]:
+        if self.trainer_layout is None and not self._warned_outside:
+            self._warned_outside = True
+            warnings.warn(
+                f"CandidateReward {self.__name__!r} is called outside ShapleyGRPOTrainer: it returns the set "
+                "rewards U(S) only, so a trainer such as TRL's own GRPOTrainer gives every token of a "
+                "completion the same advantage (plain GRPO); use ShapleyGRPOTrainer(layout='candidates') "
+                "for the candidates' credits",
+                UserWarning,
+                stacklevel=2,
+            )
         columns = {k: v for k, v in kwargs.items() if isinstance(v, list) and len(v) == len(prompts)}
         records = []
         for i, (p, c, ids) in enumerate(zip(prompts, completions, completion_ids)):
@@ -438,6 +454,10 @@ class ShapleyGRPOTrainer(GRPOTrainer):
         self.shapley_rule = rule
         self.shapley_utility = utility
         self._candidate_column = None
+        funcs = self.reward_funcs if isinstance(self.reward_funcs, (list, tuple)) else [self.reward_funcs]
+        for f in funcs:
+            if isinstance(f, CandidateReward):
+                f.trainer_layout = layout  # its rewards are read by this trainer, in this layout
         if layout == "candidates":
             found = _check_one_candidate_reward(self.reward_funcs)
             self._candidate_column = found[0]
