@@ -12,6 +12,7 @@ cluster (about 20 s).
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -115,6 +116,31 @@ def test_advantage_step_of_the_shapley_sync_trainer(queue):
                                            config={"norm_adv_by_std_in_grpo": True, "shapley": {"beta": 0.5}})
     torch.testing.assert_close(adv, expected * rmask, rtol=1e-6, atol=1e-6)
     assert len(torch.unique(adv[2, : lengths[2]])) >= 3  # candidates of one response differ
+
+
+def test_a_shapley_trainer_mode_with_verls_own_estimator_warns_that_records_go_unused(queue):
+    lengths, rm, mask, extra, records = _samples(3)
+    trainer = object.__new__(vt.ShapleyPPOTrainerSync)  # only the config is read by this step
+    trainer.config = OmegaConf.create({
+        "algorithm": {"adv_estimator": "grpo", "use_kl_in_reward": False, "gamma": 1.0, "lam": 1.0,
+                      "norm_adv_by_std_in_grpo": True},
+        "actor_rollout_ref": {"rollout": {"n": 4}},
+    })
+    # verl's GRPO step reads the keys as {uid}_{session}_{index}
+    meta = _put([f"unused{i}_0_0" for i in range(4)], lengths, rm, mask, extra)
+    with pytest.warns(UserWarning, match="algorithm.adv_estimator=grpo ignores them"):
+        trainer._compute_advantage(meta, metrics={})
+    meta = _put([f"again{i}_0_0" for i in range(4)], lengths, rm, mask, extra)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        trainer._compute_advantage(meta, metrics={})  # said once
+    plain = object.__new__(vt.ShapleyPPOTrainerSync)
+    plain.config = trainer.config
+    meta = _put([f"norecords{i}_0_0" for i in range(4)], lengths, rm, mask,
+                [{"reward_extra_info": {"acc": 0.3}} for _ in range(4)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plain._compute_advantage(meta, metrics={})  # no records: nothing to say
 
 
 def test_mixin_logs_the_judges_calls_and_errors(queue):

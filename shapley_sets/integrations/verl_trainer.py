@@ -46,6 +46,7 @@ module needs verl's V1 trainer (and its ``transfer_queue``); the
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -179,8 +180,27 @@ class ShapleyCandidatesMixin:
                 return super()._compute_advantage(batch, metrics)  # type: ignore[misc]
             finally:  # a failed step leaves no rewards for the next one to take as judged
                 _verl._judged.clear()
+        elif not getattr(self, "_checked_records_unused", False):
+            self._checked_records_unused = True  # the first step tells: one queue read, once
+            self._warn_if_records_unused(batch, estimator)
         # A mixin: the verl trainer class after it in the MRO defines this.
         return super()._compute_advantage(batch, metrics)  # type: ignore[misc]
+
+    def _warn_if_records_unused(self, batch: Any, estimator: str) -> None:
+        """A shapley trainer mode with another estimator ignores the candidate records: say so."""
+        fields = ["extra_fields"] + ([CANDIDATES_KEY] if CANDIDATES_KEY in (batch.fields or []) else [])
+        if "extra_fields" not in (batch.fields or []):
+            return
+        data = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id, select_fields=fields)
+        top = list(data[CANDIDATES_KEY]) if CANDIDATES_KEY in fields else None
+        if any(r is not None for r in records_from_fields(list(data["extra_fields"]), top)):
+            warnings.warn(
+                f"compute_score returned candidate records, but algorithm.adv_estimator={estimator} "
+                "ignores them: every token of a response gets the advantage of its set reward. Set "
+                "algorithm.adv_estimator=shapley_grpo for the candidates' credits",
+                UserWarning,
+                stacklevel=2,
+            )
 
     def _write_completion_scores(self, batch: Any, metrics: dict | None = None) -> None:
         """Layout B with a judge, serially on the driver: each uid's responses are one set; the judge
