@@ -12,6 +12,7 @@ from ._validation import (
     check_finite,
     check_result_size,
     check_utility,
+    coalition_values_of,
     prepare_mask,
 )
 from .blackbox.set_function import SetFunction
@@ -81,7 +82,7 @@ def _finite_answer(compute: Callable[..., np.ndarray], u: Any, arr: np.ndarray, 
 
 
 def _whole_set_value(u: Any, arr: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    return np.asarray(u.coalition_values(arr, mask[..., None, :])[..., 0], dtype=np.float64)
+    return coalition_values_of(u, arr, mask[..., None, :])[..., 0]
 
 
 def shapley(u: UtilityLike | SetFunction, x: ArrayLike, *, mask: ArrayLike | None = None) -> FloatArray:
@@ -309,7 +310,7 @@ def empty_values_of(u: Any, arr: np.ndarray, present: np.ndarray) -> np.ndarray:
     """:func:`empty_value` on an input already validated for ``u`` (``arr``,
     float64) and its ``(..., K)`` mask ``present``."""
     nobody = np.zeros(present.shape[:-1] + (1, present.shape[-1]), dtype=bool)
-    return np.asarray(u.coalition_values(arr, nobody)[..., 0], dtype=np.float64)
+    return coalition_values_of(u, arr, nobody)[..., 0]
 
 
 def exact_shapley(table: ArrayLike, weights: WeightsLike | None = None) -> FloatArray:

@@ -8,6 +8,7 @@ the set and the candidate, never a numba traceback or a silent NaN.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 
@@ -65,6 +66,25 @@ def check_utility(u, name: str = "u") -> None:
         f"{name} must be a set utility (e.g. ss.BestOf()) or an object with a "
         f"coalition_values(x, members) method, got {type(u).__name__}"
     )
+
+
+def coalition_values_of(u: Any, x: Any, members: np.ndarray) -> np.ndarray:
+    """``u.coalition_values(x, members)`` as float64 of shape ``members.shape[:-1]``.
+
+    A custom utility's own mistakes (values of another shape, complex or
+    non-numeric values) are named as its: numpy would say "could not
+    broadcast" or cast complex values to real without a word."""
+    out = np.asarray(u.coalition_values(x, members))
+    name = type(u).__name__
+    if out.dtype.kind not in "biuf":
+        raise TypeError(f"{name}.coalition_values must return real numbers, got dtype {out.dtype}")
+    want = members.shape[:-1]
+    if out.shape != want:
+        raise ValueError(
+            f"{name}.coalition_values returned shape {out.shape} for members of shape {members.shape}: "
+            f"it must return one value per coalition, shape {want} (members' shape without its last axis)"
+        )
+    return out.astype(np.float64, copy=False)
 
 
 def _memory_bytes() -> int | None:

@@ -358,3 +358,26 @@ def test_shapley_estimate_names_a_bad_seed_and_a_bad_level():
     est = ss.shapley_estimate(ss.BestOf(), x, budget=10, seed=[1, 2])
     with pytest.raises(TypeError, match="level must be a real number"):
         est.interval("0.95")
+
+
+def test_a_custom_utilitys_own_mistakes_are_named_as_its():
+    x = np.array([[0.3, 0.9, 0.5]])
+
+    class WrongShape(ss.Utility):
+        def coalition_values(self, x, members):
+            return np.zeros(3)  # one value per set, not per coalition
+
+    class Complex(ss.Utility):
+        def coalition_values(self, x, members):
+            return np.zeros(members.shape[:-1], dtype=complex)  # numpy would drop the imaginary part
+
+    class Nothing(ss.Utility):
+        pass
+
+    for call in (ss.shapley, ss.value, ss.empty_value, ss.reference_shapley):
+        with pytest.raises(ValueError, match=r"WrongShape.coalition_values returned shape \(3,\)"):
+            call(WrongShape(), x)
+        with pytest.raises(TypeError, match="Complex.coalition_values must return real numbers"):
+            call(Complex(), x)
+    with pytest.raises(NotImplementedError, match=r"Nothing must define coalition_values\(x, members\)"):
+        ss.shapley(Nothing(), x)

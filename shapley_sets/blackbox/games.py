@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import set_label
+from .._validation import coalition_values_of, set_label
 from .candidates import parse_candidates, scatter
 from .set_function import SetFunction
 
@@ -90,9 +90,8 @@ class _StructuredGame(Game):
                     block = r[start:stop]
                     members[s, : len(block)][:, self.positions[s]] = block
             with np.errstate(over="ignore", invalid="ignore"):  # found and reported just below
-                vals = np.asarray(
-                    self.u.coalition_values(self.x, members.reshape(self.batch_shape + members.shape[1:])),
-                    dtype=np.float64,
+                vals = coalition_values_of(
+                    self.u, self.x, members.reshape(self.batch_shape + members.shape[1:])
                 ).reshape(n_sets, stop - start)
             if not np.isfinite(vals).all():
                 s = int(np.flatnonzero(~np.isfinite(vals).all(axis=1))[0])

@@ -9,7 +9,7 @@ import numpy as np
 from numba import prange
 
 from .._jit import njit
-from .._validation import as_array, as_float_array, check_finite
+from .._validation import as_array, as_float_array, check_finite, coalition_values_of
 from ._kernels import kernel_input
 from ._launch import launch, parallel_allowed
 
@@ -285,7 +285,7 @@ def coalition_table(u, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
         # Absent candidates are dropped from every coalition: they become null
         # players, whose Shapley value is 0 and who change nobody else's.
         members = _all_coalitions(start, stop, k) & mask[..., None, :]
-        table[..., start:stop] = u.coalition_values(x, members)
+        table[..., start:stop] = coalition_values_of(u, x, members)
     return table
 
 

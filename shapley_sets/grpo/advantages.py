@@ -34,7 +34,7 @@ import numpy as np
 from .._api import semivalue, shapley
 from .._scalars import check_nonnegative_real
 from .._typing import ArrayIn, ArrayOut, GroupsLike, Scale, Singleton, Tau, UtilityLike
-from .._validation import as_bool_mask, as_float_array, check_finite, check_utility, prepare_mask
+from .._validation import as_bool_mask, as_float_array, check_finite, check_utility, coalition_values_of, prepare_mask
 from ..adapters.arrays import first_tensor, like, to_numpy
 from ..engines._kernels import kernel_input
 from ..adapters.torch_tokens import gather_token_advantages_torch
@@ -457,7 +457,7 @@ def completion_advantages(
     if credit == "shapley":
         phi = shapley(utility, batch, mask=present)
         none = np.zeros((g.n_groups, 1, width), dtype=bool)
-        empty = np.asarray(utility.coalition_values(batch, none), dtype=np.float64)[:, 0]
+        empty = coalition_values_of(utility, batch, none)[:, 0]
         k_present = np.bincount(g.index, weights=~missing, minlength=g.n_groups)
         r = k_present[g.index] * phi[g.index, slot] + empty[g.index]
     else:

@@ -89,7 +89,10 @@ class Utility:
             >>> ss.BestOf(floor=1.0).coalition_values(np.array([3.0, 5.0]), members).tolist()
             [1.0, 3.0, 5.0]
         """
-        raise NotImplementedError
+        raise NotImplementedError(
+            f"{type(self).__name__} must define coalition_values(x, members), the value of each coalition "
+            "(a subclass of ss.Utility names its game there)"
+        )
 
     def check_input(self, x: np.ndarray) -> None:
         """Raise ``ValueError`` if the finite float64 input ``x`` is outside the
