@@ -132,9 +132,10 @@ def test_the_intercepts_only_fit_is_the_dense_fit_of_one_hot_features():
     np.testing.assert_allclose(fast.resid, v - x @ theta, rtol=1e-12, atol=1e-12)
     idx = np.array([[0, 8], [9, 10], [20, 30], [29, 2]])  # pairs of rows, in one stratum or two
     x_u = x[idx]
-    np.testing.assert_allclose(fast.leverage(idx), np.einsum("ucp,udp->ucd", x_u @ inv, x_u), rtol=1e-12)
+    lev, unit = fast.unit(idx)
+    np.testing.assert_allclose(lev, np.einsum("ucp,udp->ucd", x_u @ inv, x_u), rtol=1e-12)
     r = rng.normal(size=idx.shape)
-    np.testing.assert_allclose(fast.without(idx, r), theta[None] - np.einsum("ucp,uc->up", x_u @ inv, r),
+    np.testing.assert_allclose(fast.without(unit, r), theta[None] - np.einsum("ucp,uc->up", x_u @ inv, r),
                                rtol=1e-12, atol=1e-15)
 
 

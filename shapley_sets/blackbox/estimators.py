@@ -352,13 +352,13 @@ def _stratified_finish(p, n, layout: _Layout, rows, v):
         # independent of it and the estimate is unbiased.
         width = 2 if pair else 1
         idx = at + np.arange(units)[:, None] + units * np.arange(width)[None, :]  # (units, width)
-        lev = fit.leverage(first + idx)  # (units, width, width)
+        lev, unit = fit.unit(first + idx)  # lev: (units, width, width)
         e = resid[first + idx]
         if width == 1:
             r = e / (1.0 - lev[:, :, 0])
         else:
             r = np.linalg.solve(np.eye(2)[None] - lev, e[:, :, None])[:, :, 0]
-        loo_theta = fit.without(first + idx, r)
+        loo_theta = fit.without(unit, r)
         # z_u, the unit's term: its rows' terms, each weighted by the unit's
         # share of its stratum (1 for a draw or a pair across two sizes, 1/2
         # for a pair within the middle size).
@@ -396,14 +396,16 @@ class _DenseFit:
         self.theta = self.inv @ (self.design.T @ fit_v)
         self.resid = fit_v - self.design @ self.theta
 
-    def leverage(self, idx: np.ndarray) -> np.ndarray:
-        """``x_c · inv · x_d`` of each unit's rows ``idx`` (units, width)."""
+    def unit(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The leverages ``x_c · inv · x_d`` of each unit's rows ``idx`` (units,
+        width) and what :meth:`without` needs of them (``x · inv``)."""
         x_u = self.design[idx]  # (units, width, P)
-        return np.einsum("ucp,udp->ucd", x_u @ self.inv, x_u)
+        hx = x_u @ self.inv
+        return np.einsum("ucp,udp->ucd", hx, x_u), hx
 
-    def without(self, idx: np.ndarray, r: np.ndarray) -> np.ndarray:
+    def without(self, hx: np.ndarray, r: np.ndarray) -> np.ndarray:
         """θ refitted without each unit, from its rows' deleted residuals ``r``."""
-        return self.theta[None, :] - np.einsum("ucp,uc->up", self.design[idx] @ self.inv, r)
+        return self.theta[None, :] - np.einsum("ucp,uc->up", hx, r)
 
 
 class _InterceptFit:
@@ -422,14 +424,13 @@ class _InterceptFit:
         self.theta = np.bincount(self.column, weights=fit_v, minlength=len(col)) * self.inv_diag
         self.resid = fit_v - self.theta[self.column]
 
-    def leverage(self, idx: np.ndarray) -> np.ndarray:
-        c = self.column[idx]  # (units, width)
-        return np.where(c[:, :, None] == c[:, None, :], self.inv_diag[c][:, :, None], 0.0)
+    def unit(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        c = self.column[idx]  # (units, width): each row's one feature
+        return np.where(c[:, :, None] == c[:, None, :], self.inv_diag[c][:, :, None], 0.0), c
 
-    def without(self, idx: np.ndarray, r: np.ndarray) -> np.ndarray:
-        c = self.column[idx]
-        out = np.repeat(self.theta[None, :], len(idx), axis=0)
-        units = np.arange(len(idx))
+    def without(self, c: np.ndarray, r: np.ndarray) -> np.ndarray:
+        out = np.repeat(self.theta[None, :], len(c), axis=0)
+        units = np.arange(len(c))
         for w in range(c.shape[1]):  # a unit's rows may share a column: one subtraction per row
             out[units, c[:, w]] -= self.inv_diag[c[:, w]] * r[:, w]
         return out
