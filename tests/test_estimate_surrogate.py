@@ -148,3 +148,16 @@ def test_the_stratified_estimate_at_k_2000():
     assert int(est.calls[0]) <= 8010 and np.isfinite(est.stderr).all()
     np.testing.assert_allclose(est.values.sum(), exact.sum(), rtol=1e-9)
     assert np.mean(np.abs(est.values - exact) <= 3 * est.stderr) >= 0.9
+
+
+def test_unbiased_and_calibrated_above_64_candidates():
+    # K = 80: the surrogate is the strata's intercepts, fitted by stratum
+    from shapley_sets.bench.estimation import calibration_games, repeated
+
+    u, x = calibration_games(80)["best-of"]
+    exact = ss.shapley(u, x)
+    est = ss.shapley_estimate(*repeated(u, x, 300), budget=400, seed=2024)
+    sem = est.values.std(axis=0, ddof=1) / np.sqrt(300)
+    assert np.all(np.abs(est.values.mean(axis=0) - exact) <= 4.5 * sem)  # 80 candidates: max |z| ~ 2.7
+    low, high = est.interval(0.95)
+    assert 0.93 <= ((low <= exact) & (exact <= high)).mean() <= 0.97  # observed 0.953

@@ -182,10 +182,14 @@ def compare_estimators(ks: tuple = (10, 16, 20), multiples: tuple = (2, 10, 50),
     return rows
 
 
+#: Above this many candidates :func:`calibration_games` has no random table game.
+_TABLE_MAX_K = 20
+
+
 def calibration_games(k: int = 10) -> dict:
     """The test games of the error-bar calibration: name -> ``(utility, x)``
-    (best-of, top-3, any-success, an expected best over 3 user types, a
-    random table), drawn from seed 7.
+    (best-of, top-3, any-success, an expected best over 3 user types, and up
+    to K = 20 a random table), drawn from seed 7.
 
     Examples:
         >>> from shapley_sets.bench.estimation import calibration_games
@@ -195,13 +199,15 @@ def calibration_games(k: int = 10) -> dict:
     from ..testing import TableGame
 
     rng = np.random.default_rng(7)
-    return {
+    games = {
         "best-of": (ss.BestOf(), rng.random(k)),
         "top-3": (ss.TopK(3), rng.normal(size=k)),
         "any-success": (ss.AnySuccess(), rng.random(k) * 0.6),
         "expected-best": (3.5 * ss.ExpectedBest(weights=[1 / 3.5, 2 / 3.5, 0.5 / 3.5]), rng.random((3, k))),
-        "random table": (TableGame(rng.normal(size=1 << k)), np.zeros(k)),
     }
+    if k <= _TABLE_MAX_K:  # a table of 2^k values
+        games["random table"] = (TableGame(rng.normal(size=1 << k)), np.zeros(k))
+    return games
 
 
 def repeated(u, x, trials: int) -> tuple:
