@@ -73,7 +73,7 @@ def main(argv=None) -> int:
     rows = interval_coverage(budgets, weights, args.trials, args.seed, args.k, method=args.method)
     for r in rows:
         print(f"budget {r['budget']:4d}  {r['game']:14s} coverage {r['coverage']:.3f}  "
-              f"stderr / spread {r['se_ratio']:.2f}", flush=True)
+              f"stderr / spread {r['se_ratio']:.2f}  mse {r['mse']:.3e}", flush=True)
     return 0
 
 

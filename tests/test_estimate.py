@@ -38,6 +38,7 @@ CASES = [
     ("stratified", "shapley", 400),  # pair terms in the surrogate
     ("permutation", "shapley", 200),  # 11 antithetic pairs
     ("permutation", "shapley", 362),  # 20 antithetic pairs
+    ("stratified", "banzhaf", 200),  # square-root allocation, sizes 1 and K - 1 enumerated; weighted fit
     ("stratified", "banzhaf", 400),
     ("stratified", ("beta", 2, 3), 400),
 ]

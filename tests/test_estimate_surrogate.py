@@ -4,6 +4,8 @@ coverage on sums of unanimity games of order 1-4, where the slopes matter
 (a third-order term restricted to coalitions of size s looks like its pairs
 times about (s − 2)/(n − 2))."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -61,6 +63,106 @@ def test_slopes_join_the_pairs_once_the_evaluations_reach_twice_the_coefficients
     assert not _layout(np.full(24, 1 / 24).tobytes(), 24, 1247, False).slopes
     wide = _layout(np.full(25, 1 / 25).tobytes(), 25, 20000, False)
     assert wide.pairs and not wide.slopes
+
+
+def _refitted_estimate(p, n, layout, rows, v):
+    """The stratified estimate by brute force: every unit's residuals from the
+    surrogate refitted without the unit (weighted ridge least squares, solved
+    afresh), not from the estimator's rank-1 or rank-2 downdates."""
+    phi = p[n - 1] * v[0] - p[0] * v[1]
+    at = 2
+    for s in layout.exact_strata:
+        block, vals = rows[at : at + math.comb(n, s)], v[at : at + math.comb(n, s)]
+        phi = phi + p[s - 1] * (block.T @ vals) / block.sum(0) - p[s] * ((~block).T @ vals) / (~block).sum(0)
+        at += len(block)
+    n_int = len(layout.col)
+    x = _design(rows[at:], layout.col, n_int, layout.members, layout.pairs, layout.slopes)
+    vd = v[at:]
+    omega = np.ones(len(x)) if layout.scale is None else layout.scale**2
+    fixed_b = layout.fixed_design.T @ v[2:at]
+    first = 0
+    for s, units, pair in layout.groups:
+        width = 2 if pair else 1
+        cross = pair and 2 * s != n
+        sizes = (s, n - s) if cross else (s,) * width
+        share = 1.0 if cross else 1.0 / width
+        z = np.zeros((units, n))
+        for u in range(units):
+            own = [first + u + units * c for c in range(width)]
+            keep = np.ones(len(x), dtype=bool)
+            keep[own] = False
+            gram = layout.fixed_gram + (x[keep] * omega[keep, None]).T @ x[keep]
+            theta = np.linalg.solve(gram, fixed_b + x[keep].T @ (omega[keep] * vd[keep]))
+            for c, size in enumerate(sizes):
+                row = rows[at + own[c]]
+                d = np.where(row, p[size - 1] * n / size, -p[size] * n / (n - size))
+                term = layout.terms[size].apply(theta[None], n=n, n_int=n_int, members=layout.members,
+                                                pairs=layout.pairs, slopes=layout.slopes)[0]
+                z[u] += share * (term + (vd[own[c]] - x[own[c]] @ theta) * d)
+        phi = phi + z.mean(axis=0)
+        first += units * width
+    return phi
+
+
+@pytest.mark.parametrize("weights, n, budget", [
+    ("banzhaf", 8, 30),  # complementary pairs; the weighted fit
+    ("banzhaf", 8, 120),  # pair terms, single draws; the weighted fit
+    ("shapley", 7, 30),  # the plain fit
+    (("beta", 2, 3), 7, 40),
+])
+def test_each_unit_is_left_out_of_its_own_fit_exactly(weights, n, budget):
+    from shapley_sets.blackbox.estimators import stratified_plan
+
+    p = _p(weights, n)
+    layout = _layout(p.tobytes(), n, budget, False)
+    assert (layout.scale is not None) == (weights == "banzhaf")
+    game = Unanimity(np.random.default_rng(1), n)
+    plan = stratified_plan(p, n, budget, False, np.random.default_rng(4))
+    rows = plan.members[plan._index]
+    v = game.coalition_values(np.zeros(n), rows)
+    got = plan.finish(game.coalition_values(np.zeros(n), plan.members))[0]
+    np.testing.assert_allclose(got, _refitted_estimate(p, n, layout, rows, v), rtol=1e-9, atol=1e-12)
+
+
+def test_banzhaf_draws_follow_the_square_root_of_the_neyman_rule():
+    # K = 10: the Neyman rule for the Banzhaf value is proportional to C(10, s),
+    # which left sizes 1 and 9 two pairs and sizes 2 and 8 four at 100
+    # evaluations; the square root gives them 3 and 7, and 200 evaluations
+    # enumerate sizes 1 and 9
+    p = _p("banzhaf", 10)
+    layout = _layout(p.tobytes(), 10, 100, False)
+    assert layout.groups == ((1, 3, True), (2, 7, True), (3, 12, True), (4, 15, True), (5, 12, True))
+    assert _layout(p.tobytes(), 10, 200, False).exact_strata == (1, 9)
+    # the fit's row weights (w_s / m_s)^2: a row of size 1 (3 rows, C(10, 1) = 10)
+    # against one of size 4 (15 rows, C(10, 4) = 210)
+    rows = dict(layout.sampled)
+    by_size = {}
+    at = 0
+    for s, m in layout.sampled:
+        by_size[s] = layout.scale[at]
+        at += m
+    want = (10 / rows[1]) / (210 / rows[4])
+    assert by_size[1] / by_size[4] == pytest.approx(want, rel=1e-12)
+
+
+@pytest.mark.parametrize("weights", ["shapley", ("beta", 2, 3)])
+def test_other_weightings_keep_the_neyman_rule_and_the_plain_fit(weights):
+    # the plans of K = 10 as before the square-root rule (Shapley's are those
+    # measured against shapiq)
+    before = {
+        "shapley": {30: ((), ((1, 4, True), (2, 3, True), (3, 3, True), (4, 3, True), (5, 2, False))),
+                    100: ((1, 9), ((2, 13, True), (3, 11, True), (4, 10, True), (5, 5, True))),
+                    400: ((1, 2, 3, 7, 8, 9), ((4, 16, False), (5, 16, False), (6, 16, False)))},
+        "('beta', 2, 3)": {60: ((1,), ((2, 9, False), (3, 9, False), (4, 8, False), (5, 7, False),
+                                       (6, 6, False), (7, 4, False), (8, 3, False), (9, 2, False))),
+                           200: ((1, 2, 9), ((3, 31, False), (4, 29, False), (5, 25, False),
+                                             (6, 21, False), (7, 16, False), (8, 11, False)))},
+    }[str(weights)]
+    p = _p(weights, 10)
+    for budget, (exact, groups) in before.items():
+        layout = _layout(p.tobytes(), 10, budget, False)
+        assert (layout.exact_strata, layout.groups) == (exact, groups)
+        assert layout.scale is None
 
 
 GAMES = [Unanimity(np.random.default_rng(50), 10), Unanimity(np.random.default_rng(52), 12)]

@@ -226,7 +226,8 @@ def interval_coverage(budgets: tuple = (30, 60, 100, 200, 400), weights="shapley
     Returns:
         One dict per (budget, game): ``budget``, ``game``, ``coverage`` (share
         of the ``trials × k`` intervals that hold the exact value), ``se_ratio``
-        (mean standard error over the spread of the estimates).
+        (mean standard error over the spread of the estimates), ``mse`` (mean
+        squared error of the estimates over trials and candidates).
 
     Examples:
         >>> from shapley_sets.bench.estimation import interval_coverage
@@ -243,7 +244,8 @@ def interval_coverage(budgets: tuple = (30, 60, 100, 200, 400), weights="shapley
             low, high = est.interval(0.95)
             rows.append({"budget": budget, "game": name,
                          "coverage": float(np.mean((low <= exact) & (exact <= high))),
-                         "se_ratio": float(np.mean(est.stderr.mean(0) / est.values.std(0, ddof=1)))})
+                         "se_ratio": float(np.mean(est.stderr.mean(0) / est.values.std(0, ddof=1))),
+                         "mse": float(np.mean((est.values - exact) ** 2))})
     return rows
 
 
