@@ -250,6 +250,10 @@ def test_the_stratified_estimate_at_k_2000():
     assert int(est.calls[0]) <= 8010 and np.isfinite(est.stderr).all()
     np.testing.assert_allclose(est.values.sum(), exact.sum(), rtol=1e-9)
     assert np.mean(np.abs(est.values - exact) <= 3 * est.stderr) >= 0.9
+    # Banzhaf's square-root allocation tells its weighting by C(K, s), compared as logs
+    est = ss.shapley_estimate(ss.BestOf(), x, budget=8010, seed=0, weights="banzhaf")
+    assert np.isfinite(est.stderr).all()
+    assert np.mean(np.abs(est.values - ss.banzhaf(ss.BestOf(), x)) <= 3 * est.stderr) >= 0.9
 
 
 def test_unbiased_and_calibrated_above_64_candidates():
