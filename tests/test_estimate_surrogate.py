@@ -267,3 +267,22 @@ def test_unbiased_and_calibrated_above_64_candidates():
     assert np.all(np.abs(est.values.mean(axis=0) - exact) <= 4.5 * sem)  # 80 candidates: max |z| ~ 2.7
     low, high = est.interval(0.95)
     assert 0.93 <= ((low <= exact) & (exact <= high)).mean() <= 0.97  # observed 0.953
+
+
+@pytest.mark.parametrize("method, weights", [("stratified", "shapley"), ("permutation", "shapley"),
+                                             ("stratified", "banzhaf"), ("stratified", ("beta", 2, 3))])
+def test_estimates_and_error_bars_scale_exactly_with_the_values(method, weights):
+    # Values near 1e180 once gave NaN and inf standard errors (squares of
+    # squares overflowed); near 1e-211 a spread of 0. A power of two scales
+    # them exactly, so the estimate of c·U is c times U's, bit for bit.
+    import warnings
+
+    x = np.random.default_rng(0).random((2, 10))
+    base = ss.shapley_estimate(ss.BestOf(), x, budget=60, seed=0, method=method, weights=weights)
+    for c in (2.0**600, 2.0**-700):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no overflow or invalid-value warning on the way
+            est = ss.shapley_estimate(ss.BestOf(), x * c, budget=60, seed=0, method=method, weights=weights)
+        np.testing.assert_array_equal(est.values, base.values * c)
+        np.testing.assert_array_equal(est.stderr, base.stderr * c)
+        np.testing.assert_array_equal(est.dof, base.dof)

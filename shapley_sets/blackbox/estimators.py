@@ -198,6 +198,13 @@ def _enumerate(n: int, s: int) -> np.ndarray:
     return rows
 
 
+# Values whose largest magnitude lies outside these are finished at a power
+# of two's scale: the error model squares the values' differences, and the
+# moderation squares those again, which overflow (to inf, then NaN) from
+# about 1e77 and underflow (to a spread of 0) below about 1e-77.
+_SAFE_LOW, _SAFE_HIGH = 2.0**-200, 2.0**200
+
+
 class _Plan:
     """Coalitions to evaluate (``members``, distinct rows) and how to finish."""
 
@@ -206,7 +213,18 @@ class _Plan:
         self._finish = finish
 
     def finish(self, values: np.ndarray):
-        return self._finish(values[self._index])
+        """``(estimates, stderr, dof)`` from the values of ``members``.
+
+        Both are homogeneous in the values (of degree 1; the degrees of
+        freedom of degree 0), so values far from 1 are scaled by a power of
+        two first and the results back: exactly, and without overflow."""
+        v = values[self._index]
+        top = float(np.max(np.abs(v), initial=0.0))
+        if top == 0.0 or _SAFE_LOW <= top <= _SAFE_HIGH:
+            return self._finish(v)
+        shift = -math.frexp(top)[1]  # 2^shift · top lies in [0.5, 1)
+        est, se, dof = self._finish(np.ldexp(v, shift))
+        return np.ldexp(est, -shift), np.ldexp(se, -shift), dof
 
 
 @dataclass(frozen=True, eq=False)
