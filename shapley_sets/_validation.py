@@ -105,15 +105,20 @@ def check_result_size(shape: tuple, name: str = "the result", *, per_entry: int 
     entries = 1
     for n in shape:
         entries *= int(n)
-    need = entries * per_entry
-    if need <= _ALWAYS_FITS:  # no machine this runs on has less: no system call for small results
+    check_fits_in_memory(entries * per_entry, f"{name} of shape {tuple(int(n) for n in shape)}",
+                         "split the batch into smaller calls")
+
+
+def check_fits_in_memory(need: int, what: str, advice: str) -> None:
+    """Raise ``ValueError`` when ``need`` bytes exceed the machine's physical
+    memory: "{what} needs N GiB, more than this machine's M GiB; {advice}"."""
+    if need <= _ALWAYS_FITS:  # no machine this runs on has less: no system call for small needs
         return
     have = _memory_bytes()
     if have is not None and need > have:
         raise ValueError(
-            f"{name} of shape {tuple(int(n) for n in shape)} needs {need / 2**30:.4g} GiB, "
-            f"more than this machine's {have / 2**30:.4g} GiB of memory; split the "
-            "batch into smaller calls"
+            f"{what} needs {need / 2**30:.4g} GiB, more than this machine's {have / 2**30:.4g} GiB "
+            f"of memory; {advice}"
         )
 
 

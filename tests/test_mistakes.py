@@ -381,3 +381,17 @@ def test_a_custom_utilitys_own_mistakes_are_named_as_its():
             call(Complex(), x)
     with pytest.raises(NotImplementedError, match=r"Nothing must define coalition_values\(x, members\)"):
         ss.shapley(Nothing(), x)
+
+
+def test_an_estimate_whose_coalitions_cannot_fit_in_memory_is_refused_before_drawing(monkeypatch):
+    from shapley_sets import _validation
+
+    x = np.random.default_rng(0).random((1, 40))
+    with pytest.raises(ValueError, match=r"budget=10000000000 for 1 set\(s\) of up to 40 candidates .* needs "
+                                         r"[0-9.]+ GiB, more than this machine's .*lower the budget"):
+        ss.shapley_estimate(ss.BestOf(), x, budget=10**10)  # 400 GB of coalitions: numpy would allocate lazily
+    assert ss.shapley_estimate(ss.BestOf(), x[:, :10], budget=10**10).calls.tolist() == [1024]  # exact: 2^10 rows
+    monkeypatch.setattr(_validation, "_memory_bytes", lambda: 1 << 27)
+    with pytest.raises(ValueError, match="lower the budget or split the batch"):
+        ss.shapley_estimate(ss.BestOf(), x, budget=500_000)  # 20 MB of rows + 160 MB of draws > 128 MiB
+    ss.shapley_estimate(ss.BestOf(), x, budget=200)

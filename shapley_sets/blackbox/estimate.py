@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .._scalars import check_real
-from .._validation import set_label
+from .._validation import check_fits_in_memory, set_label
 from ..engines.reference import MAX_REFERENCE_K, exact_semivalue_table, exact_shapley_table
 from ..engines.weights import Weighting, as_weighting
 from .estimators import (
@@ -107,6 +107,17 @@ def _seeded_streams(seed, n: int) -> list:
     except ValueError:
         raise ValueError(message) from None
     return rng.spawn(n)
+
+
+def _check_plan_memory(sizes, budget: int, k: int) -> None:
+    """Refuse, before drawing anything, a budget whose coalitions cannot fit in
+    memory: up to ``budget`` rows of K booleans per set, and one set's draws
+    as floats while it is planned (numpy would allocate lazily and the
+    system kill the process as the rows fill)."""
+    rows = sum(min(budget, 1 << min(int(n), 62)) for n in sizes if n)
+    check_fits_in_memory(rows * k + min(budget, rows) * k * 8,
+                         f"budget={budget} for {len(sizes)} set(s) of up to {k} candidates (the coalitions to evaluate)",
+                         "lower the budget or split the batch")
 
 
 def _check_budget(budget) -> int:
@@ -243,6 +254,7 @@ def shapley_estimate(
             f"for {weighting.name}"
         )
     game = make_game(u, x, mask)
+    _check_plan_memory(game.sizes, budget, game.k)
     streams = _seeded_streams(seed, len(game.sizes))
     plans = []
     for s, n in enumerate(game.sizes):
