@@ -13,7 +13,8 @@ def _numpy_group_stats(values, valid, groups, ddof):
     v = np.where(valid, values, 0.0)
     count = np.bincount(idx, weights=valid.astype(np.float64), minlength=g)
     peak = np.zeros(g)
-    np.maximum.at(peak, idx, np.abs(v))
+    with np.errstate(invalid="ignore"):  # NaN values: the peak is NaN, as the kernel's
+        np.maximum.at(peak, idx, np.abs(v))
     peak[peak == 0] = 1.0
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         scaled = v / peak[idx]

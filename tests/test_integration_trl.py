@@ -20,9 +20,6 @@ from tokenizers import Tokenizer, models, pre_tokenizers  # noqa: E402
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast  # noqa: E402
 from trl import GRPOConfig  # noqa: E402
 
-# These tests call rewards directly, where a CandidateReward says once that it is outside the trainer.
-pytestmark = pytest.mark.filterwarnings("ignore:CandidateReward .* is called outside ShapleyGRPOTrainer")
-
 
 WORDS = ["<pad>", "<eos>", "<unk>", "user", ":"] + [f"w{i}" for i in range(59)]
 G = 4
@@ -230,14 +227,32 @@ def test_candidates_layout_takes_a_utility_of_several_scores_per_candidate(tmp_p
     np.testing.assert_allclose(trainer.last_advantages.numpy(), expected, rtol=1e-5, atol=1e-5)
 
 
-def test_candidate_reward_warns_once_outside_the_shapley_trainer(tmp_path):
-    # TRL's own GRPOTrainer would take only its set rewards: plain GRPO, said once
+def test_trls_own_trainer_gets_the_warning(tmp_path):
+    from trl import GRPOTrainer
+
+    args = GRPOConfig(output_dir=str(tmp_path), max_steps=1, per_device_train_batch_size=8, num_generations=G,
+                      max_completion_length=6, use_cpu=True, bf16=False, fp16=False, report_to="none",
+                      save_strategy="no", dataloader_num_workers=0, beta=0.0, seed=0, logging_steps=1)
+    ds = Dataset.from_dict({"prompt": [f"user : w{i} w{i + 1}" for i in range(8)]})
     reward = CandidateReward(ss.BestOf(), _tokens_as_candidates)
-    with pytest.warns(UserWarning, match="called outside ShapleyGRPOTrainer"):
-        assert reward(prompts=["p"], completions=["a b"], completion_ids=[[3, 7]]) == [0.5]
+    trainer = GRPOTrainer(model=_model(0), reward_funcs=[reward], args=args, train_dataset=ds,
+                          processing_class=_tokenizer())
+    with pytest.warns(UserWarning, match="called by a trainer other than ShapleyGRPOTrainer"):
+        trainer.train()
+
+
+def test_candidate_reward_warns_once_in_another_trainer(tmp_path):
+    # TRL's own GRPOTrainer (which passes trainer_state) would take only its set
+    # rewards: plain GRPO, said once; a call of one's own says nothing
+    reward = CandidateReward(ss.BestOf(), _tokens_as_candidates)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        reward(prompts=["p"], completions=["a b"], completion_ids=[[3, 7]])
+        assert reward(prompts=["p"], completions=["a b"], completion_ids=[[3, 7]]) == [0.5]
+    with pytest.warns(UserWarning, match="called by a trainer other than ShapleyGRPOTrainer"):
+        reward(prompts=["p"], completions=["a b"], completion_ids=[[3, 7]], trainer_state=object())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reward(prompts=["p"], completions=["a b"], completion_ids=[[3, 7]], trainer_state=object())
     claimed = CandidateReward(ss.BestOf(), _tokens_as_candidates)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)

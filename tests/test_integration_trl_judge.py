@@ -12,9 +12,6 @@ import shapley_sets as ss  # noqa: E402
 from shapley_sets.integrations.trl import CandidateReward  # noqa: E402
 from test_integration_trl import G, WORDS, _score, _tokens_as_candidates, _train, reward_mean  # noqa: E402
 
-# These tests call rewards directly, where a CandidateReward says once that it is outside the trainer.
-pytestmark = pytest.mark.filterwarnings("ignore:CandidateReward .* is called outside ShapleyGRPOTrainer")
-
 
 
 class CountingJudge:

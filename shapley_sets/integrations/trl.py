@@ -121,9 +121,9 @@ class CandidateReward:
     ``row`` holds the completion's dataset columns. K_i may vary, may be 0.
     As a reward function it returns the set reward U(scores) of each
     completion; :class:`ShapleyGRPOTrainer` (layout ``"candidates"``) reads
-    the candidates it stored. Called by anything but a
-    :class:`ShapleyGRPOTrainer` (TRL's own ``GRPOTrainer``, say), only those
-    set rewards reach the advantages: plain GRPO. It then warns, once.
+    the candidates it stored. Called by another trainer (TRL's own
+    ``GRPOTrainer``, which passes ``trainer_state``), only those set rewards
+    reach the advantages: plain GRPO. It then warns, once.
 
     **A judge as the utility**: with ``utility`` a
     :class:`shapley_sets.SetFunction`, the candidates are objects the judge
@@ -257,13 +257,14 @@ class CandidateReward:
 
     def __call__(self, prompts: Sequence[Any], completions: Sequence[Any],
                  completion_ids: Sequence[Sequence[int]], **kwargs: Any) -> list[float]:
-        if self.trainer_layout is None and not self._warned_outside:
+        if self.trainer_layout is None and "trainer_state" in kwargs and not self._warned_outside:
+            # TRL's trainers pass trainer_state; a ShapleyGRPOTrainer sets trainer_layout
             self._warned_outside = True
             warnings.warn(
-                f"CandidateReward {self.__name__!r} is called outside ShapleyGRPOTrainer: it returns the set "
-                "rewards U(S) only, so a trainer such as TRL's own GRPOTrainer gives every token of a "
-                "completion the same advantage (plain GRPO); use ShapleyGRPOTrainer(layout='candidates') "
-                "for the candidates' credits",
+                f"CandidateReward {self.__name__!r} is called by a trainer other than ShapleyGRPOTrainer: it "
+                "returns the set rewards U(S) only, so a trainer such as TRL's own GRPOTrainer gives every "
+                "token of a completion the same advantage (plain GRPO); use "
+                "ShapleyGRPOTrainer(layout='candidates') for the candidates' credits",
                 UserWarning,
                 stacklevel=2,
             )
