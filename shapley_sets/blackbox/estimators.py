@@ -111,11 +111,16 @@ def permutation_min_budget(n: int, empty_free: bool) -> int:
     return _base_cost(empty_free) + 2 * (n - 1)
 
 
+def _log_comb(n: int, s: int) -> float:
+    """ln C(n, s), by log-gamma: C(n, s) itself overflows a float from n ≈ 1,030 on."""
+    return math.lgamma(n + 1) - math.lgamma(s + 1) - math.lgamma(n - s + 1)
+
+
 def _coalition_count(n: int, s: int) -> float:
     """C(n, s) as a float, or inf where it exceeds 2^53 (any budget is far
     smaller, so such a stratum is never enumerated; at n in the thousands
     the middle counts overflow a float)."""
-    if math.lgamma(n + 1) - math.lgamma(s + 1) - math.lgamma(n - s + 1) > 36.7:  # ln 2^53 ≈ 36.74
+    if _log_comb(n, s) > 36.7:  # ln 2^53 ≈ 36.74
         return math.inf
     return float(math.comb(n, s))
 
@@ -283,9 +288,8 @@ def _compromise(w: np.ndarray, n: int) -> bool:
     ws = w[1:][kept]
     if len(ws) == 0 or np.allclose(ws, ws[0], rtol=1e-9, atol=0.0):
         return False  # nothing to compromise between (n = 3, symmetric weights)
-    # proportional to C(n, s) where they are positive: compared as logs, since
-    # C(n, s) overflows a float from n ≈ 1,030 on
-    log_counts = np.array([math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) for k in sizes[kept]])
+    # proportional to C(n, s) where they are positive: compared as logs
+    log_counts = np.array([_log_comb(n, int(k)) for k in sizes[kept]])
     gaps = np.log(ws) - log_counts
     return bool(np.allclose(gaps, gaps[0], rtol=0.0, atol=1e-9))
 
@@ -500,10 +504,7 @@ class _InterceptFit:
     algebra costs O(rows · P²): at K in the thousands P is in the thousands."""
 
     def __init__(self, fit_rows: np.ndarray, col: dict, fit_v: np.ndarray):
-        n = fit_rows.shape[1]
-        lookup = np.zeros(n + 1, dtype=np.int64)
-        lookup[list(col)] = list(col.values())
-        self.column = lookup[fit_rows.sum(axis=1)]  # each row's intercept
+        self.column = _intercept_columns(fit_rows, col)
         counts = np.bincount(self.column, minlength=len(col)) + 1e-9  # the Gram diagonal, ridge included
         self.inv_diag = 1.0 / counts
         self.theta = np.bincount(self.column, weights=fit_v, minlength=len(col)) * self.inv_diag
@@ -587,6 +588,13 @@ def _size_slope(size, n: int):
     return (2.0 * size - n) / n
 
 
+def _intercept_columns(rows: np.ndarray, col: dict, size: np.ndarray | None = None) -> np.ndarray:
+    """Each row's intercept column: ``col`` of its size (``size``: the rows' sizes, if known)."""
+    lookup = np.zeros(rows.shape[1] + 1, dtype=np.int64)
+    lookup[list(col)] = list(col.values())
+    return lookup[rows.sum(axis=1) if size is None else size]
+
+
 def _design(rows: np.ndarray, col: dict, n_int: int, members: bool, pairs: bool,
             slopes: bool = False) -> np.ndarray:
     """The surrogate's features of each row: a one-hot intercept of its size,
@@ -594,10 +602,8 @@ def _design(rows: np.ndarray, col: dict, n_int: int, members: bool, pairs: bool,
     again, times ``_size_slope`` of the row's size."""
     n = rows.shape[1]
     size = rows.sum(axis=1)
-    lookup = np.zeros(n + 1, dtype=np.int64)
-    lookup[list(col)] = list(col.values())
     parts = [np.zeros((len(rows), n_int))]
-    parts[0][np.arange(len(rows)), lookup[size]] = 1.0
+    parts[0][np.arange(len(rows)), _intercept_columns(rows, col, size)] = 1.0
     if members:
         parts.append(rows.astype(np.float64))
     if pairs:

@@ -351,10 +351,14 @@ def _pad(rows, utility):
     return x, mask
 
 
+def _as_list(reward_funcs: Any) -> list:
+    """``reward_funcs`` as TRL takes it, one function or a list, as a list."""
+    return list(reward_funcs) if isinstance(reward_funcs, (list, tuple)) else [reward_funcs]
+
+
 def _check_one_candidate_reward(reward_funcs: Any) -> list[int]:
     """Where the one CandidateReward of layout='candidates' is among ``reward_funcs``."""
-    funcs = reward_funcs if isinstance(reward_funcs, (list, tuple)) else [reward_funcs]
-    found = [i for i, f in enumerate(funcs) if isinstance(f, CandidateReward)]
+    found = [i for i, f in enumerate(_as_list(reward_funcs)) if isinstance(f, CandidateReward)]
     if len(found) != 1:
         raise ValueError(
             f"layout='candidates' needs exactly one CandidateReward among reward_funcs, found {len(found)}"
@@ -455,8 +459,7 @@ class ShapleyGRPOTrainer(GRPOTrainer):
         self.shapley_rule = rule
         self.shapley_utility = utility
         self._candidate_column = None
-        funcs = self.reward_funcs if isinstance(self.reward_funcs, (list, tuple)) else [self.reward_funcs]
-        for f in funcs:
+        for f in _as_list(self.reward_funcs):
             if isinstance(f, CandidateReward):
                 f.trainer_layout = layout  # its rewards are read by this trainer, in this layout
         if layout == "candidates":
