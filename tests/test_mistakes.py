@@ -235,6 +235,38 @@ def test_a_result_larger_than_memory_is_refused_before_allocating():
         ss.value(ss.BestOf(), x)
 
 
+def test_grpo_batches_larger_than_memory_are_refused_naming_the_argument(monkeypatch):
+    # Broadcast views hold no memory; numpy would raise a MemoryError naming
+    # neither argument nor size, or allocate lazily until the system kills
+    # the process.
+    monkeypatch.setattr(_validation, "_memory_bytes", lambda: 1 << 30)
+    grpo = ss.grpo
+    n = 1 << 25  # 32 MiB of entries: above every check's floor, far beyond 1 GiB of working memory
+    r = np.broadcast_to(np.float64(1.0), (n,))
+    labels = np.broadcast_to(np.int64(0), (n,))
+    values = np.broadcast_to(np.float64(0.5), (1 << 20, 64))
+    r_small = np.ones(1 << 20)
+    offsets = np.broadcast_to(np.array([0, 1], dtype=np.int64), (1 << 14, 1 << 13, 2))
+    ids = np.broadcast_to(np.int64(0), (1 << 14, 1 << 13))
+    cases = [
+        ("rewards", lambda: grpo.set_advantages(r, labels)),
+        ("rewards", lambda: grpo.grpo_passk_advantages(r, labels)),
+        ("rewards", lambda: grpo.passk_training_advantages(r, labels, 2)),
+        ("set_rewards", lambda: grpo.candidate_advantages(r, np.zeros((n, 1)), labels)),
+        ("shapley_values", lambda: grpo.candidate_advantages(r_small, values, 8)),
+        ("credits", lambda: grpo.credit_advantages(r_small, values, 8)),
+        ("offsets", lambda: grpo.token_candidates(offsets, [[(0, 1)]] * (1 << 14))),
+        ("candidate_ids", lambda: grpo.token_advantages(np.zeros((1 << 14, 1)), np.zeros(1 << 14), ids)),
+    ]
+    for name, call in cases:
+        with pytest.raises(ValueError, match=rf"a batch with {name} of shape \([0-9, ]+\) needs [0-9.]+ GiB, "
+                                             r"more than this machine's 1 GiB of memory; split the batch"):
+            call()
+    # the same calls at a size that fits are answered
+    assert grpo.set_advantages(r[:64], labels[:64]).shape == (64,)
+    assert grpo.token_candidates(offsets[:2, :4], [[(0, 1)]] * 2).tolist() == [[0] * 4] * 2
+
+
 def test_memory_check_skips_when_the_size_is_unknown(monkeypatch):
     monkeypatch.setattr(_validation, "_memory_bytes", lambda: None)
     _validation.check_result_size((10**9, 10**9))

@@ -38,7 +38,14 @@ from .._validation import as_bool_mask, as_float_array, check_finite, check_util
 from ..adapters.arrays import first_tensor, like, to_numpy
 from ..engines._kernels import kernel_input
 from ..adapters.torch_tokens import gather_token_advantages_torch
-from ._checks import check_beta, check_candidate_values, check_choice, check_options, rewards_1d
+from ._checks import (
+    check_batch_memory,
+    check_beta,
+    check_candidate_values,
+    check_choice,
+    check_options,
+    rewards_1d,
+)
 from ._groups import Groups, group_stats, resolve_groups
 from ._semivalues import check_credit
 from ._kernels import gather_token_advantages, set_advantage_rows, shapley_form_rows
@@ -539,6 +546,10 @@ def token_advantages(
         raise TypeError(f"candidate_ids must be an integer array, got dtype {ids.dtype}")
     m = None if response_mask is None else to_numpy(response_mask, "response_mask")
     _check_token_shapes(n, ids.shape, None if m is None else m.shape)
+    # the answer (8 bytes a token), the ids as contiguous int64 unless they
+    # are, and the mask as booleans
+    per_token = 8 + 8 * (ids.dtype != np.int64 or not ids.flags.c_contiguous) + (m is not None)
+    check_batch_memory(ids.shape, "candidate_ids", per_token)
     if ids.dtype == np.uint64 and ids.size and int(ids.max()) > np.iinfo(np.int64).max:
         # beyond int64: it would wrap in the cast below
         i, t = np.unravel_index(int(ids.argmax()), ids.shape)

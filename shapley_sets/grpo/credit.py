@@ -22,7 +22,15 @@ from .._typing import ArrayIn, ArrayOut, GroupsLike, Scale, Singleton
 from .._validation import as_float_array, prepare_mask
 from ..engines._kernels import kernel_input
 from ..adapters.arrays import like, to_numpy
-from ._checks import check_beta, check_candidate_values, check_choice, check_options, rewards_1d
+from ._checks import (
+    PER_CANDIDATE_VALUE,
+    check_batch_memory,
+    check_beta,
+    check_candidate_values,
+    check_choice,
+    check_options,
+    rewards_1d,
+)
 from ._groups import resolve_groups
 from ._kernels import GATE_CODES, marginal_form_rows
 from .advantages import _set_advantages
@@ -112,7 +120,9 @@ def credit_advantages(
     check_choice(gate, "gate", GATES)
     R = rewards_1d(set_rewards, "set_rewards")
     n = R.shape[0]
-    shape = as_float_array(to_numpy(credits, "credits"), "credits", min_ndim=2).shape
+    raw = to_numpy(credits, "credits")
+    check_batch_memory(raw.shape, "credits", PER_CANDIDATE_VALUE)
+    shape = as_float_array(raw, "credits", min_ndim=2).shape
     if len(shape) != 2 or shape[0] != n:
         raise ValueError(f"credits must have shape (N, K) with N = {n} (len(set_rewards)), got {shape}")
     present = prepare_mask(None if mask is None else to_numpy(mask, "mask"), shape)

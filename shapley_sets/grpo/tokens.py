@@ -20,6 +20,7 @@ import numpy as np
 
 from .._validation import as_bool_mask
 from ..adapters.arrays import first_tensor, is_tensor, to_numpy
+from ._checks import check_batch_memory
 from ._span_kernels import BAD_OFFSET, OK, OVERLAP, map_tokens
 
 __all__ = ["token_candidates"]
@@ -69,7 +70,7 @@ def token_candidates(offsets: Any, spans: Any, *, response_mask: Any = None) -> 
         >>> token_candidates([[(0, 4), (4, 8)]], [[(0, 2), (2, 5), (5, 8)]])  # (0, 4): a tie, the earlier wins
         array([[0, 2]])
     """
-    off = _offsets_array(offsets)
+    off = _offsets_array(offsets, mask_bytes=int(response_mask is not None))
     n, t = off.shape[0], off.shape[1]
     starts, ends, row_ptr = _flat_spans(spans, n)
     keep, has_keep = _NO_KEEP, False
@@ -118,9 +119,15 @@ def _int_array(values, name: str) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=np.int64)
 
 
-def _offsets_array(offsets) -> np.ndarray:
+def _offsets_array(offsets, mask_bytes: int) -> np.ndarray:
     if is_tensor(offsets) or isinstance(offsets, np.ndarray):
-        off = _int_array(offsets, "offsets")
+        raw = to_numpy(offsets, "offsets")
+        if raw.ndim == 3:
+            # per token: the ids (8 bytes), the offsets as contiguous int64
+            # unless they are (16), the mask as booleans
+            copy = raw.dtype != np.int64 or not raw.flags.c_contiguous
+            check_batch_memory(raw.shape[:2], "offsets", 8 + 16 * copy + mask_bytes)
+        off = _int_array(raw, "offsets")
     else:
         if not isinstance(offsets, Sequence) or isinstance(offsets, (str, bytes)):
             raise TypeError(f"offsets must be an (N, T, 2) array or nested lists, got {type(offsets).__name__}")
