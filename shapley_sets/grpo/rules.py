@@ -158,7 +158,15 @@ class CreditRule:
 
     def credits(self, utility: UtilityLike | SetFunction, x: ArrayIn, *, mask: ArrayIn | None = None) -> np.ndarray:
         """The (N, K) credits this rule gives the candidates of ``x`` (numpy):
-        ``ss.semivalue(utility, x, credit, mask=mask)``."""
+        ``ss.semivalue(utility, x, credit, mask=mask)``.
+
+        Examples:
+            >>> import numpy as np, shapley_sets as ss
+            >>> x = np.array([[0.9, 0.2, 0.8], [0.3, 0.1, 0.2]])
+            >>> ss.grpo.CreditRule("loo").credits(ss.BestOf(), x).round(3)  # U(S) - U(S without k)
+            array([[0.1, 0. , 0. ],
+                   [0.1, 0. , 0. ]])
+        """
         return semivalue(utility, to_numpy(x, "x"), self.credit, mask=None if mask is None else to_numpy(mask, "mask"))
 
     def from_credits(self, set_rewards: ArrayIn, credits: ArrayIn, groups: GroupsLike, *,
@@ -169,6 +177,15 @@ class CreditRule:
         ``options`` are ``scale``, ``eps``, ``ddof``, ``singleton`` (see
         :func:`set_advantages`); ``empty_value`` and ``efficiency_rtol``
         serve the Shapley form only (:func:`candidate_advantages`).
+
+        Examples:
+            >>> import numpy as np, shapley_sets as ss
+            >>> x = np.array([[0.9, 0.2, 0.8], [0.3, 0.1, 0.2]])
+            >>> rule = ss.grpo.CreditRule("loo")
+            >>> rewards, credits = ss.value(ss.BestOf(), x), rule.credits(ss.BestOf(), x)
+            >>> rule.from_credits(rewards, credits, 2).round(3)  # as rule.advantages(ss.BestOf(), x, 2)
+            array([[ 1.998,  0.062,  0.062],
+                   [ 0.584, -1.353, -1.353]])
         """
         beta = self.beta_at(step)
         if self.form == "shapley":
