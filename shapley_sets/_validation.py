@@ -105,6 +105,8 @@ def check_result_size(shape: tuple, name: str = "the result", *, per_entry: int 
     entries = 1
     for n in shape:
         entries *= int(n)
+    if entries * per_entry <= _ALWAYS_FITS:  # the common case: no message to format
+        return
     check_fits_in_memory(entries * per_entry, f"{name} of shape {tuple(int(n) for n in shape)}",
                          "split the batch into smaller calls")
 
