@@ -101,7 +101,7 @@ def test_refused_inputs_raise_the_composed_functions_errors(rule):
     bad_ids[3, 2] = 2
     with pytest.raises(ValueError, match="found 2 at response 3, token 2"):
         rule_token_advantages(rule, R, credits, 2, bad_ids, None, mask=mask)
-    with pytest.raises(ValueError, match="response_mask"):
+    with pytest.raises(ValueError, match="response_mask .* found 0.5 at response 0, token 0$"):
         rule_token_advantages(rule, R, credits, 2, ids, np.full((4, 3), 0.5), mask=mask)
     with pytest.raises(ValueError, match="must be finite or NaN"):
         rule_token_advantages(rule, np.array([0.1, np.inf, 0.2, 0.9]), credits, 2, ids, None, mask=mask)

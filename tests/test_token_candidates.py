@@ -314,7 +314,9 @@ def test_candidate_spans_errors(texts, kwargs, error, message):
 
 def test_response_mask_follows_the_mask_rule():
     offsets = np.array([[[0, 2], [2, 4]]])
-    with pytest.raises(ValueError, match="response_mask must be boolean or hold only 0 and 1"):
+    # named by response and token (it said "set (0,), candidate 1")
+    with pytest.raises(ValueError, match=r"response_mask must be boolean or hold only 0 and 1 \(True/1 = a "
+                                         r"response token\); found 0.5 at response 0, token 1$"):
         token_candidates(offsets, [[(0, 4)]], response_mask=np.array([[1.0, 0.5]]))
     np.testing.assert_array_equal(
         token_candidates(offsets, [[(0, 4)]], response_mask=np.array([[1, 0]])), [[0, -1]])

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from .._scalars import check_int, check_nonnegative_real, check_positive_real
-from .._validation import as_float_array, check_result_size
+from .._validation import as_bool_mask, as_float_array, check_result_size
 from ..adapters.arrays import to_numpy
 from ._groups import SCALES, SINGLETONS
 
 __all__ = ["check_options", "rewards_1d", "check_choice", "check_beta", "check_candidate_values",
-           "check_batch_memory"]
+           "check_batch_memory", "response_keep"]
 
 # Working memory per entry of the GRPO functions' inputs, bytes: their
 # measured peaks (tracemalloc) rounded up, 42-51 per reward (the group
@@ -43,6 +43,18 @@ def check_batch_memory(shape: tuple, name: str, per_entry: int) -> None:
     would raise a MemoryError naming neither, or allocate lazily and the
     system kill the process as the pages fill)."""
     check_result_size(shape, f"a batch with {name}", per_entry=per_entry)
+
+
+def _token_position(bad: np.ndarray) -> str:
+    i, t = np.argwhere(bad)[0]
+    return f"response {int(i)}, token {int(t)}"
+
+
+def response_keep(mask: np.ndarray) -> np.ndarray:
+    """An (N, T) ``response_mask`` as contiguous booleans, by the one rule of
+    every mask argument; a value other than 0/1 is named by response and token."""
+    return np.ascontiguousarray(as_bool_mask(mask, "response_mask", locate=_token_position,
+                                             meaning="a response token"))
 
 
 def rewards_1d(values, name: str) -> np.ndarray:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_bool_mask
+from ._checks import response_keep
 from ._groups import resolve_groups
 from ._kernels import FUSED_OK, GATE_CODES, rule_token_advantages_kernel
 from .advantages import _EMPTY_KEEP, _empty_values, set_advantages, token_advantages
@@ -87,7 +87,7 @@ def _fast(rule, R, credits, groups, ids, response_mask, mask, rows, step, empty_
         if not isinstance(response_mask, np.ndarray) or response_mask.shape != ids.shape:
             return None
         # the composed path's rule and message for a mask value other than 0/1
-        keep = np.ascontiguousarray(as_bool_mask(response_mask, "response_mask", meaning="a response token"))
+        keep = response_keep(response_mask)
     g = resolve_groups(groups, n)
     beta = rule.beta_at(step)
     cand, sa = np.empty(credits.shape), np.empty(n)

@@ -34,7 +34,7 @@ import numpy as np
 from .._api import semivalue, shapley
 from .._scalars import check_nonnegative_real
 from .._typing import ArrayIn, ArrayOut, GroupsLike, Scale, Singleton, Tau, UtilityLike
-from .._validation import as_bool_mask, as_float_array, check_finite, check_utility, coalition_values_of, prepare_mask
+from .._validation import as_float_array, check_finite, check_utility, coalition_values_of, prepare_mask
 from ..adapters.arrays import first_tensor, like, to_numpy
 from ..engines._kernels import kernel_input
 from ..adapters.torch_tokens import gather_token_advantages_torch
@@ -44,6 +44,7 @@ from ._checks import (
     check_candidate_values,
     check_choice,
     check_options,
+    response_keep,
     rewards_1d,
 )
 from ._groups import Groups, group_stats, resolve_groups
@@ -556,8 +557,7 @@ def token_advantages(
         _raise_bad_id(int(ids[i, t]), int(i), int(t), k)
     keep = _EMPTY_KEEP
     if m is not None:
-        keep = np.ascontiguousarray(as_bool_mask(m, "response_mask", locate=_token_position,
-                                                meaning="a response token"))
+        keep = response_keep(m)
     ids64 = np.ascontiguousarray(ids, dtype=np.int64)
     out = np.empty(ids.shape)
     bad = gather_token_advantages(
@@ -569,11 +569,6 @@ def token_advantages(
         i, t = divmod(bad, ids.shape[1])
         _raise_bad_id(int(ids64[i, t]), i, t, k)
     return like(out, candidate_adv, set_adv, candidate_ids, response_mask)
-
-
-def _token_position(bad: np.ndarray) -> str:
-    i, t = np.argwhere(bad)[0]
-    return f"response {int(i)}, token {int(t)}"
 
 
 def _check_finite_rows(arr: np.ndarray, name: str) -> None:

@@ -18,9 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_bool_mask
 from ..adapters.arrays import first_tensor, is_tensor, to_numpy
-from ._checks import check_batch_memory
+from ._checks import check_batch_memory, response_keep
 from ._span_kernels import BAD_OFFSET, OK, OVERLAP, map_tokens
 
 __all__ = ["token_candidates"]
@@ -81,7 +80,7 @@ def token_candidates(offsets: Any, spans: Any, *, response_mask: Any = None) -> 
         if m.dtype.kind not in "biuf":
             raise TypeError(f"response_mask must be boolean or 0/1, got dtype {m.dtype}")
         # the one rule of every mask argument: booleans, or numbers each 0 or 1
-        keep = np.ascontiguousarray(as_bool_mask(m, "response_mask", meaning="a response token"))
+        keep = response_keep(m)
         has_keep = True
     out = np.empty((n, t), dtype=np.int64)
     err = np.zeros((n, 3), dtype=np.int64)

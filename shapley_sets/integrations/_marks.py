@@ -18,9 +18,8 @@ from numba.extending import overload
 
 from shapley_sets._jit import njit
 from shapley_sets.engines._kernels import run_rows_in_tasks
-from shapley_sets._validation import as_bool_mask
 from shapley_sets.adapters.arrays import to_numpy
-from shapley_sets.grpo.advantages import _token_position
+from shapley_sets.grpo._checks import response_keep
 
 __all__ = ["Marks", "read_marks", "expand_marks"]
 
@@ -260,7 +259,7 @@ class Marks(NamedTuple):
 
 
 def token_mask(m: np.ndarray) -> np.ndarray:
-    return as_bool_mask(m, "response_mask", locate=_token_position, meaning="a response token")
+    return response_keep(m)
 
 
 def read_marks(token_level_rewards, response_mask=None) -> Marks:
