@@ -56,6 +56,15 @@ def test_loo_rule_costs_k_plus_one():
     assert credit.calls == 4 and credit.credit.tolist() == [[1.0, 1.0, 1.0]]
 
 
+def test_a_credit_rule_gives_its_credit():
+    u = ss.SetFunction(lambda c: float(len(set(c))))
+    sets = [["a", "b", "a"]]
+    by_rule = ss.grpo.judge_credit(u, sets, rule=ss.grpo.CreditRule(("beta", 2.0, 3.0)))
+    by_name = ss.grpo.judge_credit(u, sets, rule=("beta", 2.0, 3.0))
+    assert by_rule.rule == by_name.rule and by_rule.credit.tolist() == by_name.credit.tolist()
+    assert ss.grpo.judge_credit(u, sets, rule=ss.grpo.RECOMMENDED_RULE).credit.tolist() == [[0.0, 1.0, 0.0]]
+
+
 def test_judge_errors():
     with pytest.raises(TypeError, match="SetFunction"):
         ss.grpo.judge_credit(ss.BestOf(), [[1.0]])

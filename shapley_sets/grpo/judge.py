@@ -16,6 +16,7 @@ from ..blackbox.set_function import SetFunction
 from ._groups import resolve_groups
 from ._semivalues import check_credit
 from .advantages import candidate_advantages, set_advantages
+from .rules import CreditRule
 
 __all__ = [
     "JudgeCredit",
@@ -91,8 +92,8 @@ def judge_credit(u: SetFunction, sets: Any, *, rule: Any = "shapley", budget: in
         sets: N sets of candidates (a list of lists, ragged allowed, or an
             object array with ``mask``).
         rule: the credit: ``"shapley"``, ``"loo"``, ``"banzhaf"`` or
-            ``("beta", α, β)`` (a :class:`~shapley_sets.grpo.CreditRule`'s
-            ``credit``).
+            ``("beta", α, β)``, or a :class:`~shapley_sets.grpo.CreditRule`,
+            whose ``credit`` is taken.
         budget: the most judge evaluations per set; None: exact.
         seed: seeds the estimate.
         mask: optional, as for :func:`shapley_sets.shapley`.
@@ -111,9 +112,13 @@ def judge_credit(u: SetFunction, sets: Any, *, rule: Any = "shapley", budget: in
         >>> c = ss.grpo.judge_credit(u, [["solar roof", "solar farm", "wind farm"]])
         >>> c.credit.tolist(), c.set_rewards.tolist(), c.calls
         ([[0.5, 0.5, 1.0]], [2.0], 7)
+        >>> ss.grpo.judge_credit(u, [["solar roof", "solar farm", "wind farm"]], rule=ss.grpo.RECOMMENDED_RULE).credit.tolist()
+        [[0.0, 0.0, 1.0]]
     """
     if not isinstance(u, SetFunction):
         raise TypeError(f"u must be a ss.SetFunction, got {type(u).__name__}")
+    if isinstance(rule, CreditRule):
+        rule = rule.credit
     try:
         rule = check_credit(rule)
     except ValueError:
