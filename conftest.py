@@ -14,6 +14,8 @@ _OPTIONAL = {
     "shapley_sets/integrations/verl_plugin.py": "verl",
     "shapley_sets/integrations/verl_trainer.py": "transfer_queue",  # verl's V1 trainer
     "shapley_sets/integrations/trl.py": "trl",
+    "shapley_sets/integrations/skyrl.py": "skyrl",  # Python >= 3.12
+    "shapley_sets/integrations/token_rewards.py": "torch",
     "shapley_sets/adapters/torch_tokens.py": "torch",
     "shapley_sets/lm_demo": "trl",
 }

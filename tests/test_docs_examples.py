@@ -47,7 +47,7 @@ def test_docs_page_examples_run(page, tmp_path):
     if not blocks:
         pytest.skip("only sketches")
     script = "\n\n".join(blocks)
-    for extra in ("torch", "trl", "verl", "transformers", "hypothesis"):
+    for extra in ("torch", "trl", "verl", "skyrl", "transformers", "hypothesis"):
         if re.search(rf"^\s*(import|from) {extra}\b", script, re.M):
             pytest.importorskip(extra)
     path = tmp_path / "example.py"
