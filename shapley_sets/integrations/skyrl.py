@@ -26,7 +26,7 @@ Examples:
     >>> rule = ss.grpo.RECOMMENDED_RULE
     >>> credits, rewards = rule.credits(u, x), ss.value(u, x)
     >>> per_token = [sk.response_token_rewards(credits[i], ids[i], set_reward=rewards[i]) for i in range(2)]
-    >>> [round(v, 6) for v in per_token[0]]  # the generator's "rewards" of response 0: c_0, c_1, R - c_0 - c_1
+    >>> [round(v, 6) for v in per_token[0]]  # response 0's "rewards": c_0 and c_1 on their last tokens, R - Σc
     [0.0, 0.7, -0.0, 0.2]
     >>> estimator = sk.ShapleyEstimator(rule)
     >>> adv, _ = estimator(token_level_rewards=torch.tensor(per_token), response_mask=torch.ones(2, 4),
