@@ -38,6 +38,8 @@ CASES = [
     ("stratified", "shapley", 400),  # pair terms in the surrogate
     ("permutation", "shapley", 200),  # 11 antithetic pairs
     ("permutation", "shapley", 362),  # 20 antithetic pairs
+    ("stratified", "banzhaf", 60),  # square-root allocation, 2-9 units a group; jackknifed degrees of freedom
+    ("stratified", "banzhaf", 100),  # best-of 93.1% (92.0% with normal-theory degrees of freedom)
     ("stratified", "banzhaf", 200),  # square-root allocation, sizes 1 and K - 1 enumerated; weighted fit
     ("stratified", "banzhaf", 400),
     ("stratified", ("beta", 2, 3), 400),
@@ -231,6 +233,53 @@ def test_the_stderr_averages_the_spread_over_memberships(n, s, sizes, share, uni
             want[i] += prob * np.var([term(u, i, h) for u, h in enumerate(pattern)], ddof=1)
     got = _membership_averaged_variance(p, n, s, sizes, share, z, r, inside)
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-14)
+
+
+def test_the_variance_inflation_is_the_jackknife_over_normal_theory():
+    # the closed form against deleting each unit and recomputing the variance
+    from shapley_sets.blackbox.estimators import _averaged_variance, _variance_inflation
+
+    rng = np.random.default_rng(3)
+    for m in (3, 4, 7):
+        mu = rng.standard_t(2, size=(m, 5)) * rng.exponential(size=(1, 5))
+        w = rng.exponential(size=m) * 0.1
+        s2 = _averaged_variance(mu, w)
+        loo = np.array([_averaged_variance(np.delete(mu, u, 0), np.delete(w, u)) for u in range(m)])
+        jack = (m - 1) / m * ((loo - loo.mean(0)) ** 2).sum(0)
+        want = np.maximum(1.0, jack / (2 * s2**2 / (m - 1)))
+        np.testing.assert_allclose(_variance_inflation(mu, w), want, rtol=1e-9)
+    # one outlying unit among near-equal ones: its variance is far noisier than normal theory's
+    mu = np.array([[0.0], [0.01], [-0.01], [0.0], [0.02], [-0.02], [5.0]])
+    assert _variance_inflation(mu, np.zeros(7))[0] > 2.5
+    # equal terms (no spread) and two units (nothing to jackknife): normal theory
+    assert _variance_inflation(np.ones((4, 3)), np.zeros(4)).tolist() == [1.0, 1.0, 1.0]
+    assert _variance_inflation(rng.normal(size=(2, 3)), np.zeros(2)) == 1.0
+
+
+def test_banzhaf_degrees_of_freedom_take_the_jackknife_and_shapley_keep_normal_theory():
+    import dataclasses
+
+    from shapley_sets.blackbox import estimators
+    from shapley_sets.engines.weights import as_weighting
+
+    u, x = GAMES["best-of"]
+    for weights, jackknife in (("banzhaf", True), ("shapley", False)):
+        p = np.asarray(as_weighting(weights).size_weights(K), dtype=np.float64)
+        layout = estimators._layout(p.tobytes(), K, 100, False)
+        assert layout.jackknife_dof is jackknife
+        normal = dataclasses.replace(layout, jackknife_dof=False)
+        lower = 0
+        for seed in range(20):
+            plan = estimators.stratified_plan(p, K, 100, False, np.random.default_rng(seed))
+            values = np.asarray(u.coalition_values(x, plan.members), dtype=np.float64)
+            v = values[plan._index]
+            phi, se, dof = estimators._stratified_finish(p, K, layout, plan.members[plan._index], v)
+            phi0, se0, dof0 = estimators._stratified_finish(p, K, normal, plan.members[plan._index], v)
+            np.testing.assert_array_equal(phi, phi0)
+            np.testing.assert_array_equal(se, se0)
+            assert np.all(dof <= dof0)
+            lower += int(np.any(dof < dof0))
+        assert lower == (20 if jackknife else 0), lower
 
 
 def test_two_draws_per_group_give_finite_stderr_and_few_degrees_of_freedom():
