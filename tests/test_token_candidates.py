@@ -305,6 +305,9 @@ def test_regex_matches_findall():
         (["a"], {"style": "regex", "pattern": re.compile(b"a")}, TypeError, "pattern must be a str"),
         (["a"], {"pattern": "a"}, ValueError, "pattern applies to style='regex' only"),
         (["a"], {"style": "regex", "pattern": "(a"}, ValueError, r"pattern '\(a' is not a valid regular expression"),
+        # an empty match at every position the pattern does not cover: re.findall("\\d*", "ab") == ["", "", ""]
+        (["a1"], {"style": "regex", "pattern": r"\d*"}, ValueError, r"pattern '\\\\d\*' matches the empty string"),
+        (["a1"], {"style": "regex", "pattern": re.compile(r"(\d?)")}, ValueError, "matches the empty string"),
     ],
 )
 def test_candidate_spans_errors(texts, kwargs, error, message):

@@ -73,7 +73,8 @@ def candidate_spans(
         TypeError: ``texts`` is a single string or holds a non-string
             (naming its index); ``pattern`` of the wrong type.
         ValueError: an unknown style, an option given to a style that does
-            not take it, a missing or empty ``separator``/``pattern``.
+            not take it, a missing or empty ``separator``/``pattern``, a
+            ``pattern`` that matches the empty string.
 
     Examples:
         >>> text = "Ideas:\\n1. red\\n2. blue\\n   and green"
@@ -107,6 +108,12 @@ def candidate_spans(
                 raise ValueError(f"pattern {pattern!r} is not a valid regular expression: {exc}") from None
         elif not isinstance(pattern, re.Pattern) or not isinstance(pattern.pattern, str):
             raise TypeError(f"pattern must be a str or a compiled str pattern, got {type(pattern).__name__}")
+        if pattern.fullmatch("") is not None:
+            # re.finditer would return an empty match at every position the pattern does not cover
+            raise ValueError(
+                f"pattern {pattern.pattern!r} matches the empty string, so every position of a text "
+                "would be an empty candidate; make it match at least one character (e.g. '+' for '*')"
+            )
     out = []
     for i, text in enumerate(texts):
         if not isinstance(text, str):
