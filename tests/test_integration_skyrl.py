@@ -17,7 +17,7 @@ torch = pytest.importorskip("torch")
 
 import shapley_sets as ss  # noqa: E402
 import shapley_sets.integrations.skyrl as sk  # noqa: E402
-from skyrl.backends.skyrl_train.training_batch import TrainingInputBatch  # noqa: E402
+from skyrl.backends.skyrl_train.training_batch import TrainingInputBatch, pad_training_input_batch  # noqa: E402
 from skyrl.backends.skyrl_train.utils.ppo_utils import AdvantageEstimatorRegistry  # noqa: E402
 from skyrl.train.config import SkyRLTrainConfig  # noqa: E402
 from skyrl.train.dataset.preprocess import convert_prompts_responses_to_batch_tensors  # noqa: E402
@@ -50,9 +50,11 @@ def generated_batch(rule, rng, n_prompts=3, per_prompt=4, k=4):
     return u, x, mask, uids, ids_rows, rows
 
 
-def skyrl_advantages(name, uids, per_token_rewards):
-    """SkyRL's path: the generator's lists to a right-aligned batch, then the
-    trainer's advantage step with ``advantage_estimator=name``."""
+def skyrl_advantages(name, uids, per_token_rewards, pad=0):
+    """SkyRL's path: the generator's lists to a right-aligned batch, padded
+    with ``pad`` copies of row 0 under uids of their own (as SkyRL pads for its
+    data-parallel workers), then the trainer's advantage step with
+    ``advantage_estimator=name``; the padding rows are dropped from the answer."""
     n = len(per_token_rewards)
     responses = [[7] * len(r) for r in per_token_rewards]
     seqs, attention, response_mask, rewards, loss_masks, _, _ = convert_prompts_responses_to_batch_tensors(
@@ -61,11 +63,12 @@ def skyrl_advantages(name, uids, per_token_rewards):
     data = TrainingInputBatch({"sequences": seqs, "attention_mask": attention, "response_mask": response_mask,
                                "rewards": rewards, "loss_mask": loss_masks, "values": None})
     data.metadata = {"uids": uids, "avg_response_length": float(np.mean([len(r) for r in per_token_rewards]))}
+    data = pad_training_input_batch(data, pad)
     cfg = SkyRLTrainConfig()
     cfg.trainer.algorithm.advantage_estimator = name
     trainer = types.SimpleNamespace(cfg=cfg, all_metrics={})
     out = RayPPOTrainer.compute_advantages_and_returns(trainer, data)
-    return out["advantages"], out["response_mask"], rewards
+    return out["advantages"][:n], out["response_mask"][:n], rewards
 
 
 def composed(rule, u, x, mask, uids, ids_rows, width, step):
@@ -96,7 +99,7 @@ def test_skyrl_trainer_step_gives_the_rules_candidate_advantages(rule):
         rng = np.random.default_rng(0)
         for step in range(3):  # one call per training step: a beta schedule moves
             u, x, mask, uids, ids_rows, rows = generated_batch(rule, rng)
-            adv, response_mask, rewards = skyrl_advantages(name, uids, rows)
+            adv, response_mask, rewards = skyrl_advantages(name, uids, rows, pad=step)
             want = composed(rule, u, x, mask, uids, ids_rows, adv.shape[1], step)
             np.testing.assert_allclose(adv.numpy(), want, rtol=1e-5, atol=1e-5)
             assert torch.all(adv[response_mask == 0] == 0)
