@@ -258,10 +258,6 @@ class Marks(NamedTuple):
     nonfinite: int
 
 
-def token_mask(m: np.ndarray) -> np.ndarray:
-    return response_keep(m)
-
-
 def read_marks(token_level_rewards, response_mask=None) -> Marks:
     """The candidates of every row of an encoded (N, T) rewards tensor or array.
 
@@ -285,7 +281,7 @@ def read_marks(token_level_rewards, response_mask=None) -> Marks:
         # bool, integer or float32; other floats are checked and compared once.
         m = np.ascontiguousarray(m)
         if m.dtype.kind == "f" and (m.dtype != np.float32 or m.shape[1] >= _FLOAT_COUNT_MAX):
-            m = token_mask(m)
+            m = response_keep(m)
         valid, use_valid = m, True
     n = bits.shape[0]
     counts = np.zeros(n, dtype=np.int64)
@@ -298,7 +294,7 @@ def read_marks(token_level_rewards, response_mask=None) -> Marks:
     most, any_bad = _most(counts, bad)
     if any_bad:
         assert m is not None  # bad entries are found only in a mask
-        token_mask(m)  # raises, naming the entry
+        response_keep(m)  # raises, naming the entry
     if most > _FIRST_WIDTH:
         phi = np.zeros((n, most))
         ends = np.zeros((n, most), dtype=np.int64)

@@ -30,10 +30,11 @@ import torch
 from shapley_sets._typing import ArrayIn
 from shapley_sets.adapters.arrays import to_numpy
 from shapley_sets.grpo import CreditRule, set_advantages
+from shapley_sets.grpo._checks import response_keep
 from shapley_sets.grpo._groups import Groups
 from shapley_sets.grpo.advantages import _shapley_form
 
-from ._marks import expand_marks, mark_ids, read_marks, token_mask
+from ._marks import expand_marks, mark_ids, read_marks
 
 __all__ = ["encode_token_rewards", "decode_token_rewards", "rm_scores_from_records", "layout_a_advantages"]
 
@@ -77,7 +78,7 @@ def encode_token_rewards(
         m = np.asarray(to_numpy(response_mask, "response_mask"))
         if m.shape != ids.shape:
             raise ValueError(f"response_mask must have shape {ids.shape}, got {m.shape}")
-        ids = np.where(token_mask(m), ids, -1)
+        ids = np.where(response_keep(m), ids, -1)
     bad = (ids < -1) | (ids >= k)
     if bad.any():
         i, j = np.argwhere(bad)[0]
