@@ -307,6 +307,10 @@ def test_rm_scores_from_records_is_the_encoding():
     assert torch.equal(out[1], rm[1])  # no record: verl's scalar stays
     phi, present, ids = sv.decode_token_rewards(out, torch.ones(2, 4))
     assert present[0].tolist() == [True, True] and ids[0].tolist() == [0, 0, 1, 1]
+    # a value float32 rounds to 0 marks its candidate too (it merged into the next one)
+    tiny = sv.rm_scores_from_records(torch.zeros(1, 4), [4], [{"phi": [1e-50, 0.4], "ends": [0, 2]}])
+    assert torch.equal(tiny, sv.encode_token_rewards([[1e-50, 0.4]], [[0, 1, 1, -1]]))
+    assert torch.signbit(tiny[0, 0]) and sv.decode_token_rewards(tiny)[2].tolist() == [[0, 1, 1, -1]]
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bool, torch.int64, torch.float64])

@@ -51,7 +51,7 @@ from shapley_sets.grpo import PRESETS, RECOMMENDED_RULE, CreditRule
 from shapley_sets.grpo._checks import check_options
 from shapley_sets.grpo._groups import resolve_groups
 
-from .token_rewards import encode_token_rewards, layout_a_advantages
+from .token_rewards import _as_marks, encode_token_rewards, layout_a_advantages
 
 __all__ = ["ShapleyEstimator", "register", "response_token_rewards", "ESTIMATOR"]
 
@@ -228,7 +228,6 @@ def response_token_rewards(credits: ArrayIn, candidate_ids: ArrayIn, *, set_rewa
             )
         out[-1] = reward - out[marks].sum()
         marks = np.append(marks, ids.shape[0] - 1)
-    # SkyRL makes a float32 tensor of the lists: a mark that float32 would round to +0.0 is
-    # written -0.0, which still marks its candidate (as encode_token_rewards does)
-    out[marks] = np.where(out[marks].astype(np.float32) == 0, -0.0, out[marks])
+    # SkyRL makes a float32 tensor of the lists: float64 values, each a mark in float32 too
+    out[marks] = _as_marks(out[marks])
     return out.tolist()

@@ -39,6 +39,14 @@ from ._marks import expand_marks, mark_ids, read_marks
 __all__ = ["encode_token_rewards", "decode_token_rewards", "rm_scores_from_records", "layout_a_advantages"]
 
 
+def _as_marks(values: np.ndarray) -> np.ndarray:
+    """float64 ``values`` as marks: ``-0.0`` wherever float32, the trainers'
+    reward dtype, would make them 0 (an exact 0, or a value too small for
+    float32), so that every candidate still leaves a mark and adds nothing
+    to the row sum; the other values as they are."""
+    return np.where(values.astype(np.float32) == 0, -0.0, values)
+
+
 def encode_token_rewards(
     shapley_values: ArrayIn, candidate_ids: ArrayIn, response_mask: ArrayIn | None = None
 ) -> torch.Tensor:
@@ -102,9 +110,7 @@ def encode_token_rewards(
         vals = phi[i, span_ids]
         if not np.all(np.isfinite(vals)):
             raise ValueError(f"shapley_values must be finite; response {i} has {vals.tolist()}")
-        v32 = vals.astype(np.float32)
-        # -0.0 marks a candidate whose value is exactly 0: it adds nothing to the row sum.
-        out[i, pos[ends]] = np.where(v32 == 0, np.float32(-0.0), v32)
+        out[i, pos[ends]] = _as_marks(vals)
     return torch.from_numpy(out)
 
 
@@ -205,9 +211,9 @@ def rm_scores_from_records(rm_scores: torch.Tensor, lengths: Any, records: Seque
         raise ValueError(
             f"response {i}: candidate record {records[i]} does not fit a response of {int(lengths[i])} tokens"
         )
-    # The encoding itself (see encode_token_rewards): each candidate's value on its last token,
-    # -0.0 for an exact 0 so that it still marks the candidate, +0.0 everywhere else.
-    v = torch.from_numpy(np.where(flat_phi == 0, -0.0, flat_phi).astype(np.float32))
+    # The encoding itself (see encode_token_rewards): each candidate's value on its last token
+    # as a mark, +0.0 everywhere else.
+    v = torch.from_numpy(_as_marks(flat_phi).astype(np.float32))
     out[rows] = 0.0
     out[torch.from_numpy(row_of), torch.from_numpy(flat_end)] = v.to(out.device)
     return out
