@@ -206,7 +206,7 @@ def test_the_stderr_averages_the_spread_over_memberships(n, s, sizes, share, uni
     # of which units hold the candidate, weighted by its probability
     from itertools import product
 
-    from shapley_sets.blackbox.estimators import _membership_averaged_variance
+    from shapley_sets.blackbox.estimators import _averaged_variance, _membership_terms
     from shapley_sets.engines.weights import as_weighting
 
     p = np.asarray(as_weighting(weights).size_weights(n), dtype=np.float64)
@@ -231,7 +231,7 @@ def test_the_stderr_averages_the_spread_over_memberships(n, s, sizes, share, uni
         for pattern in product([False, True], repeat=units):
             prob = np.prod([q if h else 1 - q for h in pattern])
             want[i] += prob * np.var([term(u, i, h) for u, h in enumerate(pattern)], ddof=1)
-    got = _membership_averaged_variance(p, n, s, sizes, share, z, r, inside)
+    got = _averaged_variance(*_membership_terms(p, n, s, sizes, share, z, r, inside))
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-14)
 
 

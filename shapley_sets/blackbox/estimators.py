@@ -44,7 +44,7 @@ draw and its complement) use the fit *without that unit* (exact rank-1 or
 rank-2 downdates), so the estimate is exactly unbiased. The standard error
 is the spread of the units' terms within each group of sizes, as for
 independent units, averaged over whether each unit's coalition holds the
-candidate (see ``_membership_averaged_variance``: with a few draws of size 1
+candidate (see ``_membership_terms``: with a few draws of size 1
 the plain spread is mostly far too small), with Welch-Satterthwaite degrees
 of freedom over the groups; under the square-root compromise (Banzhaf) each
 group's variance counts as the noisier of normal theory and its jackknife
@@ -533,8 +533,9 @@ class _InterceptFit:
         return out
 
 
-def _membership_averaged_variance(p, n, s, sizes, share, z, r, inside) -> np.ndarray:
-    """The variance of one unit's term, per candidate, from a group's m units.
+def _membership_terms(p, n, s, sizes, share, z, r, inside) -> tuple[np.ndarray, np.ndarray]:
+    """What the variance of one unit's term, per candidate, is made of, from a
+    group's m units: ``(μ, w)`` for :func:`_averaged_variance`.
 
     A unit's term for candidate i is ``T_i + R_i``: ``T_i``, the surrogate's
     part, is fitted without the unit, so it does not depend on the unit's
@@ -557,15 +558,9 @@ def _membership_averaged_variance(p, n, s, sizes, share, z, r, inside) -> np.nda
     variance.
 
     ``r`` (units, rows): the units' residuals; ``inside`` (units, n): which
-    candidates each unit's first coalition holds.
+    candidates each unit's first coalition holds. Returns ``μ`` (units, n)
+    and ``w`` (units,).
     """
-    return _averaged_variance(*_membership_terms(p, n, s, sizes, share, z, r, inside))
-
-
-def _membership_terms(p, n, s, sizes, share, z, r, inside) -> tuple[np.ndarray, np.ndarray]:
-    """``μ`` (units, n), each unit's term averaged over its membership of
-    each candidate, and ``w`` (units,), the variance of that membership's
-    part (see :func:`_membership_averaged_variance`)."""
     units = len(z)
     q = s / n
     v_in, v_out = np.zeros(units), np.zeros(units)
