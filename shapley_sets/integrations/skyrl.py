@@ -51,7 +51,7 @@ from shapley_sets.grpo import PRESETS, RECOMMENDED_RULE, CreditRule
 from shapley_sets.grpo._checks import check_options
 from shapley_sets.grpo._groups import resolve_groups
 
-from .token_rewards import _as_marks, encode_token_rewards, layout_a_advantages
+from .token_rewards import _as_marks, _check_index, encode_token_rewards, layout_a_advantages
 
 __all__ = ["ShapleyEstimator", "register", "response_token_rewards", "ESTIMATOR"]
 
@@ -116,10 +116,7 @@ class ShapleyEstimator:
                 "in the reward (trainer.algorithm.use_kl_in_reward=true) overwrites; use use_kl_loss instead"
             )
         n = token_level_rewards.shape[0]
-        if index is None:
-            raise ValueError("index (SkyRL's uids) is required: the credit rules group responses by prompt")
-        if len(index) != n:
-            raise ValueError(f"index must hold one uid per response ({n}), got {len(index)}")
+        _check_index(index, n, "SkyRL's uids")
         groups = resolve_groups(list(index), n, "index")
         scale, eps, ddof, singleton = check_options("group" if grpo_norm_by_std else "none", float(epsilon), 1,
                                                     PRESETS["verl"]["singleton"])

@@ -39,6 +39,15 @@ from ._marks import expand_marks, mark_ids, read_marks
 __all__ = ["encode_token_rewards", "decode_token_rewards", "rm_scores_from_records", "layout_a_advantages"]
 
 
+def _check_index(index: Any, n: int, what: str) -> None:
+    """The prompt ids a trainer passes its estimator (``what`` names them):
+    given, one per response."""
+    if index is None:
+        raise ValueError(f"index ({what}) is required: the Shapley estimators group responses by prompt")
+    if len(index) != n:
+        raise ValueError(f"index must hold one uid per response ({n}), got {len(index)}")
+
+
 def _as_marks(values: np.ndarray) -> np.ndarray:
     """float64 ``values`` as marks: ``-0.0`` wherever float32, the trainers'
     reward dtype, would make them 0 (an exact 0, or a value too small for

@@ -112,6 +112,7 @@ from shapley_sets.grpo._checks import check_options
 from shapley_sets.grpo._groups import resolve_groups
 
 from .token_rewards import (
+    _check_index,
     decode_token_rewards,
     encode_token_rewards,
     layout_a_advantages,
@@ -211,15 +212,6 @@ def _scale(config) -> str:
     return "group" if norm else "none"
 
 
-def _check_index(index, n):
-    if index is None:
-        raise ValueError(
-            "index (verl's uid array) is required: the Shapley estimators group responses by prompt"
-        )
-    if len(index) != n:
-        raise ValueError(f"index must hold one uid per response ({n}), got {len(index)}")
-
-
 def _utility(opts, who="shapley_completion"):
     u = opts["utility"]
     if u is None:
@@ -284,7 +276,7 @@ def shapley_grpo_advantage(
             "(algorithm.use_kl_in_reward=True) overwrites; use the actor's KL loss instead"
         )
     n = token_level_rewards.shape[0]
-    _check_index(index, n)
+    _check_index(index, n, "verl's uid array")
     # verl's uids are Python strings: hashed once for both advantages below.
     groups = resolve_groups(index, n, "index")
     opts = _options(config)
@@ -342,7 +334,7 @@ def shapley_completion_advantage(
         tensor([ 1.1547, -0.5773, -0.5773])
     """
     n = token_level_rewards.shape[0]
-    _check_index(index, n)
+    _check_index(index, n, "verl's uid array")
     opts = _options(config)
     if opts["judge"] is not None:
         return _judged_completion_advantage(token_level_rewards, response_mask, index, config, opts, epsilon)
